@@ -1,0 +1,91 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <exception>
+
+#include "rtlm/backend/model_backend.hpp"
+
+namespace rtlm {
+namespace detail {
+
+// Why `plan` asks more than `caps` allows, or nullptr when it does not.
+inline const char* unsupported_reason(const step_plan& plan, const backend_capabilities& caps) {
+  if (!plan.evictions.empty() && !caps.can_evict_kv) return "KV eviction is not supported";
+  for (const kv_eviction& e : plan.evictions) {
+    if (!(e.ratio >= 0.0 && e.ratio < 1.0)) return "an eviction ratio is outside [0, 1)";
+  }
+  for (const preemption& p : plan.preemptions) {
+    if (p.mode == preemption_mode::recompute && !caps.can_preempt_recompute)
+      return "preemption by recompute is not supported";
+    if (p.mode == preemption_mode::swap && !caps.can_preempt_swap)
+      return "preemption by swap is not supported";
+  }
+  if (!plan.swap_ins.empty() && !caps.can_preempt_swap) return "swap-in is not supported";
+  tokens step_tokens(static_cast<tokens::rep>(plan.decodes.size()));
+  for (const prefill_assignment& p : plan.prefills) {
+    if (!caps.can_chunk_prefill && (p.cached_tokens.count() != 0 || !p.final_chunk))
+      return "chunked prefill is not supported";
+    step_tokens += p.new_tokens;
+  }
+  if (caps.max_batch_size > 0 && plan.computed() > static_cast<std::size_t>(caps.max_batch_size))
+    return "the plan's batch exceeds max_batch_size";
+  if (caps.max_step_tokens.count() > 0 && step_tokens > caps.max_step_tokens)
+    return "the plan's new tokens exceed max_step_tokens";
+  return nullptr;
+}
+
+// Why `result` breaks the contract for `plan`, or nullptr when it keeps it.
+inline const char* invalid_result_reason(const step_plan& plan, const step_result& result) {
+  if (!std::isfinite(result.step_time.count()) || result.step_time.count() < 0)
+    return "step_time is not a finite number >= 0";
+  if (result.outcomes.size() != plan.computed())
+    return "the number of outcomes differs from the number of computed requests";
+  for (std::size_t i = 0; i < plan.prefills.size(); ++i) {
+    const request_outcome& o = result.outcomes[i];
+    if (o.id != plan.prefills[i].id) return "an outcome's id is out of plan order";
+    if (o.generated.count() < 0) return "an outcome generated a negative number of tokens";
+    if (!plan.prefills[i].final_chunk && o.generated.count() != 0)
+      return "a non-final prefill chunk generated tokens";
+  }
+  for (std::size_t i = 0; i < plan.decodes.size(); ++i) {
+    const request_outcome& o = result.outcomes[plan.prefills.size() + i];
+    if (o.id != plan.decodes[i].id) return "an outcome's id is out of plan order";
+    if (o.generated.count() < 0) return "an outcome generated a negative number of tokens";
+  }
+  return nullptr;
+}
+
+}  // namespace detail
+
+RTLM_INLINE step_status model_backend::fail(step_status status, const char* message) noexcept {
+  try {
+    last_error_ = message;
+  } catch (...) {
+    last_error_.clear();  // out of memory for the message; the status still tells what happened
+  }
+  return status;
+}
+
+RTLM_INLINE step_status model_backend::execute(const step_plan& plan, step_result& result) noexcept {
+  result.clear();
+  if (const char* why = detail::unsupported_reason(plan, capabilities())) {
+    return fail(step_status::unsupported, why);
+  }
+  try {
+    run_step(plan, result);
+  } catch (const std::exception& e) {
+    return fail(step_status::backend_failure, e.what());
+  } catch (...) {
+    return fail(step_status::backend_failure, "run_step threw a non-standard exception");
+  }
+  if (const char* why = detail::invalid_result_reason(plan, result)) {
+    return fail(step_status::invalid_result, why);
+  }
+  last_error_.clear();
+  return step_status::ok;
+}
+
+}  // namespace rtlm

@@ -1,0 +1,31 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <vector>
+
+#include "rtlm/core/units.hpp"
+
+namespace rtlm {
+
+/// What happened to one computed request in a step.
+struct request_outcome {
+  request_id id{};
+  tokens generated;       ///< output tokens produced this step (0 for a non-final prefill chunk)
+  bool finished = false;  ///< it emitted end-of-sequence or hit the backend's own length cap
+};
+
+/// What a backend reports after a step. Plain data; reuse one across steps (clear() keeps the
+/// capacity).
+struct step_result {
+  /// One outcome per computed request, in plan order: every prefill, then every decode.
+  std::vector<request_outcome> outcomes;
+  seconds step_time{0};  ///< measured time of the step, finite and >= 0
+
+  /// Empties the result, keeping the capacity.
+  void clear() noexcept {
+    outcomes.clear();
+    step_time = seconds(0);
+  }
+};
+
+}  // namespace rtlm

@@ -1,0 +1,86 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <compare>
+#include <cstdint>
+
+namespace rtlm {
+
+/// A point on rtlm's monotonic timeline, in nanoseconds. Every rtlm clock (the steady clock and
+/// rtlm::manual_clock) yields this one type, so arrivals, deadlines and `now` compare directly.
+using time_point = std::chrono::steady_clock::time_point;
+
+/// A span of rtlm's timeline, in integer nanoseconds.
+using duration = time_point::duration;
+
+/// Fractional seconds: the unit of estimates, budgets and measured step times.
+using seconds = std::chrono::duration<double>;
+
+static_assert(std::is_same_v<duration, std::chrono::nanoseconds>,
+              "rtlm assumes a nanosecond steady clock (true of libstdc++ and libc++)");
+
+/// A number of tokens (prompt, generated, KV-cache entries). A named integer so a token count
+/// never mixes with a byte count or a time. Trivially copyable; constexpr; no allocation.
+class tokens {
+ public:
+  using rep = std::int64_t;
+
+  constexpr tokens() noexcept = default;
+  constexpr explicit tokens(rep count) noexcept : count_(count) {}
+
+  /// The number of tokens as a plain integer.
+  [[nodiscard]] constexpr rep count() const noexcept { return count_; }
+
+  constexpr tokens& operator+=(tokens other) noexcept {
+    count_ += other.count_;
+    return *this;
+  }
+  constexpr tokens& operator-=(tokens other) noexcept {
+    count_ -= other.count_;
+    return *this;
+  }
+  friend constexpr tokens operator+(tokens a, tokens b) noexcept { return tokens(a.count_ + b.count_); }
+  friend constexpr tokens operator-(tokens a, tokens b) noexcept { return tokens(a.count_ - b.count_); }
+  friend constexpr tokens operator*(tokens a, rep factor) noexcept { return tokens(a.count_ * factor); }
+  friend constexpr tokens operator*(rep factor, tokens a) noexcept { return tokens(a.count_ * factor); }
+  friend constexpr auto operator<=>(tokens, tokens) noexcept = default;
+
+ private:
+  rep count_ = 0;
+};
+
+namespace literals {
+/// `128_tok` is `rtlm::tokens{128}`.
+constexpr tokens operator""_tok(unsigned long long count) noexcept {
+  return tokens(static_cast<tokens::rep>(count));
+}
+}  // namespace literals
+
+/// A request's identity, chosen by the host; unique among the requests a scheduler holds.
+enum class request_id : std::uint64_t {};
+
+/// The integer behind a request_id, for printing and hashing.
+constexpr std::uint64_t to_integer(request_id id) noexcept { return static_cast<std::uint64_t>(id); }
+
+}  // namespace rtlm
+
+/// Prints a token count as its plain number.
+template <>
+struct fmt::formatter<rtlm::tokens> : fmt::formatter<rtlm::tokens::rep> {
+  template <class FormatContext>
+  auto format(rtlm::tokens t, FormatContext& ctx) const {
+    return fmt::formatter<rtlm::tokens::rep>::format(t.count(), ctx);
+  }
+};
+
+/// Prints a request id as its plain number.
+template <>
+struct fmt::formatter<rtlm::request_id> : fmt::formatter<std::uint64_t> {
+  template <class FormatContext>
+  auto format(rtlm::request_id id, FormatContext& ctx) const {
+    return fmt::formatter<std::uint64_t>::format(rtlm::to_integer(id), ctx);
+  }
+};

@@ -1,0 +1,19 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// rtlm's umbrella header: the whole public API (test doubles in rtlm/testing/ excepted).
+
+#include "rtlm/version.hpp"
+
+#include "rtlm/core/error.hpp"
+#include "rtlm/core/manual_clock.hpp"
+#include "rtlm/core/request.hpp"
+#include "rtlm/core/units.hpp"
+
+#include "rtlm/estimate/hardware_spec.hpp"
+#include "rtlm/estimate/model_shape.hpp"
+
+#include "rtlm/backend/backend_capabilities.hpp"
+#include "rtlm/backend/model_backend.hpp"
+#include "rtlm/backend/step_plan.hpp"
+#include "rtlm/backend/step_result.hpp"

@@ -1,0 +1,168 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#include "rtlm/backend/model_backend.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <stdexcept>
+
+#include "backend/mock_model_backend.hpp"
+
+namespace {
+
+using namespace rtlm::literals;
+using ::testing::_;
+using ::testing::Invoke;
+using ::testing::Return;
+using ::testing::ReturnRef;
+
+class model_backend_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    caps_.kv_capacity = 4096_tok;
+    caps_.can_chunk_prefill = true;
+    ON_CALL(backend_, capabilities()).WillByDefault(ReturnRef(caps_));
+    EXPECT_CALL(backend_, capabilities()).Times(::testing::AnyNumber());
+    plan_.prefills = {{.id = rtlm::request_id{1}, .new_tokens = 64_tok, .cached_tokens = 0_tok}};
+    plan_.decodes = {{.id = rtlm::request_id{2}, .kv_length = 100_tok}};
+  }
+
+  // A run_step that answers the plan correctly.
+  static void answer(const rtlm::step_plan& plan, rtlm::step_result& result) {
+    for (const auto& p : plan.prefills) result.outcomes.push_back({p.id, 1_tok, false});
+    for (const auto& d : plan.decodes) result.outcomes.push_back({d.id, 1_tok, true});
+    result.step_time = rtlm::seconds(0.02);
+  }
+
+  rtlm::backend_capabilities caps_;
+  ::testing::StrictMock<rtlm::test::mock_model_backend> backend_;
+  rtlm::step_plan plan_;
+  rtlm::step_result result_;
+};
+
+TEST_F(model_backend_test, a_good_step_is_ok) {
+  EXPECT_CALL(backend_, run_step(_, _)).WillOnce(Invoke(&model_backend_test::answer));
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::ok);
+  ASSERT_EQ(result_.outcomes.size(), 2U);
+  EXPECT_TRUE(result_.outcomes[1].finished);
+  EXPECT_EQ(result_.step_time, rtlm::seconds(0.02));
+  EXPECT_EQ(backend_.last_error(), "");
+}
+
+TEST_F(model_backend_test, result_is_cleared_before_the_step) {
+  result_.outcomes.push_back({rtlm::request_id{99}, 5_tok, true});
+  result_.step_time = rtlm::seconds(7);
+  EXPECT_CALL(backend_, run_step(_, _)).WillOnce(Invoke(&model_backend_test::answer));
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::ok);
+  EXPECT_EQ(result_.outcomes.size(), 2U);
+}
+
+TEST_F(model_backend_test, undeclared_capabilities_are_refused_without_running) {
+  EXPECT_CALL(backend_, run_step(_, _)).Times(0);
+  rtlm::step_plan evict = plan_;
+  evict.evictions = {{.id = rtlm::request_id{2}, .ratio = 0.5, .kept_tokens = 50_tok}};
+  EXPECT_EQ(backend_.execute(evict, result_), rtlm::step_status::unsupported);
+  EXPECT_EQ(backend_.last_error(), "KV eviction is not supported");
+
+  rtlm::step_plan swap = plan_;
+  swap.preemptions = {{.id = rtlm::request_id{2}, .mode = rtlm::preemption_mode::swap}};
+  EXPECT_EQ(backend_.execute(swap, result_), rtlm::step_status::unsupported);
+  EXPECT_EQ(backend_.last_error(), "preemption by swap is not supported");
+
+  caps_.can_chunk_prefill = false;
+  rtlm::step_plan chunk = plan_;
+  chunk.prefills[0].final_chunk = false;
+  EXPECT_EQ(backend_.execute(chunk, result_), rtlm::step_status::unsupported);
+  EXPECT_EQ(backend_.last_error(), "chunked prefill is not supported");
+
+  caps_.max_batch_size = 1;
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::unsupported);
+  caps_.max_batch_size = 0;
+  caps_.max_step_tokens = 64_tok;  // 64 prefill tokens + 1 decode token
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::unsupported);
+  EXPECT_EQ(backend_.last_error(), "the plan's new tokens exceed max_step_tokens");
+}
+
+TEST_F(model_backend_test, eviction_ratio_outside_the_unit_interval_is_refused) {
+  caps_.can_evict_kv = true;
+  EXPECT_CALL(backend_, run_step(_, _)).Times(0);
+  for (double ratio : {-0.1, 1.0, std::numeric_limits<double>::quiet_NaN()}) {
+    rtlm::step_plan evict = plan_;
+    evict.evictions = {{.id = rtlm::request_id{2}, .ratio = ratio, .kept_tokens = 50_tok}};
+    EXPECT_EQ(backend_.execute(evict, result_), rtlm::step_status::unsupported) << ratio;
+  }
+}
+
+TEST_F(model_backend_test, a_throwing_host_becomes_a_status) {
+  EXPECT_CALL(backend_, run_step(_, _))
+      .WillOnce([](const rtlm::step_plan&, rtlm::step_result&) {
+        throw std::runtime_error("CUDA error: out of memory");
+      })
+      .WillOnce([](const rtlm::step_plan&, rtlm::step_result&) { throw 42; });
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::backend_failure);
+  EXPECT_EQ(backend_.last_error(), "CUDA error: out of memory");
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::backend_failure);
+  EXPECT_EQ(backend_.last_error(), "run_step threw a non-standard exception");
+}
+
+TEST_F(model_backend_test, results_that_break_the_contract_are_caught) {
+  struct broken_case {
+    const char* why;
+    void (*mutate)(rtlm::step_result&);
+  };
+  const broken_case cases[] = {
+      {"step_time is not a finite number >= 0",
+       [](rtlm::step_result& r) { r.step_time = rtlm::seconds(std::numeric_limits<double>::quiet_NaN()); }},
+      {"step_time is not a finite number >= 0",
+       [](rtlm::step_result& r) { r.step_time = rtlm::seconds(-1); }},
+      {"the number of outcomes differs from the number of computed requests",
+       [](rtlm::step_result& r) { r.outcomes.pop_back(); }},
+      {"an outcome's id is out of plan order",
+       [](rtlm::step_result& r) { std::swap(r.outcomes[0], r.outcomes[1]); }},
+      {"an outcome's id is out of plan order",
+       [](rtlm::step_result& r) { r.outcomes[1].id = rtlm::request_id{77}; }},
+      {"an outcome generated a negative number of tokens",
+       [](rtlm::step_result& r) { r.outcomes[1].generated = rtlm::tokens(-1); }},
+  };
+  for (const broken_case& c : cases) {
+    EXPECT_CALL(backend_, run_step(_, _))
+        .WillOnce([&c](const rtlm::step_plan& plan, rtlm::step_result& result) {
+          answer(plan, result);
+          c.mutate(result);
+        });
+    EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::invalid_result) << c.why;
+    EXPECT_EQ(backend_.last_error(), c.why);
+  }
+}
+
+TEST_F(model_backend_test, a_non_final_chunk_must_not_generate) {
+  rtlm::step_plan chunk = plan_;
+  chunk.prefills[0].final_chunk = false;
+  EXPECT_CALL(backend_, run_step(_, _)).WillOnce(Invoke(&model_backend_test::answer));
+  EXPECT_EQ(backend_.execute(chunk, result_), rtlm::step_status::invalid_result);
+  EXPECT_EQ(backend_.last_error(), "a non-final prefill chunk generated tokens");
+}
+
+TEST_F(model_backend_test, success_clears_the_previous_error) {
+  EXPECT_CALL(backend_, run_step(_, _))
+      .WillOnce([](const rtlm::step_plan&, rtlm::step_result&) { throw std::runtime_error("x"); })
+      .WillOnce(Invoke(&model_backend_test::answer));
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::backend_failure);
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::ok);
+  EXPECT_EQ(backend_.last_error(), "");
+}
+
+TEST(step_plan, clear_keeps_capacity_and_empties) {
+  rtlm::step_plan plan;
+  plan.decodes.resize(32);
+  plan.releases.resize(4);
+  const std::size_t capacity = plan.decodes.capacity();
+  EXPECT_FALSE(plan.empty());
+  plan.clear();
+  EXPECT_TRUE(plan.empty());
+  EXPECT_EQ(plan.computed(), 0U);
+  EXPECT_EQ(plan.decodes.capacity(), capacity);
+}
+
+}  // namespace
