@@ -14,7 +14,6 @@ namespace {
 using namespace rtlm::literals;
 using ::testing::_;
 using ::testing::Invoke;
-using ::testing::Return;
 using ::testing::ReturnRef;
 
 class model_backend_test : public ::testing::Test {
@@ -113,7 +112,9 @@ TEST_F(model_backend_test, results_that_break_the_contract_are_caught) {
   };
   const broken_case cases[] = {
       {"step_time is not a finite number >= 0",
-       [](rtlm::step_result& r) { r.step_time = rtlm::seconds(std::numeric_limits<double>::quiet_NaN()); }},
+       [](rtlm::step_result& r) {
+         r.step_time = rtlm::seconds(std::numeric_limits<double>::quiet_NaN());
+       }},
       {"step_time is not a finite number >= 0",
        [](rtlm::step_result& r) { r.step_time = rtlm::seconds(-1); }},
       {"the number of outcomes differs from the number of computed requests",

@@ -37,7 +37,8 @@ TEST(manual_clock, never_moves_backwards_when_advanced) {
 
 TEST(manual_clock, meets_std_chrono_clock_requirements) {
   static_assert(rtlm::manual_clock::is_steady);
-  static_assert(std::is_same_v<rtlm::manual_clock::time_point, std::chrono::steady_clock::time_point>);
+  static_assert(
+      std::is_same_v<rtlm::manual_clock::time_point, std::chrono::steady_clock::time_point>);
   static_assert(std::chrono::is_clock_v<rtlm::manual_clock>);
 }
 
@@ -46,6 +47,7 @@ TEST(manual_clock, concurrent_advances_all_count) {
   constexpr int threads = 4;
   constexpr int advances = 10'000;
   std::vector<std::thread> workers;
+  workers.reserve(threads);
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([] {
       for (int i = 0; i < advances; ++i) rtlm::manual_clock::advance(1ns);

@@ -71,8 +71,8 @@ TEST(request, bad_fields_are_named) {
   r.max_new_tokens = 0_tok;
   EXPECT_EQ(blamed_field(r), "request.max_new_tokens");
   r = base_request();
-  r.predicted_length = rtlm::length_estimate{.mean_tokens = 10, .upper_bound = 20_tok,
-                                             .bound_coverage = 1.0};
+  r.predicted_length =
+      rtlm::length_estimate{.mean_tokens = 10, .upper_bound = 20_tok, .bound_coverage = 1.0};
   EXPECT_EQ(blamed_field(r), "request.predicted_length.bound_coverage");
   r.predicted_length->bound_coverage = 0.9;
   r.predicted_length->mean_tokens = nan;

@@ -16,9 +16,8 @@ const rtlm::hardware_spec toy({.name = "toy",
 
 TEST(hardware_spec, roofline_takes_the_binding_ceiling) {
   // 2e12 FLOPs at 1e12 FLOP/s = 2 s; 5e8 bytes at 1e9 B/s = 0.5 s: compute-bound.
-  const rtlm::roofline_estimate compute = toy.roofline({.matmul_flops = 1.5e12,
-                                                        .attention_flops = 0.5e12,
-                                                        .weight_bytes = 5e8});
+  const rtlm::roofline_estimate compute =
+      toy.roofline({.matmul_flops = 1.5e12, .attention_flops = 0.5e12, .weight_bytes = 5e8});
   EXPECT_DOUBLE_EQ(compute.compute_time.count(), 2.0);
   EXPECT_DOUBLE_EQ(compute.memory_time.count(), 0.5);
   EXPECT_DOUBLE_EQ(compute.time().count(), 2.0);

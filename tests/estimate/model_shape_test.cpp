@@ -33,8 +33,8 @@ const rtlm::model_shape& qwen() {
 constexpr double llama_linear_per_layer = 218'103'808;
 // Bytes of all weights one GPU reads per step: 32 layers of linear weights, 2 norms of 4096 per
 // layer, the final norm and the 4096 x 128256 LM head, at 2 bytes each.
-constexpr double llama_weight_bytes = (32 * llama_linear_per_layer + 32 * 2 * 4096 + 4096 +
-                                       4096.0 * 128256) * 2;  // = 15,009,849,344
+constexpr double llama_weight_bytes =
+    (32 * llama_linear_per_layer + 32 * 2 * 4096 + 4096 + 4096.0 * 128256) * 2;  // = 15,009,849,344
 
 TEST(model_shape, llama_3_8b_parameter_count_matches_the_published_one) {
   EXPECT_EQ(llama().parameter_count(), 8'030'261'248.0);
@@ -118,7 +118,8 @@ TEST(model_shape, qwen2_5_7b_prefill_and_decode) {
 
 TEST(model_shape, chunked_prefill_equals_the_matching_slice_of_a_full_prefill) {
   for (const auto& shape : {&llama(), &qwen()}) {
-    for (const auto& [first, second] : {std::pair{1, 1}, std::pair{512, 1536}, std::pair{4096, 300}}) {
+    for (const auto& [first, second] :
+         {std::pair{1, 1}, std::pair{512, 1536}, std::pair{4096, 300}}) {
       const rtlm::step_work head = shape->prefill_work(tokens(first), 0_tok, false);
       const rtlm::step_work tail = shape->prefill_work(tokens(second), tokens(first), true);
       const rtlm::step_work whole = shape->prefill_work(tokens(first + second));
@@ -142,8 +143,8 @@ TEST(model_shape, decode_is_a_one_token_prefill_on_the_cache) {
 }
 
 TEST(model_shape, a_mixed_step_reads_the_weights_once) {
-  const std::vector<rtlm::sequence_step> batch{{512_tok, 1024_tok, false}, {1_tok, 300_tok, true},
-                                               {1_tok, 9000_tok, true}};
+  const std::vector<rtlm::sequence_step> batch{
+      {512_tok, 1024_tok, false}, {1_tok, 300_tok, true}, {1_tok, 9000_tok, true}};
   const rtlm::step_work mixed = llama().work(batch);
   const rtlm::step_work chunk = llama().prefill_work(512_tok, 1024_tok, false);
   const std::vector<tokens> kv{300_tok, 9000_tok};
@@ -218,7 +219,8 @@ TEST(model_shape, error_message_names_value_and_rule) {
     rtlm::model_shape shape(c);
     FAIL() << "heads that do not divide the hidden size were accepted";
   } catch (const rtlm::error& e) {
-    EXPECT_STREQ(e.what(), "rtlm: model_config.attention_heads = 30: must divide hidden_size (4096)");
+    EXPECT_STREQ(e.what(),
+                 "rtlm: model_config.attention_heads = 30: must divide hidden_size (4096)");
   }
 }
 

@@ -69,7 +69,8 @@ TEST_F(fake_backend_test, chunked_prefill_must_continue_where_the_kv_ends) {
 
   plan.prefills = {{.id = b, .new_tokens = 50_tok, .cached_tokens = 150_tok}};
   EXPECT_EQ(run(plan), step_status::backend_failure);
-  EXPECT_EQ(backend_.last_error(), "fake_backend: prefill of request 2 starts at 150 but its KV holds 200");
+  EXPECT_EQ(backend_.last_error(),
+            "fake_backend: prefill of request 2 starts at 150 but its KV holds 200");
 
   plan.prefills = {{.id = b, .new_tokens = 50_tok, .cached_tokens = 200_tok}};
   ASSERT_EQ(run(plan), step_status::ok) << backend_.last_error();
@@ -152,7 +153,8 @@ TEST(fake_backend, roofline_step_time_matches_the_analytic_model) {
   plan.prefills = {{.id = a, .new_tokens = 2048_tok, .cached_tokens = 0_tok}};
   rtlm::step_result result;
   ASSERT_EQ(backend.execute(plan, result), step_status::ok);
-  EXPECT_DOUBLE_EQ(result.step_time.count(), h100.roofline(llama.prefill_work(2048_tok)).time().count());
+  EXPECT_DOUBLE_EQ(result.step_time.count(),
+                   h100.roofline(llama.prefill_work(2048_tok)).time().count());
 }
 
 }  // namespace

@@ -69,7 +69,8 @@ RTLM_INLINE step_status model_backend::fail(step_status status, const char* mess
   return status;
 }
 
-RTLM_INLINE step_status model_backend::execute(const step_plan& plan, step_result& result) noexcept {
+RTLM_INLINE step_status model_backend::execute(const step_plan& plan,
+                                               step_result& result) noexcept {
   result.clear();
   if (const char* why = detail::unsupported_reason(plan, capabilities())) {
     return fail(step_status::unsupported, why);

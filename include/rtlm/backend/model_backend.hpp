@@ -69,6 +69,8 @@ class model_backend {
   model_backend() = default;
   model_backend(const model_backend&) = delete;
   model_backend& operator=(const model_backend&) = delete;
+  model_backend(model_backend&&) = delete;
+  model_backend& operator=(model_backend&&) = delete;
 
   /// What the backend can do. Must stay valid for the backend's lifetime; it may change between
   /// steps (for example when the KV capacity shrinks). Called on every step: keep it O(1).

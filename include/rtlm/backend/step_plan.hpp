@@ -47,7 +47,7 @@ struct kv_eviction {
 /// Plain data; reuse one plan across steps (clear() keeps the capacity) so that planning
 /// allocates nothing after warm-up.
 struct step_plan {
-  std::vector<request_id> releases;          ///< finished or cancelled: free all their state
+  std::vector<request_id> releases;  ///< finished or cancelled: free all their state
   std::vector<preemption> preemptions;
   std::vector<request_id> swap_ins;
   std::vector<kv_eviction> evictions;

@@ -35,7 +35,9 @@ class manual_clock {
   static constexpr bool is_steady = true;
 
   /// The current manual time. O(1), no allocation.
-  static time_point now() noexcept { return time_point(duration(ticks_.load(std::memory_order_acquire))); }
+  static time_point now() noexcept {
+    return time_point(duration(ticks_.load(std::memory_order_acquire)));
+  }
 
   /// Moves time forward by `d` (a negative `d` is ignored: the clock is steady).
   static void advance(duration d) noexcept {
@@ -44,7 +46,9 @@ class manual_clock {
 
   /// Sets the time, for a test's start; may move backwards, so never call it while a component
   /// under test relies on steadiness.
-  static void set(time_point t) noexcept { ticks_.store(t.time_since_epoch().count(), std::memory_order_release); }
+  static void set(time_point t) noexcept {
+    ticks_.store(t.time_since_epoch().count(), std::memory_order_release);
+  }
 
  private:
   static inline std::atomic<rep> ticks_{0};

@@ -32,25 +32,25 @@ struct length_estimate {
 
 /// What the scheduler records about a request as it runs. Plain data.
 struct request_progress {
-  tokens prefilled;              ///< prompt tokens whose KV has been computed
-  tokens generated;              ///< output tokens produced so far
-  double kv_eviction_ratio = 0;  ///< fraction of the prompt's KV evicted, in [0, 1)
+  tokens prefilled;                            ///< prompt tokens whose KV has been computed
+  tokens generated;                            ///< output tokens produced so far
+  double kv_eviction_ratio = 0;                ///< fraction of the prompt's KV evicted, in [0, 1)
   std::optional<time_point> first_token_time;  ///< when the first output token came out
 };
 
 /// One inference request as the host submits it, plus room for what the predictor and the
 /// scheduler attach later. Plain data: copyable, movable, not synchronized.
 struct request {
-  request_id id{};                           ///< host-chosen, unique among live requests
-  tokens prompt_tokens;                      ///< prompt length after tokenization, >= 0
-  std::optional<std::string> prompt_text;    ///< the prompt, when the host has it (for prediction)
-  time_point arrival{};                      ///< when the host received it
-  std::optional<time_point> deadline;        ///< absolute time by which it must finish
-  std::optional<seconds> time_budget;        ///< time allowed from arrival to the last token
+  request_id id{};                         ///< host-chosen, unique among live requests
+  tokens prompt_tokens;                    ///< prompt length after tokenization, >= 0
+  std::optional<std::string> prompt_text;  ///< the prompt, when the host has it (for prediction)
+  time_point arrival{};                    ///< when the host received it
+  std::optional<time_point> deadline;      ///< absolute time by which it must finish
+  std::optional<seconds> time_budget;      ///< time allowed from arrival to the last token
   priority_class priority = priority_class::standard;
-  std::optional<tokens> max_new_tokens;      ///< the host's cap on output length
+  std::optional<tokens> max_new_tokens;             ///< the host's cap on output length
   std::optional<length_estimate> predicted_length;  ///< attached by a length predictor
-  request_progress progress;                 ///< maintained by the scheduler
+  request_progress progress;                        ///< maintained by the scheduler
 
   /// The time it must finish by: the earlier of `deadline` and `arrival + time_budget`, or none.
   /// O(1), no allocation.
@@ -71,8 +71,8 @@ struct request {
       detail::require_non_negative_finite("request.time_budget", time_budget->count());
     }
     if (deadline) {
-      detail::require(*deadline >= arrival, "request.deadline",
-                      (*deadline - arrival).count(), "must not be before arrival (ns after arrival)");
+      detail::require(*deadline >= arrival, "request.deadline", (*deadline - arrival).count(),
+                      "must not be before arrival (ns after arrival)");
     }
     if (max_new_tokens) {
       detail::require(max_new_tokens->count() >= 1, "request.max_new_tokens", *max_new_tokens,

@@ -42,10 +42,19 @@ class tokens {
     count_ -= other.count_;
     return *this;
   }
-  friend constexpr tokens operator+(tokens a, tokens b) noexcept { return tokens(a.count_ + b.count_); }
-  friend constexpr tokens operator-(tokens a, tokens b) noexcept { return tokens(a.count_ - b.count_); }
-  friend constexpr tokens operator*(tokens a, rep factor) noexcept { return tokens(a.count_ * factor); }
-  friend constexpr tokens operator*(rep factor, tokens a) noexcept { return tokens(a.count_ * factor); }
+  friend constexpr tokens operator+(tokens a, tokens b) noexcept {
+    return tokens(a.count_ + b.count_);
+  }
+  friend constexpr tokens operator-(tokens a, tokens b) noexcept {
+    return tokens(a.count_ - b.count_);
+  }
+  friend constexpr tokens operator*(tokens a, rep factor) noexcept {
+    return tokens(a.count_ * factor);
+  }
+  friend constexpr tokens operator*(rep factor, tokens a) noexcept {
+    return tokens(a.count_ * factor);
+  }
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 misreads a defaulted operator<=>
   friend constexpr auto operator<=>(tokens, tokens) noexcept = default;
 
  private:
@@ -63,7 +72,9 @@ constexpr tokens operator""_tok(unsigned long long count) noexcept {
 enum class request_id : std::uint64_t {};
 
 /// The integer behind a request_id, for printing and hashing.
-constexpr std::uint64_t to_integer(request_id id) noexcept { return static_cast<std::uint64_t>(id); }
+constexpr std::uint64_t to_integer(request_id id) noexcept {
+  return static_cast<std::uint64_t>(id);
+}
 
 }  // namespace rtlm
 

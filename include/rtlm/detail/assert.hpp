@@ -4,12 +4,12 @@
 #include <cstdio>
 #include <cstdlib>
 
-/// Checks an internal invariant in debug builds (on unless NDEBUG, or forced with RTLM_ENABLE_ASSERT).
-/// A failed check is a bug in rtlm, never a user error: user errors throw rtlm::error instead.
+/// Checks an internal invariant in debug builds (on unless NDEBUG, or forced with
+/// RTLM_ENABLE_ASSERT). A failed check is a bug in rtlm, never a user error: user errors throw
+/// rtlm::error instead.
 #if !defined(NDEBUG) || defined(RTLM_ENABLE_ASSERT)
-#define RTLM_ASSERT(condition)                                                               \
-  ((condition) ? static_cast<void>(0)                                                        \
-               : ::rtlm::detail::assert_fail(#condition, __FILE__, __LINE__))
+#define RTLM_ASSERT(condition) \
+  ((condition) ? static_cast<void>(0) : ::rtlm::detail::assert_fail(#condition, __FILE__, __LINE__))
 #else
 #define RTLM_ASSERT(condition) static_cast<void>(0)
 #endif

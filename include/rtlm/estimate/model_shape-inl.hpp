@@ -18,8 +18,8 @@ RTLM_INLINE model_shape::model_shape(model_config config) : config_(std::move(co
   at_least_one("model_config.layers", c.layers);
   at_least_one("model_config.hidden_size", c.hidden_size);
   at_least_one("model_config.attention_heads", c.attention_heads);
-  require(c.hidden_size % c.attention_heads == 0, "model_config.attention_heads",
-          c.attention_heads, fmt::format("must divide hidden_size ({})", c.hidden_size));
+  require(c.hidden_size % c.attention_heads == 0, "model_config.attention_heads", c.attention_heads,
+          fmt::format("must divide hidden_size ({})", c.hidden_size));
   at_least_one("model_config.kv_heads", c.kv_heads);
   require(c.attention_heads % c.kv_heads == 0, "model_config.kv_heads", c.kv_heads,
           fmt::format("must divide attention_heads ({})", c.attention_heads));
@@ -40,10 +40,14 @@ RTLM_INLINE model_shape::model_shape(model_config config) : config_(std::move(co
           fmt::format("must divide ffn_size ({})", c.ffn_size));
 
   const double h = c.hidden_size;
-  query_width_ = static_cast<double>(c.attention_heads / p) * c.head_dim;
+  // Exact divisions: divisibility by p was checked above.
+  const int heads_per_gpu = c.attention_heads / p;
   // KV heads are replicated, not split, once there are more GPUs than KV heads.
-  kv_width_ = static_cast<double>(std::max(1, c.kv_heads / p)) * c.head_dim;
-  ffn_width_ = static_cast<double>(c.ffn_size / p);
+  const int kv_heads_per_gpu = std::max(1, c.kv_heads / p);
+  const int ffn_per_gpu = c.ffn_size / p;
+  query_width_ = static_cast<double>(heads_per_gpu) * c.head_dim;
+  kv_width_ = static_cast<double>(kv_heads_per_gpu) * c.head_dim;
+  ffn_width_ = static_cast<double>(ffn_per_gpu);
   const double mlp_matrices = c.mlp == mlp_kind::gated ? 3.0 : 2.0;
   linear_weights_per_layer_ =
       h * (query_width_ + 2 * kv_width_) + query_width_ * h + mlp_matrices * h * ffn_width_;
@@ -57,7 +61,8 @@ RTLM_INLINE double model_shape::parameter_count() const noexcept {
   const double kv = static_cast<double>(c.kv_heads) * c.head_dim;
   const double mlp_matrices = c.mlp == mlp_kind::gated ? 3.0 : 2.0;
   const double biases = c.qkv_bias ? q + 2 * kv : 0.0;
-  const double per_layer = h * (q + 2 * kv) + q * h + mlp_matrices * h * c.ffn_size + 2 * h + biases;
+  const double per_layer =
+      h * (q + 2 * kv) + q * h + mlp_matrices * h * c.ffn_size + 2 * h + biases;
   // Untied embedding and LM head, plus the final norm.
   return c.layers * per_layer + 2.0 * c.vocab_size * h + h;
 }
@@ -77,9 +82,9 @@ RTLM_INLINE double model_shape::kv_bytes_per_token() const noexcept {
 
 RTLM_INLINE void model_shape::add_sequence(step_work& w, tokens new_tokens, tokens cached_tokens,
                                            bool emits_token) const noexcept {
-  const double n = static_cast<double>(new_tokens.count());
+  const auto n = static_cast<double>(new_tokens.count());
   // Negative counts are meaningless here; treat them as empty rather than fail on the step path.
-  const double k = static_cast<double>(std::max<tokens::rep>(0, cached_tokens.count()));
+  const auto k = static_cast<double>(std::max<tokens::rep>(0, cached_tokens.count()));
   if (n <= 0) return;
   const model_config& c = config_;
   const double h = c.hidden_size;
@@ -127,23 +132,48 @@ RTLM_INLINE step_work model_shape::decode_work(std::span<const tokens> kv_length
 namespace models {
 
 RTLM_INLINE model_config llama_3_8b() {
-  return {.name = "llama-3-8b", .layers = 32, .hidden_size = 4096, .attention_heads = 32,
-          .kv_heads = 8, .head_dim = 128, .ffn_size = 14336, .mlp = mlp_kind::gated,
-          .vocab_size = 128256, .bytes_per_weight = 2.0, .bytes_per_kv_element = 2.0,
+  return {.name = "llama-3-8b",
+          .layers = 32,
+          .hidden_size = 4096,
+          .attention_heads = 32,
+          .kv_heads = 8,
+          .head_dim = 128,
+          .ffn_size = 14336,
+          .mlp = mlp_kind::gated,
+          .vocab_size = 128256,
+          .bytes_per_weight = 2.0,
+          .bytes_per_kv_element = 2.0,
           .tensor_parallel = 1};
 }
 
 RTLM_INLINE model_config qwen2_5_7b() {
-  return {.name = "qwen2.5-7b", .layers = 28, .hidden_size = 3584, .attention_heads = 28,
-          .kv_heads = 4, .head_dim = 128, .ffn_size = 18944, .mlp = mlp_kind::gated,
-          .vocab_size = 152064, .qkv_bias = true, .bytes_per_weight = 2.0, .bytes_per_kv_element = 2.0,
+  return {.name = "qwen2.5-7b",
+          .layers = 28,
+          .hidden_size = 3584,
+          .attention_heads = 28,
+          .kv_heads = 4,
+          .head_dim = 128,
+          .ffn_size = 18944,
+          .mlp = mlp_kind::gated,
+          .vocab_size = 152064,
+          .qkv_bias = true,
+          .bytes_per_weight = 2.0,
+          .bytes_per_kv_element = 2.0,
           .tensor_parallel = 1};
 }
 
 RTLM_INLINE model_config llama_2_7b() {
-  return {.name = "llama-2-7b", .layers = 32, .hidden_size = 4096, .attention_heads = 32,
-          .kv_heads = 32, .head_dim = 128, .ffn_size = 11008, .mlp = mlp_kind::gated,
-          .vocab_size = 32000, .bytes_per_weight = 2.0, .bytes_per_kv_element = 2.0,
+  return {.name = "llama-2-7b",
+          .layers = 32,
+          .hidden_size = 4096,
+          .attention_heads = 32,
+          .kv_heads = 32,
+          .head_dim = 128,
+          .ffn_size = 11008,
+          .mlp = mlp_kind::gated,
+          .vocab_size = 32000,
+          .bytes_per_weight = 2.0,
+          .bytes_per_kv_element = 2.0,
           .tensor_parallel = 1};
 }
 

@@ -15,13 +15,13 @@ enum class mlp_kind { gated, plain };
 /// A decoder-only transformer's dimensions, as read from its config. Aggregate: build it with
 /// designated initializers and hand it to model_shape, which validates it.
 struct model_config {
-  std::string name;               ///< for messages and saved files, e.g. "llama-3-8b"
-  int layers = 0;                 ///< decoder layers
-  int hidden_size = 0;            ///< model width
-  int attention_heads = 0;        ///< query heads; must divide hidden_size
-  int kv_heads = 0;               ///< key/value heads (grouped-query attention); divides attention_heads
-  int head_dim = 0;               ///< per-head width; 0 means hidden_size / attention_heads
-  int ffn_size = 0;               ///< MLP intermediate width
+  std::string name;         ///< for messages and saved files, e.g. "llama-3-8b"
+  int layers = 0;           ///< decoder layers
+  int hidden_size = 0;      ///< model width
+  int attention_heads = 0;  ///< query heads; must divide hidden_size
+  int kv_heads = 0;         ///< key/value heads (grouped-query attention); divides attention_heads
+  int head_dim = 0;         ///< per-head width; 0 means hidden_size / attention_heads
+  int ffn_size = 0;         ///< MLP intermediate width
   mlp_kind mlp = mlp_kind::gated;
   int vocab_size = 0;
   bool qkv_bias = false;              ///< biases on the Q, K and V projections (Qwen2)
@@ -105,9 +105,9 @@ class model_shape {
 
   model_config config_;
   // Per-GPU derived sizes, fixed at construction.
-  double query_width_ = 0;          // (heads / P) * head_dim
-  double kv_width_ = 0;             // max(1, kv_heads / P) * head_dim
-  double ffn_width_ = 0;            // ffn_size / P
+  double query_width_ = 0;               // (heads / P) * head_dim
+  double kv_width_ = 0;                  // max(1, kv_heads / P) * head_dim
+  double ffn_width_ = 0;                 // ffn_size / P
   double linear_weights_per_layer_ = 0;  // per GPU, biases excluded (they do no matmul FLOPs)
   double bias_weights_per_layer_ = 0;    // per GPU
 };

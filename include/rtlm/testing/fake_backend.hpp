@@ -52,7 +52,8 @@ class fake_backend final : public model_backend {
       batch.reserve(plan.computed());
       for (const prefill_assignment& p : plan.prefills)
         batch.push_back({p.new_tokens, p.cached_tokens, p.final_chunk});
-      for (const decode_assignment& d : plan.decodes) batch.push_back({tokens(1), d.kv_length, true});
+      for (const decode_assignment& d : plan.decodes)
+        batch.push_back({tokens(1), d.kv_length, true});
       return hardware.roofline(shape.work(batch)).time();
     };
   }
@@ -92,15 +93,17 @@ class fake_backend final : public model_backend {
 
  private:
   struct sequence {
-    tokens kv;          // entries in its KV cache
-    tokens prompt_kv;   // of which prompt entries (what eviction may shrink)
+    tokens kv;         // entries in its KV cache
+    tokens prompt_kv;  // of which prompt entries (what eviction may shrink)
     tokens generated;
     bool prefilled = false;
     bool swapped = false;
     bool finished = false;
   };
 
-  [[noreturn]] static void broken(const std::string& why) { throw std::logic_error("fake_backend: " + why); }
+  [[noreturn]] static void broken(const std::string& why) {
+    throw std::logic_error("fake_backend: " + why);
+  }
 
   sequence& known(request_id id, const char* what) {
     const auto it = sequences_.find(id);
