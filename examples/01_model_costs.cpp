@@ -35,7 +35,8 @@ int run() {
   fmt::print("{:<26} {:>12} {:>12} {:>10} {:>10} {:>10}  {}\n", "step", "FLOPs", "bytes",
              "compute ms", "memory ms", "roofline", "bound");
   for (const int n : {128, 2048, 32768}) {
-    print_row(fmt::format("prefill {} tokens", n).c_str(), llama.prefill_work(rtlm::tokens(n)), h100);
+    print_row(fmt::format("prefill {} tokens", n).c_str(), llama.prefill_work(rtlm::tokens(n)),
+              h100);
   }
   for (const int batch : {1, 64}) {
     const std::vector<rtlm::tokens> kv(static_cast<std::size_t>(batch), 1024_tok);
@@ -51,8 +52,9 @@ int run() {
   const rtlm::request_id a{1};
   const rtlm::request_id b{2};
   std::array<rtlm::step_plan, 4> plans;
-  plans[0].prefills = {{.id = a, .new_tokens = 512_tok, .cached_tokens = 0_tok},
-                       {.id = b, .new_tokens = 256_tok, .cached_tokens = 0_tok, .final_chunk = false}};
+  plans[0].prefills = {
+      {.id = a, .new_tokens = 512_tok, .cached_tokens = 0_tok},
+      {.id = b, .new_tokens = 256_tok, .cached_tokens = 0_tok, .final_chunk = false}};
   plans[1].prefills = {{.id = b, .new_tokens = 256_tok, .cached_tokens = 256_tok}};
   plans[1].decodes = {{.id = a, .kv_length = 512_tok}};
   plans[2].decodes = {{.id = a, .kv_length = 513_tok}, {.id = b, .kv_length = 512_tok}};
