@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdlib>
 #include <exception>
+#include <utility>
 #include <vector>
 
 #include "rtlm/rtlm.hpp"
@@ -44,11 +45,13 @@ int run() {
   }
 
   // Drive the fake backend: two requests, one prefilled in two chunks, then decoded together.
-  rtlm::testing::fake_backend backend({
-      .capabilities = {.name = "fake-h100", .kv_capacity = 100000_tok, .can_chunk_prefill = true},
-      .default_output_length = 3_tok,
-      .step_time = rtlm::testing::fake_backend::roofline_step_time(llama, h100),
-  });
+  rtlm::testing::fake_backend_config config;
+  config.capabilities.name = "fake-h100";
+  config.capabilities.kv_capacity = 100000_tok;
+  config.capabilities.can_chunk_prefill = true;
+  config.default_output_length = 3_tok;
+  config.step_time = rtlm::testing::fake_backend::roofline_step_time(llama, h100);
+  rtlm::testing::fake_backend backend(std::move(config));
   const rtlm::request_id a{1};
   const rtlm::request_id b{2};
   std::array<rtlm::step_plan, 4> plans;

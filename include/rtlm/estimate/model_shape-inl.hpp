@@ -123,8 +123,22 @@ RTLM_INLINE step_work model_shape::prefill_work(tokens new_tokens, tokens cached
 }
 
 RTLM_INLINE step_work model_shape::decode_work(std::span<const tokens> kv_lengths) const noexcept {
+  // Every sequence adds one token on top of its cache, so the work depends only on the batch
+  // size and the sum of KV lengths: one pass, then closed forms (equal to summing add_sequence).
+  double kv_sum = 0;
+  for (const tokens kv : kv_lengths)
+    kv_sum += static_cast<double>(std::max<tokens::rep>(0, kv.count()));
+  const auto batch = static_cast<double>(kv_lengths.size());
   step_work w;
-  for (tokens kv : kv_lengths) add_sequence(w, tokens(1), kv, true);
+  if (kv_lengths.empty()) return w;
+  const model_config& c = config_;
+  const double kv_bytes_per_entry = 2.0 * kv_width_ * c.bytes_per_kv_element * c.layers;
+  w.matmul_flops =
+      batch * (2.0 * linear_weights_per_layer_ * c.layers +
+               2.0 * c.hidden_size * static_cast<double>(c.vocab_size) / c.tensor_parallel);
+  w.attention_flops = 4.0 * query_width_ * (kv_sum + batch) * c.layers;
+  w.kv_read_bytes = kv_sum * kv_bytes_per_entry;
+  w.kv_write_bytes = batch * kv_bytes_per_entry;
   add_weights(w, tokens(static_cast<tokens::rep>(kv_lengths.size())));
   return w;
 }
@@ -175,6 +189,17 @@ RTLM_INLINE model_config llama_2_7b() {
           .bytes_per_weight = 2.0,
           .bytes_per_kv_element = 2.0,
           .tensor_parallel = 1};
+}
+
+RTLM_INLINE std::optional<model_config> by_name(std::string_view name) {
+  if (name == "llama-3-8b" || name == "llama-3.1-8b") {
+    model_config c = llama_3_8b();
+    c.name = name;
+    return c;
+  }
+  if (name == "qwen2.5-7b") return qwen2_5_7b();
+  if (name == "llama-2-7b") return llama_2_7b();
+  return std::nullopt;
 }
 
 }  // namespace models

@@ -1,8 +1,10 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "rtlm/core/units.hpp"
 #include "rtlm/detail/config.hpp"
@@ -121,6 +123,9 @@ model_config llama_3_8b();
 model_config qwen2_5_7b();
 /// Meta Llama-2-7B: 32 layers, hidden 4096, 32 heads (no GQA), FFN 11008, vocabulary 32000, fp16.
 model_config llama_2_7b();
+/// The shape named `name` ("llama-3-8b", "llama-3.1-8b", "qwen2.5-7b", "llama-2-7b"), as
+/// profiles and saved files name models; none for an unknown name.
+std::optional<model_config> by_name(std::string_view name);
 }  // namespace models
 
 }  // namespace rtlm
