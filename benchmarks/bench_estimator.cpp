@@ -49,6 +49,7 @@ BENCHMARK(rtlm_prefill_estimate);
 void rtlm_decode_estimate(benchmark::State& state) {
   const rtlm::step_time_estimator& e = rtlm_model();
   std::vector<rtlm::tokens> kv;
+  kv.reserve(static_cast<std::size_t>(state.range(0)));
   for (int i = 0; i < state.range(0); ++i) kv.emplace_back(128 + 97 * i);
   for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): the library idiom
     benchmark::DoNotOptimize(e.decode_time(kv));
@@ -59,6 +60,7 @@ BENCHMARK(rtlm_decode_estimate)->Arg(1)->Arg(64);
 void rtlm_decode_bound(benchmark::State& state) {
   const rtlm::step_time_estimator& e = rtlm_model();
   std::vector<rtlm::tokens> kv;
+  kv.reserve(static_cast<std::size_t>(state.range(0)));
   for (int i = 0; i < state.range(0); ++i) kv.emplace_back(128 + 97 * i);
   for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): the library idiom
     benchmark::DoNotOptimize(e.decode_upper_bound(kv, 0.99));

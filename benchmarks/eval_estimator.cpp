@@ -241,6 +241,7 @@ int run(const options& o) {
                names(fit.single_decode.selected), pct(fit.single_decode.cv_mape));
     fmt::print("  rtlm batched-decode features: {} (CV MAPE {})\n",
                names(fit.batched_decode.selected), pct(fit.batched_decode.cv_mape));
+    fmt::print("  rtlm chunk correction features: {} (CV MAPE {})\n", names(fit.chunked_prefill.selected), pct(fit.chunked_prefill.cv_mape));
     add_json(json, model_name->second + ".", tb, rt);
     merge(all_tb, tb);
     merge(all_rt, rt);

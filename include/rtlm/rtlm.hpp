@@ -24,6 +24,16 @@
 #include "rtlm/estimate/third_party_profiles.hpp"
 #include "rtlm/estimate/timebill_estimator.hpp"
 
+#include "rtlm/predict/bucketed_length_classifier.hpp"
+#include "rtlm/predict/conformal_length_bound.hpp"
+#include "rtlm/predict/cross_calibration.hpp"
+#include "rtlm/predict/embedding_source.hpp"
+#include "rtlm/predict/length_distribution.hpp"
+#include "rtlm/predict/length_predictor.hpp"
+#include "rtlm/predict/online_length_regressor.hpp"
+#include "rtlm/predict/predictor_file.hpp"
+#include "rtlm/predict/prompt_features.hpp"
+
 #include "rtlm/backend/backend_capabilities.hpp"
 #include "rtlm/backend/model_backend.hpp"
 #include "rtlm/backend/step_plan.hpp"

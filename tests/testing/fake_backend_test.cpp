@@ -19,13 +19,21 @@ class fake_backend_test : public ::testing::Test {
  protected:
   step_status run(const rtlm::step_plan& plan) { return backend_.execute(plan, result_); }
 
-  rtlm::testing::fake_backend backend_{{.capabilities = {.name = "fake",
-                                                         .kv_capacity = 1000_tok,
-                                                         .can_chunk_prefill = true,
-                                                         .can_evict_kv = true,
-                                                         .can_preempt_recompute = true,
-                                                         .can_preempt_swap = true},
-                                        .default_output_length = 3_tok}};
+  // Built field by field: GCC 12 warns falsely (maybe-uninitialized) on a nested designated
+  // initializer holding a std::string at -O2.
+  static rtlm::testing::fake_backend_config config() {
+    rtlm::testing::fake_backend_config c;
+    c.capabilities.name = "fake";
+    c.capabilities.kv_capacity = 1000_tok;
+    c.capabilities.can_chunk_prefill = true;
+    c.capabilities.can_evict_kv = true;
+    c.capabilities.can_preempt_recompute = true;
+    c.capabilities.can_preempt_swap = true;
+    c.default_output_length = 3_tok;
+    return c;
+  }
+
+  rtlm::testing::fake_backend backend_{config()};
   rtlm::step_result result_;
 };
 
@@ -147,8 +155,9 @@ TEST_F(fake_backend_test, injected_failure_hits_the_next_step_only) {
 TEST(fake_backend, roofline_step_time_matches_the_analytic_model) {
   const rtlm::model_shape llama(rtlm::models::llama_3_8b());
   const rtlm::hardware_spec h100(rtlm::accelerators::h100_sxm_bf16());
-  rtlm::testing::fake_backend backend(
-      {.step_time = rtlm::testing::fake_backend::roofline_step_time(llama, h100)});
+  rtlm::testing::fake_backend_config config;
+  config.step_time = rtlm::testing::fake_backend::roofline_step_time(llama, h100);
+  rtlm::testing::fake_backend backend(std::move(config));
   rtlm::step_plan plan;
   plan.prefills = {{.id = a, .new_tokens = 2048_tok, .cached_tokens = 0_tok}};
   rtlm::step_result result;

@@ -165,8 +165,8 @@ RTLM_INLINE void save_estimator(const fitted_roofline_estimator& estimator,
   out << "model " << detail::describe_model(estimator.featurizer().shape().config()) << '\n';
   out << "hardware " << detail::describe_hardware(estimator.featurizer().hardware().config())
       << '\n';
-  for (const step_regime r :
-       {step_regime::prefill, step_regime::single_decode, step_regime::batched_decode}) {
+  for (const step_regime r : {step_regime::prefill, step_regime::chunked_prefill,
+                              step_regime::single_decode, step_regime::batched_decode}) {
     out << "coefficients " << detail::regime_names[static_cast<std::size_t>(r)];
     const step_feature_vector& c = estimator.coefficients(r);
     for (std::size_t i = 0; i < step_feature_count; ++i) {
@@ -198,9 +198,9 @@ load_roofline_estimator(const std::string& path, const model_shape& expected_mod
   detail::require_same(f, "model", detail::describe_model(expected_model.config()), "model shape");
   detail::require_same(f, "hardware", detail::describe_hardware(expected_hardware.config()),
                        "hardware spec");
-  std::array<step_feature_vector, 3> coefficients{};
-  const std::array<step_regime, 3> regimes{step_regime::prefill, step_regime::single_decode,
-                                           step_regime::batched_decode};
+  std::array<step_feature_vector, 4> coefficients{};
+  const std::array<step_regime, 4> regimes{step_regime::prefill, step_regime::chunked_prefill,
+                                           step_regime::single_decode, step_regime::batched_decode};
   for (std::size_t r = 0; r < regimes.size(); ++r) {
     const std::string key =
         "coefficients " + std::string(detail::regime_names[static_cast<std::size_t>(regimes[r])]);
@@ -213,7 +213,7 @@ load_roofline_estimator(const std::string& path, const model_shape& expected_mod
     }
   }
   fitted_roofline_estimator e(step_featurizer(expected_model, expected_hardware), coefficients[0],
-                              coefficients[1], coefficients[2]);
+                              coefficients[1], coefficients[2], coefficients[3]);
   detail::read_residuals(f, e);
   return e;
 }

@@ -58,6 +58,7 @@ struct phase_data {
   std::vector<const profile_point*> points;
   Eigen::MatrixXd features;  // points x step_feature_count
   Eigen::VectorXd medians;
+  Eigen::VectorXd offsets;  // a base model's prediction the fit adds to (zero: none)
 };
 
 // The measured points for which `keep(point)`.
@@ -70,6 +71,7 @@ phase_data collect_points(const step_featurizer& f, const profile& prof, Keep ke
   const auto rows = static_cast<Eigen::Index>(d.points.size());
   d.features.resize(rows, static_cast<Eigen::Index>(step_feature_count));
   d.medians.resize(rows);
+  d.offsets = Eigen::VectorXd::Zero(rows);
   for (Eigen::Index i = 0; i < rows; ++i) {
     const profile_point& p = *d.points[static_cast<std::size_t>(i)];
     const step_feature_vector v = point_features(f, p);
@@ -88,22 +90,24 @@ step_feature_vector fit_columns(const phase_data& d, const std::vector<std::size
   for (Eigen::Index i = 0; i < d.features.rows(); ++i)
     if (use(static_cast<std::size_t>(i))) rows.push_back(i);
   Eigen::MatrixXd a(static_cast<Eigen::Index>(rows.size()), static_cast<Eigen::Index>(cols.size()));
-  const Eigen::VectorXd b = Eigen::VectorXd::Ones(static_cast<Eigen::Index>(rows.size()));
+  Eigen::VectorXd b(static_cast<Eigen::Index>(rows.size()));
   for (std::size_t r = 0; r < rows.size(); ++r) {
+    b(static_cast<Eigen::Index>(r)) = 1.0 - d.offsets(rows[r]) / d.medians(rows[r]);
     for (std::size_t c = 0; c < cols.size(); ++c) {
       // Dividing each row by its measured time makes the residual relative.
       a(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c)) =
           d.features(rows[r], static_cast<Eigen::Index>(cols[c])) / d.medians(rows[r]);
     }
   }
-  const Eigen::VectorXd x = nnls(a, b);
   step_feature_vector coef{};
+  if (cols.empty()) return coef;
+  const Eigen::VectorXd x = nnls(a, b);
   for (std::size_t c = 0; c < cols.size(); ++c) coef[cols[c]] = x(static_cast<Eigen::Index>(c));
   return coef;
 }
 
 inline double predict_row(const phase_data& d, Eigen::Index row, const step_feature_vector& coef) {
-  double sum = 0;
+  double sum = d.offsets(row);
   for (std::size_t j = 0; j < step_feature_count; ++j)
     sum += coef[j] * d.features(row, static_cast<Eigen::Index>(j));
   return sum;
@@ -141,9 +145,12 @@ inline group_fit fit_phase(const phase_data& d, const std::vector<step_feature>&
   };
 
   std::vector<std::size_t> best_cols;
+  bool have_best = false;
   double best_error = std::numeric_limits<double>::infinity();
   const std::size_t subsets = std::size_t{1} << candidates.size();
-  for (std::size_t mask = 1; mask < subsets; ++mask) {
+  // With a base model underneath, "no correction" (the empty subset) is a candidate too.
+  const std::size_t first_mask = d.offsets.isZero() ? 1 : 0;
+  for (std::size_t mask = first_mask; mask < subsets; ++mask) {
     std::vector<std::size_t> cols;
     for (std::size_t j = 0; j < candidates.size(); ++j)
       if (((mask >> j) & 1U) != 0) cols.push_back(static_cast<std::size_t>(candidates[j]));
@@ -154,8 +161,9 @@ inline group_fit fit_phase(const phase_data& d, const std::vector<step_feature>&
                d.medians(static_cast<Eigen::Index>(i));
     error /= static_cast<double>(n);
     // Prefer the smaller subset on a tie: it generalizes at least as well.
-    if (error < best_error - 1e-12 ||
+    if (!have_best || error < best_error - 1e-12 ||
         (std::abs(error - best_error) <= 1e-12 && cols.size() < best_cols.size())) {
+      have_best = true;
       best_error = error;
       best_cols = cols;
     }
@@ -190,8 +198,10 @@ RTLM_INLINE roofline_fit fit_roofline_estimator(const step_featurizer& featurize
   const auto of = [](step_regime a, step_regime b) {
     return [a, b](const profile_point& p) { return regime_of(p) == a || regime_of(p) == b; };
   };
-  const detail::phase_data prefill = detail::collect_points(
-      featurizer, profile, of(step_regime::prefill, step_regime::chunked_prefill));
+  const detail::phase_data prefill =
+      detail::collect_points(featurizer, profile, of(step_regime::prefill, step_regime::prefill));
+  detail::phase_data chunked = detail::collect_points(
+      featurizer, profile, of(step_regime::chunked_prefill, step_regime::chunked_prefill));
   const detail::phase_data single = detail::collect_points(
       featurizer, profile, of(step_regime::single_decode, step_regime::single_decode));
   const detail::phase_data batched = detail::collect_points(
@@ -199,6 +209,18 @@ RTLM_INLINE roofline_fit fit_roofline_estimator(const step_featurizer& featurize
   const std::string name = fmt::format("profile '{}'", profile.source);
   detail::group_fit pre =
       detail::fit_phase(prefill, options.prefill_candidates, options, name + " prefill points");
+  // A chunk costs what a plain prefill of its new tokens costs plus a non-negative correction for
+  // attending to its cache, fitted on the chunked points (too few: no correction).
+  detail::group_fit chunk;
+  chunk.coefficients = pre.coefficients;
+  if (chunked.points.size() >= 3) {
+    for (Eigen::Index i = 0; i < chunked.features.rows(); ++i)
+      chunked.offsets(i) = detail::predict_row(chunked, i, pre.coefficients) - chunked.offsets(i);
+    chunk = detail::fit_phase(chunked, options.chunk_candidates, options,
+                              name + " chunked prefill points");
+    for (std::size_t j = 0; j < step_feature_count; ++j)
+      chunk.coefficients[j] += pre.coefficients[j];
+  }
   // A decode group too small to fit alone borrows the model of all decode points.
   const detail::phase_data all_decodes = detail::collect_points(
       featurizer, profile, [](const profile_point& p) { return p.phase == step_phase::decode; });
@@ -210,11 +232,11 @@ RTLM_INLINE roofline_fit fit_roofline_estimator(const step_featurizer& featurize
   detail::group_fit many = split ? detail::fit_phase(batched, options.batched_decode_candidates,
                                                      options, name + " batched decode points")
                                  : one;
-  roofline_fit fit{
-      fitted_roofline_estimator(featurizer, pre.coefficients, one.coefficients, many.coefficients),
-      pre.report, one.report, many.report};
+  roofline_fit fit{fitted_roofline_estimator(featurizer, pre.coefficients, chunk.coefficients,
+                                             one.coefficients, many.coefficients),
+                   pre.report, chunk.report, one.report, many.report};
   fit.estimator.calibrate(step_regime::prefill, relative_error_bound(pre.residuals[0]));
-  fit.estimator.calibrate(step_regime::chunked_prefill, relative_error_bound(pre.residuals[1]));
+  fit.estimator.calibrate(step_regime::chunked_prefill, relative_error_bound(chunk.residuals[1]));
   fit.estimator.calibrate(step_regime::single_decode, relative_error_bound(one.residuals[2]));
   fit.estimator.calibrate(step_regime::batched_decode, relative_error_bound(many.residuals[3]));
   fit.estimator.calibrate(step_regime::mixed_decode, relative_error_bound(many.residuals[4]));

@@ -19,13 +19,15 @@ struct estimator_fit_options {
   std::size_t folds = 5;
   /// Seed of the fold assignment; the same seed gives the same fit.
   std::uint64_t seed = 0;
-  /// Features rtlm's model may use for prefill steps; every non-empty subset is tried.
+  /// Features rtlm's model may use for plain prefills; every non-empty subset is tried.
   std::vector<step_feature> prefill_candidates{
-      step_feature::constant,        step_feature::new_tokens,
-      step_feature::matmul_time,     step_feature::tiled_matmul_time,
-      step_feature::attention_time,  step_feature::cached_attention_time,
-      step_feature::kv_read_time,    step_feature::roofline_time,
-      step_feature::cached_sequences};
+      step_feature::constant,       step_feature::new_tokens,        step_feature::matmul_time,
+      step_feature::attention_time, step_feature::tiled_matmul_time, step_feature::roofline_time};
+  /// Features of the correction a chunk of a chunked prefill adds to a plain prefill of the
+  /// same new tokens; every subset, the empty one included, is tried.
+  std::vector<step_feature> chunk_candidates{
+      step_feature::constant, step_feature::cached_attention_time, step_feature::kv_read_time,
+      step_feature::new_tokens};
   /// Features for decode steps of batch 1.
   std::vector<step_feature> single_decode_candidates{
       step_feature::constant, step_feature::kv_read_time, step_feature::attention_time,
@@ -49,17 +51,20 @@ struct phase_fit_report {
 struct roofline_fit {
   fitted_roofline_estimator estimator;
   phase_fit_report prefill;
+  phase_fit_report chunked_prefill;  ///< the chunk correction (empty when too few chunks)
   phase_fit_report single_decode;
   phase_fit_report batched_decode;
 };
 
-/// Fits rtlm's model to `profile`: for prefills, batch-1 decodes and batched decodes in turn, the
-/// feature subset (of the candidates) with the lowest cross-validated relative error, its
-/// coefficients by non-negative least squares on relative error over every point's median, and
-/// per regime the calibrated error bound from the out-of-fold residuals of every measurement
-/// (cross-conformal). A decode group with fewer than 3 points borrows the other's model. Throws
-/// rtlm::error naming the profile when prefills have fewer than 3 points, both decode groups do,
-/// or the options are invalid. Allocates; O(2^candidates x folds x points): milliseconds.
+/// Fits rtlm's model to `profile`: for plain prefills, batch-1 decodes and batched decodes in
+/// turn, the feature subset (of the candidates) with the lowest cross-validated relative error,
+/// its coefficients by non-negative least squares on relative error over every point's median,
+/// and per regime the calibrated error bound from the out-of-fold residuals of every measurement
+/// (cross-conformal). A chunk of a chunked prefill is modelled as the plain prefill of its new
+/// tokens plus a correction fitted the same way on the chunked points (none with fewer than 3).
+/// A decode group with fewer than 3 points borrows the model of all decode points. Throws
+/// rtlm::error naming the profile when plain prefills have fewer than 3 distinct shapes, decodes
+/// do, or the options are invalid. Allocates; O(2^candidates x folds x points): milliseconds.
 roofline_fit fit_roofline_estimator(const step_featurizer& featurizer, const profile& profile,
                                     const estimator_fit_options& options = {});
 

@@ -20,20 +20,23 @@ class fitted_roofline_estimator final : public step_time_estimator {
  public:
   /// Coefficients are indexed by step_feature; a zero coefficient leaves its feature out.
   fitted_roofline_estimator(step_featurizer featurizer, step_feature_vector prefill_coefficients,
+                            step_feature_vector chunked_prefill_coefficients,
                             step_feature_vector single_decode_coefficients,
                             step_feature_vector batched_decode_coefficients)
       : featurizer_(std::move(featurizer)),
         prefill_(prefill_coefficients),
+        chunked_prefill_(chunked_prefill_coefficients),
         single_decode_(single_decode_coefficients),
         batched_decode_(batched_decode_coefficients) {}
 
   [[nodiscard]] const step_featurizer& featurizer() const noexcept { return featurizer_; }
-  /// The coefficients that serve a regime (both prefill regimes share one vector).
+  /// The coefficients that serve a regime (uniform and mixed batches share one vector).
   [[nodiscard]] const step_feature_vector& coefficients(step_regime regime) const noexcept {
     switch (regime) {
       case step_regime::prefill:
-      case step_regime::chunked_prefill:
         return prefill_;
+      case step_regime::chunked_prefill:
+        return chunked_prefill_;
       case step_regime::single_decode:
         return single_decode_;
       case step_regime::batched_decode:
@@ -46,7 +49,8 @@ class fitted_roofline_estimator final : public step_time_estimator {
   [[nodiscard]] seconds prefill_time(tokens new_tokens,
                                      tokens cached_tokens) const noexcept override {
     if (new_tokens.count() <= 0) return seconds(0);
-    return seconds(dot(prefill_, featurizer_.prefill(new_tokens, cached_tokens)));
+    return seconds(dot(coefficients(prefill_regime(cached_tokens)),
+                       featurizer_.prefill(new_tokens, cached_tokens)));
   }
 
   [[nodiscard]] seconds decode_time(std::span<const tokens> kv_lengths) const noexcept override {
@@ -60,8 +64,8 @@ class fitted_roofline_estimator final : public step_time_estimator {
   [[nodiscard]] seconds point_time(const profile_point& point) const {
     if (point.phase == step_phase::decode) return decode_time(point.kv_lengths);
     if (point.batch() == 1) return prefill_time(point.new_tokens, point.kv_lengths.front());
-    return seconds(
-        dot(prefill_, featurizer_.prefill(point.new_tokens_per_sequence(), point.kv_lengths)));
+    return seconds(dot(chunked_prefill_,
+                       featurizer_.prefill(point.new_tokens_per_sequence(), point.kv_lengths)));
   }
 
  private:
@@ -73,6 +77,7 @@ class fitted_roofline_estimator final : public step_time_estimator {
 
   step_featurizer featurizer_;
   step_feature_vector prefill_;
+  step_feature_vector chunked_prefill_;
   step_feature_vector single_decode_;
   step_feature_vector batched_decode_;
 };

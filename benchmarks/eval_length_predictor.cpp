@@ -1,0 +1,616 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+//
+// Output-length prediction accuracy (docs/length-prediction.md, DESIGN.md 4.2): per served model,
+// 5-fold cross-validation over prompts, the rtlm predictor against same-run baselines, the
+// calibrated 90% bound, and online mode.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtlm/predict/bucketed_length_classifier.hpp"
+#include "rtlm/predict/conformal_length_bound.hpp"
+#include "rtlm/predict/cross_calibration.hpp"
+#include "rtlm/predict/length_distribution.hpp"
+#include "rtlm/predict/online_length_regressor.hpp"
+#include "rtlm/predict/prompt_features.hpp"
+
+#ifndef RTLM_ALPACA_EVAL_DIR
+#define RTLM_ALPACA_EVAL_DIR "benchmarks/data/alpaca_eval"
+#endif
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Data files.
+
+[[noreturn]] void fail(const std::string& file, std::size_t line, const std::string& what) {
+  throw std::runtime_error(fmt::format("{}:{}: {}", file, line, what));
+}
+
+std::string sha1_hex(std::string_view text) {
+  std::array<std::uint32_t, 5> h{0x67452301U, 0xEFCDAB89U, 0x98BADCFEU, 0x10325476U, 0xC3D2E1F0U};
+  std::string m(text);
+  const std::uint64_t bits = static_cast<std::uint64_t>(text.size()) * 8U;
+  m.push_back(static_cast<char>(0x80));
+  while (m.size() % 64 != 56) m.push_back('\0');
+  for (int k = 7; k >= 0; --k)
+    m.push_back(static_cast<char>((bits >> (8U * static_cast<unsigned>(k))) & 0xFFU));
+  const auto rotl = [](std::uint32_t x, unsigned n) { return (x << n) | (x >> (32U - n)); };
+  for (std::size_t chunk = 0; chunk < m.size(); chunk += 64) {
+    std::array<std::uint32_t, 80> w{};
+    for (std::size_t t = 0; t < 16; ++t) {
+      w[t] = 0;
+      for (std::size_t b = 0; b < 4; ++b) {
+        w[t] = (w[t] << 8U) | static_cast<unsigned char>(m[chunk + 4 * t + b]);
+      }
+    }
+    for (std::size_t t = 16; t < 80; ++t)
+      w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
+    std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    for (std::size_t t = 0; t < 80; ++t) {
+      std::uint32_t f = 0;
+      std::uint32_t k = 0;
+      if (t < 20) {
+        f = (b & c) | (~b & d), k = 0x5A827999U;
+      } else if (t < 40) {
+        f = b ^ c ^ d, k = 0x6ED9EBA1U;
+      } else if (t < 60) {
+        f = (b & c) | (b & d) | (c & d), k = 0x8F1BBCDCU;
+      } else {
+        f = b ^ c ^ d, k = 0xCA62C1D6U;
+      }
+      const std::uint32_t temp = rotl(a, 5) + f + e + k + w[t];
+      e = d, d = c, c = rotl(b, 30), b = a, a = temp;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e;
+  }
+  std::string out;
+  for (std::uint32_t v : h) out += fmt::format("{:08x}", v);
+  return out;
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path));
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t at = s.find(sep, start);
+    out.emplace_back(s.substr(start, at == std::string_view::npos ? s.npos : at - start));
+    if (at == std::string_view::npos) break;
+    start = at + 1;
+  }
+  return out;
+}
+
+// A CSV line with optional double-quoted fields ("" inside quotes is a quote).
+std::vector<std::string> split_csv(std::string_view s, const std::string& file, std::size_t line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < s.size() && s[i + 1] == '"') {
+        out.back().push_back('"');
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        out.back().push_back(c);
+      }
+    } else if (c == '"' && out.back().empty()) {
+      quoted = true;
+    } else if (c == ',') {
+      out.emplace_back();
+    } else {
+      out.back().push_back(c);
+    }
+  }
+  if (quoted) fail(file, line, "unterminated quoted field");
+  return out;
+}
+
+std::string unescape(std::string_view s, const std::string& file, std::size_t line) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (++i == s.size()) fail(file, line, "a backslash at the end of a field");
+    switch (s[i]) {
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case '\\':
+        out.push_back('\\');
+        break;
+      default:
+        fail(file, line, fmt::format("unknown escape \\{}", s[i]));
+    }
+  }
+  return out;
+}
+
+// instructions.tsv: instruction_sha1 <TAB> dataset <TAB> instruction (escaped \n \t \r \\).
+std::map<std::string, std::string> read_prompts(const std::string& path) {
+  const std::vector<std::string> lines = read_lines(path);
+  if (lines.empty() || lines[0] != "instruction_sha1\tdataset\tinstruction") {
+    fail(path, 1, "expected the header 'instruction_sha1<TAB>dataset<TAB>instruction'");
+  }
+  std::map<std::string, std::string> prompts;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    const std::vector<std::string> f = split(lines[i], '\t');
+    if (f.size() != 3)
+      fail(path, i + 1, fmt::format("expected 3 tab-separated fields, got {}", f.size()));
+    std::string text = unescape(f[2], path, i + 1);
+    const std::string key = sha1_hex(text).substr(0, 12);
+    if (f[0] != key) {
+      fail(path, i + 1,
+           fmt::format("instruction_sha1 {} does not match the text (sha1 {})", f[0], key));
+    }
+    if (!prompts.emplace(key, std::move(text)).second) fail(path, i + 1, "a repeated instruction");
+  }
+  return prompts;
+}
+
+struct length_row {
+  std::string generator;
+  std::string key;
+  std::int64_t output_tokens = 0;
+};
+
+// token_lengths.csv: needs the columns generator, output_tokens and instruction_sha1.
+std::vector<length_row> read_lengths(const std::string& path) {
+  const std::vector<std::string> lines = read_lines(path);
+  if (lines.empty()) fail(path, 1, "empty file");
+  const std::vector<std::string> header = split_csv(lines[0], path, 1);
+  const auto column = [&](const char* name) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    if (it == header.end()) fail(path, 1, fmt::format("no column '{}'", name));
+    return static_cast<std::size_t>(it - header.begin());
+  };
+  const std::size_t gen = column("generator");
+  const std::size_t out = column("output_tokens");
+  const std::size_t key = column("instruction_sha1");
+  std::vector<length_row> rows;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    const std::vector<std::string> f = split_csv(lines[i], path, i + 1);
+    if (f.size() != header.size()) {
+      fail(path, i + 1, fmt::format("expected {} fields, got {}", header.size(), f.size()));
+    }
+    length_row r{f[gen], f[key], 0};
+    std::size_t used = 0;
+    try {
+      r.output_tokens = std::stoll(f[out], &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != f[out].size() || r.output_tokens < 0) {
+      fail(path, i + 1, fmt::format("output_tokens '{}' is not an integer >= 0", f[out]));
+    }
+    if (r.generator.empty()) fail(path, i + 1, "empty generator");
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics.
+
+double kendall_tau_b(const std::vector<double>& x, const std::vector<double>& y) {
+  double concordant = 0, discordant = 0, ties_x = 0, ties_y = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    for (std::size_t j = i + 1; j < x.size(); ++j) {
+      const double dx = x[i] - x[j];
+      const double dy = y[i] - y[j];
+      if (dx == 0 && dy == 0) continue;
+      if (dx == 0) {
+        ties_x += 1;
+      } else if (dy == 0) {
+        ties_y += 1;
+      } else if ((dx > 0) == (dy > 0)) {
+        concordant += 1;
+      } else {
+        discordant += 1;
+      }
+    }
+  }
+  const double denominator =
+      std::sqrt((concordant + discordant + ties_x) * (concordant + discordant + ties_y));
+  return denominator > 0 ? (concordant - discordant) / denominator : 0.0;
+}
+
+struct point_metrics {
+  double mae = 0, rmse = 0, r2 = 0, tau = 0;
+};
+
+point_metrics score(const std::vector<double>& predicted, const std::vector<double>& truth) {
+  point_metrics m;
+  const double n = static_cast<double>(truth.size());
+  const double mean = std::accumulate(truth.begin(), truth.end(), 0.0) / n;
+  double ss_res = 0, ss_tot = 0;
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    const double e = predicted[i] - truth[i];
+    m.mae += std::abs(e);
+    ss_res += e * e;
+    ss_tot += (truth[i] - mean) * (truth[i] - mean);
+  }
+  m.mae /= n;
+  m.rmse = std::sqrt(ss_res / n);
+  m.r2 = ss_tot > 0 ? 1.0 - ss_res / ss_tot : 0.0;
+  m.tau = kendall_tau_b(predicted, truth);
+  return m;
+}
+
+}  // namespace
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// The evaluation.
+
+struct options {
+  std::string prompts = std::string(RTLM_ALPACA_EVAL_DIR) + "/instructions.tsv";
+  std::string lengths = std::string(RTLM_ALPACA_EVAL_DIR) + "/token_lengths.csv";
+  std::string json;
+  std::vector<std::string> models;  // empty: every generator in the lengths file
+  std::uint64_t seed = 0;
+  std::size_t folds = 5;
+};
+
+struct example {
+  rtlm::prompt_features features;
+  rtlm::tokens length;
+};
+
+struct model_figures {
+  std::size_t prompts = 0;
+  point_metrics rtlm, timebill, mean, prompt_length, s3, proxy;
+  double coverage_q90 = 0, width_q90 = 0, coverage_q99 = 0;
+  double bucket_accuracy = 0;
+  double online_tau = 0, online_r2 = 0, online_coverage_q90 = 0;
+};
+
+// The same fixed-seed permutation on every standard library (std::shuffle is not portable).
+std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed) {
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  return order;
+}
+
+const rtlm::prompt_feature_config& feature_config() {
+  static const rtlm::prompt_feature_config config{.hash_bits = 14};
+  return config;
+}
+
+rtlm::online_regressor_config regressor_config() { return {.features = feature_config()}; }
+
+// A bucket classifier as the S3 (10 classes) and ProxyModel (5 classes) papers set theirs up:
+// equal-width buckets up to the longest training output, on rtlm's features.
+rtlm::bucketed_length_classifier baseline_classifier(std::size_t buckets,
+                                                     const std::vector<rtlm::tokens>& lengths) {
+  rtlm::tokens::rep longest = 1;
+  for (rtlm::tokens l : lengths) longest = std::max(longest, l.count());
+  const auto n = static_cast<rtlm::tokens::rep>(buckets);
+  return rtlm::bucketed_length_classifier({.features = feature_config(),
+                                           .bucket_width = rtlm::tokens((longest + n - 1) / n),
+                                           .bucket_count = buckets,
+                                           .label_spread = 0.0});
+}
+
+model_figures evaluate(const std::vector<example>& data, const options& opt) {
+  const std::size_t n = data.size();
+  model_figures fig;
+  fig.prompts = n;
+  const std::vector<std::size_t> order = permutation(n, opt.seed);
+  std::vector<std::size_t> fold(n);
+  for (std::size_t k = 0; k < n; ++k) fold[order[k]] = k % opt.folds;
+
+  std::vector<double> truth(n), rtlm_mean(n), timebill_mean(n), mean(n), by_length(n), s3(n),
+      proxy(n);
+  double covered90 = 0, covered99 = 0, width90 = 0, bucket_hits = 0;
+  rtlm::length_distribution d;
+  for (std::size_t f = 0; f < opt.folds; ++f) {
+    std::vector<rtlm::prompt_features> train;
+    std::vector<rtlm::tokens> lengths;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (fold[i] == f) continue;
+      train.push_back(data[i].features);
+      lengths.push_back(data[i].length);
+    }
+    // rtlm: the regressor, its 90% bound calibrated by cross-fitting inside the training folds.
+    rtlm::online_length_regressor regressor(regressor_config());
+    rtlm::conformal_length_bound bound;
+    rtlm::fit_and_calibrate(regressor, std::span<const rtlm::prompt_features>(train),
+                            std::span<const rtlm::tokens>(lengths), bound, 5, opt.seed + 1);
+    // TimeBill-style: 512 buckets of 16 tokens.
+    rtlm::bucketed_length_classifier timebill(
+        rtlm::bucketed_classifier_config{.features = feature_config()});
+    timebill.fit(train, lengths);
+    rtlm::bucketed_length_classifier s3_model = baseline_classifier(10, lengths);
+    s3_model.fit(train, lengths);
+    rtlm::bucketed_length_classifier proxy_model = baseline_classifier(5, lengths);
+    proxy_model.fit(train, lengths);
+    // Global mean, and least squares on the prompt's word count.
+    double sy = 0, sx = 0, sxx = 0, sxy = 0;
+    for (std::size_t k = 0; k < train.size(); ++k) {
+      const auto x = static_cast<double>(train[k].word_count());
+      const auto y = static_cast<double>(lengths[k].count());
+      sy += y, sx += x, sxx += x * x, sxy += x * y;
+    }
+    const auto m = static_cast<double>(train.size());
+    const double slope = (m * sxx - sx * sx) > 0 ? (m * sxy - sx * sy) / (m * sxx - sx * sx) : 0;
+    const double intercept = (sy - slope * sx) / m;
+
+    for (std::size_t i = 0; i < n; ++i) {
+      if (fold[i] != f) continue;
+      const rtlm::prompt_features& x = data[i].features;
+      const auto y = static_cast<double>(data[i].length.count());
+      truth[i] = y;
+      regressor.predict(x, d);
+      rtlm_mean[i] = d.mean();
+      const rtlm::length_bound b90 = bound.bound(d, 0.9);
+      covered90 += y <= static_cast<double>(b90.length.count()) ? 1 : 0;
+      width90 += static_cast<double>(b90.length.count());
+      covered99 += y <= static_cast<double>(bound.bound(d, 0.99).length.count()) ? 1 : 0;
+      timebill.predict(x, d);
+      timebill_mean[i] = d.mean();
+      const auto p = d.probabilities();
+      const auto best = static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin());
+      bucket_hits += best == timebill.bucket_of(data[i].length) ? 1 : 0;
+      s3_model.predict(x, d);
+      s3[i] = d.mean();
+      proxy_model.predict(x, d);
+      proxy[i] = d.mean();
+      mean[i] = sy / m;
+      by_length[i] = intercept + slope * static_cast<double>(x.word_count());
+    }
+  }
+  const auto count = static_cast<double>(n);
+  fig.rtlm = score(rtlm_mean, truth);
+  fig.timebill = score(timebill_mean, truth);
+  fig.mean = score(mean, truth);
+  fig.prompt_length = score(by_length, truth);
+  fig.s3 = score(s3, truth);
+  fig.proxy = score(proxy, truth);
+  fig.coverage_q90 = covered90 / count;
+  fig.coverage_q99 = covered99 / count;
+  fig.width_q90 = width90 / count;
+  fig.bucket_accuracy = bucket_hits / count;
+
+  // Online: prompts in a fixed shuffled order, predict then learn; figures over the second half.
+  rtlm::online_length_regressor online(regressor_config());
+  rtlm::conformal_length_bound online_bound;
+  std::vector<double> online_truth, online_mean;
+  double online_covered = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    const example& e = data[order[k]];
+    online.predict(e.features, d);
+    if (k >= n / 2) {
+      online_truth.push_back(static_cast<double>(e.length.count()));
+      online_mean.push_back(d.mean());
+      online_covered += e.length <= online_bound.bound(d, 0.9).length ? 1 : 0;
+    }
+    online_bound.observe(d, e.length);
+    online.learn(e.features, e.length);
+  }
+  const point_metrics o = score(online_mean, online_truth);
+  fig.online_tau = o.tau;
+  fig.online_r2 = o.r2;
+  fig.online_coverage_q90 = online_covered / static_cast<double>(online_truth.size());
+  return fig;
+}
+
+void print_table(const std::string& model, const model_figures& f) {
+  fmt::print("\n{} ({} prompts, {}-fold cross-validation)\n", model, f.prompts, 5);
+  fmt::print("  {:<34} {:>8} {:>8} {:>8} {:>8}\n", "predictor", "tau", "R^2", "MAE", "RMSE");
+  const auto row = [](const char* name, const point_metrics& m) {
+    fmt::print("  {:<34} {:>8.3f} {:>8.3f} {:>8.1f} {:>8.1f}\n", name, m.tau, m.r2, m.mae, m.rmse);
+  };
+  row("rtlm regressor (mean)", f.rtlm);
+  row("TimeBill-style 512x16 classifier", f.timebill);
+  row("baseline: global mean", f.mean);
+  row("baseline: prompt-length regression", f.prompt_length);
+  row("baseline: S3-like 10 buckets", f.s3);
+  row("baseline: ProxyModel-like 5 buckets", f.proxy);
+  fmt::print("  90% bound: coverage {:.3f}, mean width {:.1f} tokens; 99% bound coverage {:.3f}\n",
+             f.coverage_q90, f.width_q90, f.coverage_q99);
+  fmt::print("  512x16 bucket accuracy {:.3f}\n", f.bucket_accuracy);
+  fmt::print("  online (second half): tau {:.3f}, R^2 {:.3f}, 90% bound coverage {:.3f}\n",
+             f.online_tau, f.online_r2, f.online_coverage_q90);
+}
+
+void write_json(const std::string& path, const std::vector<std::pair<std::string, double>>& kv) {
+  std::ofstream out(path, std::ios::trunc);
+  if (!out) throw std::runtime_error(fmt::format("{}: cannot write", path));
+  out << "{\n";
+  for (std::size_t k = 0; k < kv.size(); ++k) {
+    // Names come from the data file; escape what JSON requires.
+    std::string name;
+    for (char c : kv[k].first) {
+      if (c == '"' || c == '\\') name.push_back('\\');
+      if (static_cast<unsigned char>(c) < 0x20) continue;
+      name.push_back(c);
+    }
+    out << fmt::format("  \"{}\": {:.6g}{}\n", name,
+                       std::isfinite(kv[k].second) ? kv[k].second : 0.0,
+                       k + 1 < kv.size() ? "," : "");
+  }
+  out << "}\n";
+  if (!out) throw std::runtime_error(fmt::format("{}: cannot write", path));
+}
+
+void usage() {
+  fmt::print(
+      "usage: eval_length_predictor [--prompts FILE] [--lengths FILE] [--data DIR]\n"
+      "                             [--model NAME]... [--seed N] [--json PATH]\n"
+      "  --data DIR      DIR/instructions.tsv and DIR/token_lengths.csv (default: the bundled\n"
+      "                  AlpacaEval data, {})\n"
+      "  --prompts FILE  instruction_sha1<TAB>dataset<TAB>instruction, text escaped \\n \\t \\r "
+      "\\\\\n"
+      "  --lengths FILE  CSV with columns generator, output_tokens, instruction_sha1 (the first "
+      "12\n"
+      "                  hex digits of the SHA-1 of the instruction's UTF-8 bytes)\n"
+      "  --model NAME    evaluate this generator only (repeatable; default: all)\n"
+      "  --seed N        fold assignment and online order (default 0)\n"
+      "  --json PATH     also write the figures as a flat JSON object\n",
+      RTLM_ALPACA_EVAL_DIR);
+}
+
+int run(int argc, char** argv) {
+  options opt;
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::size_t k = 0; k < args.size(); ++k) {
+    const auto value = [&]() -> const std::string& {
+      if (k + 1 >= args.size()) throw std::runtime_error(args[k] + " needs a value");
+      return args[++k];
+    };
+    if (args[k] == "--prompts") {
+      opt.prompts = value();
+    } else if (args[k] == "--lengths") {
+      opt.lengths = value();
+    } else if (args[k] == "--data") {
+      const std::string dir = value();
+      opt.prompts = dir + "/instructions.tsv";
+      opt.lengths = dir + "/token_lengths.csv";
+    } else if (args[k] == "--model") {
+      opt.models.push_back(value());
+    } else if (args[k] == "--seed") {
+      opt.seed = std::stoull(value());
+    } else if (args[k] == "--json") {
+      opt.json = value();
+    } else if (args[k] == "--help" || args[k] == "-h") {
+      usage();
+      return 0;
+    } else {
+      usage();
+      throw std::runtime_error("unknown option " + args[k]);
+    }
+  }
+  const std::map<std::string, std::string> prompts = read_prompts(opt.prompts);
+  const std::vector<length_row> rows = read_lengths(opt.lengths);
+  std::vector<std::string> generators;
+  for (const length_row& r : rows) {
+    if (std::find(generators.begin(), generators.end(), r.generator) == generators.end()) {
+      generators.push_back(r.generator);
+    }
+  }
+  if (!opt.models.empty()) {
+    for (const std::string& m : opt.models) {
+      if (std::find(generators.begin(), generators.end(), m) == generators.end()) {
+        throw std::runtime_error(fmt::format("{}: no generator '{}'", opt.lengths, m));
+      }
+    }
+    generators = opt.models;
+  }
+  const rtlm::prompt_feature_extractor extractor(feature_config());
+  fmt::print("eval_length_predictor: {} and {}, seed {}\n", opt.prompts, opt.lengths, opt.seed);
+  std::vector<std::pair<std::string, double>> json;
+  double macro_tau = 0, macro_r2 = 0, macro_cov = 0, macro_width = 0, macro_s3 = 0, macro_proxy = 0,
+         macro_mean_r2 = 0, macro_online = 0;
+  for (const std::string& g : generators) {
+    std::vector<example> data;
+    for (const length_row& r : rows) {
+      if (r.generator != g) continue;
+      const auto it = prompts.find(r.key);
+      if (it == prompts.end()) {
+        throw std::runtime_error(fmt::format(
+            "{}: no prompt with instruction_sha1 {} (generator {})", opt.prompts, r.key, g));
+      }
+      data.push_back({extractor.extract(it->second), rtlm::tokens(r.output_tokens)});
+    }
+    if (data.size() < 2 * opt.folds) {
+      throw std::runtime_error(
+          fmt::format("generator {} has {} rows; need at least {}", g, data.size(), 2 * opt.folds));
+    }
+    const model_figures f = evaluate(data, opt);
+    print_table(g, f);
+    const auto put = [&](const std::string& key, double v) { json.emplace_back(g + "." + key, v); };
+    put("kendall_tau", f.rtlm.tau);
+    put("r2", f.rtlm.r2);
+    put("mae", f.rtlm.mae);
+    put("rmse", f.rtlm.rmse);
+    put("coverage_q90", f.coverage_q90);
+    put("width_q90", f.width_q90);
+    put("coverage_q99", f.coverage_q99);
+    put("online_kendall_tau", f.online_tau);
+    put("online_r2", f.online_r2);
+    put("online_coverage_q90", f.online_coverage_q90);
+    put("timebill_kendall_tau", f.timebill.tau);
+    put("timebill_r2", f.timebill.r2);
+    put("bucket_accuracy", f.bucket_accuracy);
+    put("baseline_mean_r2", f.mean.r2);
+    put("baseline_prompt_length_r2", f.prompt_length.r2);
+    put("baseline_prompt_length_kendall_tau", f.prompt_length.tau);
+    put("baseline_s3_kendall_tau", f.s3.tau);
+    put("baseline_s3_r2", f.s3.r2);
+    put("baseline_proxy_kendall_tau", f.proxy.tau);
+    put("baseline_proxy_r2", f.proxy.r2);
+    macro_tau += f.rtlm.tau, macro_r2 += f.rtlm.r2, macro_cov += f.coverage_q90;
+    macro_width += f.width_q90, macro_s3 += f.s3.tau, macro_proxy += f.proxy.tau;
+    macro_mean_r2 += f.mean.r2, macro_online += f.online_tau;
+  }
+  const auto models = static_cast<double>(generators.size());
+  const std::vector<std::pair<std::string, double>> macro{
+      {"macro.kendall_tau", macro_tau / models},
+      {"macro.r2", macro_r2 / models},
+      {"macro.coverage_q90", macro_cov / models},
+      {"macro.width_q90", macro_width / models},
+      {"macro.baseline_s3_kendall_tau", macro_s3 / models},
+      {"macro.baseline_proxy_kendall_tau", macro_proxy / models},
+      {"macro.baseline_mean_r2", macro_mean_r2 / models},
+      {"macro.online_kendall_tau", macro_online / models}};
+  fmt::print("\nmacro over {} models:\n", generators.size());
+  for (const auto& [key, v] : macro) fmt::print("  {:<34} {:.3f}\n", key, v);
+  json.insert(json.end(), macro.begin(), macro.end());
+  if (!opt.json.empty()) write_json(opt.json, json);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "eval_length_predictor: %s\n", e.what());
+    return 1;
+  }
+}
