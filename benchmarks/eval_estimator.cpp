@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <exception>
@@ -95,6 +96,8 @@ struct scores {
   mean_of slack;                // (bound - measured) / measured
   mean_of factor_exceed;        // measurements above the hand-set factor bound
   mean_of factor_slack;
+  std::array<mean_of, rtlm::step_regime_count> regime_exceed;  // calibrated bound, by regime
+  std::array<mean_of, rtlm::step_regime_count> regime_slack;
 };
 
 void score(const rtlm::step_time_estimator& e, const rtlm::profile& held_out, const options& o,
@@ -114,9 +117,12 @@ void score(const rtlm::step_time_estimator& e, const rtlm::profile& held_out, co
     } else {
       (p.batch() == 1 ? s.decode_ape : s.batched_decode_ape).add(ape);
     }
+    const auto regime = static_cast<std::size_t>(rtlm::regime_of(p));
     for (const rtlm::seconds m : p.measurements) {
       s.exceed.add(m.count() > bound ? 1.0 : 0.0);
       s.slack.add((bound - m.count()) / m.count());
+      s.regime_exceed[regime].add(m.count() > bound ? 1.0 : 0.0);
+      s.regime_slack[regime].add((bound - m.count()) / m.count());
       const double factor_bound = predicted * o.timebill_factor;
       s.factor_exceed.add(m.count() > factor_bound ? 1.0 : 0.0);
       s.factor_slack.add((factor_bound - m.count()) / m.count());
@@ -137,6 +143,10 @@ void merge(scores& into, const scores& from) {
   add(into.slack, from.slack);
   add(into.factor_exceed, from.factor_exceed);
   add(into.factor_slack, from.factor_slack);
+  for (std::size_t r = 0; r < rtlm::step_regime_count; ++r) {
+    add(into.regime_exceed[r], from.regime_exceed[r]);
+    add(into.regime_slack[r], from.regime_slack[r]);
+  }
 }
 
 std::string pct(double fraction) {
@@ -167,6 +177,14 @@ void print_table(const std::string& title, const scores& tb, const scores& rt, c
       "{} measurements\n",
       rt.prefill_ape.count, rt.chunked_prefill_ape.count, rt.decode_ape.count,
       rt.batched_decode_ape.count, rt.exceed.count);
+  constexpr std::array<const char*, rtlm::step_regime_count> regime_names{
+      "prefill", "chunked prefill", "batch-1 decode", "uniform batch decode",
+      "mixed-KV batch decode"};
+  fmt::print("  rtlm's calibrated bound by regime: exceedance, mean slack, measurements\n");
+  for (std::size_t r = 0; r < rtlm::step_regime_count; ++r) {
+    fmt::print("    {:<24} {:>8} {:>8} {:>6}\n", regime_names[r], pct(rt.regime_exceed[r].value()),
+               pct(rt.regime_slack[r].value()), rt.regime_exceed[r].count);
+  }
 }
 
 void add_json(std::map<std::string, double>& json, const std::string& prefix, const scores& tb,
@@ -241,7 +259,8 @@ int run(const options& o) {
                names(fit.single_decode.selected), pct(fit.single_decode.cv_mape));
     fmt::print("  rtlm batched-decode features: {} (CV MAPE {})\n",
                names(fit.batched_decode.selected), pct(fit.batched_decode.cv_mape));
-    fmt::print("  rtlm chunk correction features: {} (CV MAPE {})\n", names(fit.chunked_prefill.selected), pct(fit.chunked_prefill.cv_mape));
+    fmt::print("  rtlm chunk correction features: {} (CV MAPE {})\n",
+               names(fit.chunked_prefill.selected), pct(fit.chunked_prefill.cv_mape));
     add_json(json, model_name->second + ".", tb, rt);
     merge(all_tb, tb);
     merge(all_rt, rt);

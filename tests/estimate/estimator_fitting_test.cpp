@@ -127,6 +127,35 @@ TEST(fit_roofline_estimator, recovers_planted_coefficients_exactly) {
               dot(prefill, featurizer().prefill(tokens(777), tokens(0))), 1e-12);
 }
 
+TEST(fit_roofline_estimator, recovers_a_planted_chunk_correction) {
+  const auto prefill = coefficients({{step_feature::new_tokens, 3e-6},
+                                     {step_feature::attention_time, 2.5},
+                                     {step_feature::roofline_time, 1.4}});
+  const auto correction = coefficients({{step_feature::kv_read_time, 1.7}});
+  const auto single =
+      coefficients({{step_feature::constant, 0.0015}, {step_feature::roofline_time, 1.3}});
+  rtlm::profile p = planted_profile(prefill, single, single);
+  const auto chunk_time = [&](tokens n, tokens k) {
+    const rtlm::step_feature_vector f = featurizer().prefill(n, k);
+    return dot(prefill, f) + dot(correction, f);
+  };
+  for (const tokens::rep k : {1024, 4096, 16384}) {
+    for (const tokens::rep n : {128, 512, 2048}) {
+      p.points.push_back({.phase = step_phase::prefill,
+                          .new_tokens = tokens(n),
+                          .kv_lengths = {tokens(k)},
+                          .measurements = {rtlm::seconds(chunk_time(tokens(n), tokens(k)))}});
+    }
+  }
+  const rtlm::roofline_fit fit = rtlm::fit_roofline_estimator(featurizer(), p);
+  EXPECT_EQ(fit.chunked_prefill.selected, (std::vector<step_feature>{step_feature::kv_read_time}));
+  const double want = chunk_time(tokens(1000), tokens(3000));
+  EXPECT_NEAR(fit.estimator.prefill_time(tokens(1000), tokens(3000)).count(), want, 1e-9 * want);
+  // Plain prefills are untouched by the correction.
+  EXPECT_NEAR(fit.estimator.prefill_time(tokens(1000), tokens(0)).count(),
+              dot(prefill, featurizer().prefill(tokens(1000), tokens(0))), 1e-12);
+}
+
 TEST(fit_timebill_estimator, recovers_planted_coefficients_exactly) {
   const rtlm::timebill_coefficients planted{
       .a = 1e-9, .b = 3e-5, .c = 0.007, .p = 4e-8, .q = 0.0068};

@@ -25,9 +25,9 @@ struct estimator_fit_options {
       step_feature::attention_time, step_feature::tiled_matmul_time, step_feature::roofline_time};
   /// Features of the correction a chunk of a chunked prefill adds to a plain prefill of the
   /// same new tokens; every subset, the empty one included, is tried.
-  std::vector<step_feature> chunk_candidates{
-      step_feature::constant, step_feature::cached_attention_time, step_feature::kv_read_time,
-      step_feature::new_tokens};
+  std::vector<step_feature> chunk_candidates{step_feature::constant,
+                                             step_feature::cached_attention_time,
+                                             step_feature::kv_read_time, step_feature::new_tokens};
   /// Features for decode steps of batch 1.
   std::vector<step_feature> single_decode_candidates{
       step_feature::constant, step_feature::kv_read_time, step_feature::attention_time,
@@ -60,8 +60,9 @@ struct roofline_fit {
 /// turn, the feature subset (of the candidates) with the lowest cross-validated relative error,
 /// its coefficients by non-negative least squares on relative error over every point's median,
 /// and per regime the calibrated error bound from the out-of-fold residuals of every measurement
-/// (cross-conformal). A chunk of a chunked prefill is modelled as the plain prefill of its new
-/// tokens plus a correction fitted the same way on the chunked points (none with fewer than 3).
+/// (cross-conformal). A chunk of a chunked prefill is modelled by the plain-prefill coefficients on
+/// the chunk's own features plus a correction fitted the same way on the chunked points (none
+/// with fewer than 3).
 /// A decode group with fewer than 3 points borrows the model of all decode points. Throws
 /// rtlm::error naming the profile when plain prefills have fewer than 3 distinct shapes, decodes
 /// do, or the options are invalid. Allocates; O(2^candidates x folds x points): milliseconds.
