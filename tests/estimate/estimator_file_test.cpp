@@ -76,7 +76,7 @@ TEST(estimator_file, foreign_files_are_refused) {
 
   // Another format version.
   std::string v2 = text;
-  v2.replace(v2.find("rtlm-step-estimator 1"), 21, "rtlm-step-estimator 2");
+  v2[v2.find("rtlm-step-estimator 1") + 20] = '2';
   const temp_file f2("v2.txt", v2);
   EXPECT_EQ(blamed_field([&] { (void)rtlm::load_timebill_estimator(f2.path(), llama); }),
             f2.path() + ":1 format version");
@@ -101,7 +101,7 @@ TEST(estimator_file, foreign_files_are_refused) {
   EXPECT_EQ(blamed_field([&] { (void)rtlm::load_timebill_estimator(junk.path(), llama); }),
             junk.path() + ":1");
   std::string corrupt = text;
-  corrupt.replace(corrupt.find(" a=") + 3, 1, "x");
+  corrupt[corrupt.find(" a=") + 3] = 'x';
   const temp_file fc("corrupt.txt", corrupt);
   EXPECT_EQ(blamed_field([&] { (void)rtlm::load_timebill_estimator(fc.path(), llama); }),
             fc.path() + ":4 timebill.a");
