@@ -61,7 +61,11 @@ std::string sha1_hex(std::string_view text) {
     }
     for (std::size_t t = 16; t < 80; ++t)
       w[t] = rotl(w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16], 1);
-    std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+    std::uint32_t a = h[0];
+    std::uint32_t b = h[1];
+    std::uint32_t c = h[2];
+    std::uint32_t d = h[3];
+    std::uint32_t e = h[4];
     for (std::size_t t = 0; t < 80; ++t) {
       std::uint32_t f = 0;
       std::uint32_t k = 0;
@@ -101,7 +105,8 @@ std::vector<std::string> split(std::string_view s, char sep) {
   std::size_t start = 0;
   while (true) {
     const std::size_t at = s.find(sep, start);
-    out.emplace_back(s.substr(start, at == std::string_view::npos ? s.npos : at - start));
+    out.emplace_back(
+        s.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start));
     if (at == std::string_view::npos) break;
     start = at + 1;
   }
@@ -233,7 +238,10 @@ std::vector<length_row> read_lengths(const std::string& path) {
 // Metrics.
 
 double kendall_tau_b(const std::vector<double>& x, const std::vector<double>& y) {
-  double concordant = 0, discordant = 0, ties_x = 0, ties_y = 0;
+  double concordant = 0;
+  double discordant = 0;
+  double ties_x = 0;
+  double ties_y = 0;
   for (std::size_t i = 0; i < x.size(); ++i) {
     for (std::size_t j = i + 1; j < x.size(); ++j) {
       const double dx = x[i] - x[j];
@@ -261,9 +269,10 @@ struct point_metrics {
 
 point_metrics score(const std::vector<double>& predicted, const std::vector<double>& truth) {
   point_metrics m;
-  const double n = static_cast<double>(truth.size());
+  const auto n = static_cast<double>(truth.size());
   const double mean = std::accumulate(truth.begin(), truth.end(), 0.0) / n;
-  double ss_res = 0, ss_tot = 0;
+  double ss_res = 0;
+  double ss_tot = 0;
   for (std::size_t i = 0; i < truth.size(); ++i) {
     const double e = predicted[i] - truth[i];
     m.mae += std::abs(e);
@@ -343,9 +352,17 @@ model_figures evaluate(const std::vector<example>& data, const options& opt) {
   std::vector<std::size_t> fold(n);
   for (std::size_t k = 0; k < n; ++k) fold[order[k]] = k % opt.folds;
 
-  std::vector<double> truth(n), rtlm_mean(n), timebill_mean(n), mean(n), by_length(n), s3(n),
-      proxy(n);
-  double covered90 = 0, covered99 = 0, width90 = 0, bucket_hits = 0;
+  std::vector<double> truth(n);
+  std::vector<double> rtlm_mean(n);
+  std::vector<double> timebill_mean(n);
+  std::vector<double> mean(n);
+  std::vector<double> by_length(n);
+  std::vector<double> s3(n);
+  std::vector<double> proxy(n);
+  double covered90 = 0;
+  double covered99 = 0;
+  double width90 = 0;
+  double bucket_hits = 0;
   rtlm::length_distribution d;
   for (std::size_t f = 0; f < opt.folds; ++f) {
     std::vector<rtlm::prompt_features> train;
@@ -369,7 +386,10 @@ model_figures evaluate(const std::vector<example>& data, const options& opt) {
     rtlm::bucketed_length_classifier proxy_model = baseline_classifier(5, lengths);
     proxy_model.fit(train, lengths);
     // Global mean, and least squares on the prompt's word count.
-    double sy = 0, sx = 0, sxx = 0, sxy = 0;
+    double sy = 0;
+    double sx = 0;
+    double sxx = 0;
+    double sxy = 0;
     for (std::size_t k = 0; k < train.size(); ++k) {
       const auto x = static_cast<double>(train[k].word_count());
       const auto y = static_cast<double>(lengths[k].count());
@@ -418,7 +438,8 @@ model_figures evaluate(const std::vector<example>& data, const options& opt) {
   // Online: prompts in a fixed shuffled order, predict then learn; figures over the second half.
   rtlm::online_length_regressor online(regressor_config());
   rtlm::conformal_length_bound online_bound;
-  std::vector<double> online_truth, online_mean;
+  std::vector<double> online_truth;
+  std::vector<double> online_mean;
   double online_covered = 0;
   for (std::size_t k = 0; k < n; ++k) {
     const example& e = data[order[k]];
@@ -507,7 +528,7 @@ int run(int argc, char** argv) {
     } else if (args[k] == "--lengths") {
       opt.lengths = value();
     } else if (args[k] == "--data") {
-      const std::string dir = value();
+      const std::string& dir = value();
       opt.prompts = dir + "/instructions.tsv";
       opt.lengths = dir + "/token_lengths.csv";
     } else if (args[k] == "--model") {
@@ -543,8 +564,14 @@ int run(int argc, char** argv) {
   const rtlm::prompt_feature_extractor extractor(feature_config());
   fmt::print("eval_length_predictor: {} and {}, seed {}\n", opt.prompts, opt.lengths, opt.seed);
   std::vector<std::pair<std::string, double>> json;
-  double macro_tau = 0, macro_r2 = 0, macro_cov = 0, macro_width = 0, macro_s3 = 0, macro_proxy = 0,
-         macro_mean_r2 = 0, macro_online = 0;
+  double macro_tau = 0;
+  double macro_r2 = 0;
+  double macro_cov = 0;
+  double macro_width = 0;
+  double macro_s3 = 0;
+  double macro_proxy = 0;
+  double macro_mean_r2 = 0;
+  double macro_online = 0;
   for (const std::string& g : generators) {
     std::vector<example> data;
     for (const length_row& r : rows) {
@@ -562,7 +589,9 @@ int run(int argc, char** argv) {
     }
     const model_figures f = evaluate(data, opt);
     print_table(g, f);
-    const auto put = [&](const std::string& key, double v) { json.emplace_back(g + "." + key, v); };
+    const auto put = [&](const std::string& key, double v) {
+      json.emplace_back(fmt::format("{}.{}", g, key), v);
+    };
     put("kendall_tau", f.rtlm.tau);
     put("r2", f.rtlm.r2);
     put("mae", f.rtlm.mae);
@@ -610,7 +639,7 @@ int main(int argc, char** argv) {
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "eval_length_predictor: %s\n", e.what());
+    fmt::print(stderr, "eval_length_predictor: {}\n", e.what());
     return 1;
   }
 }

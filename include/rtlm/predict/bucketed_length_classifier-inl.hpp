@@ -55,7 +55,7 @@ RTLM_INLINE void bucketed_length_classifier::build_basis() {
     return;
   }
   // Gaussian bumps at even steps of log(bucket middle), each as wide as the step.
-  const double w = static_cast<double>(config_.bucket_width.count());
+  const auto w = static_cast<double>(config_.bucket_width.count());
   const auto log_mid = [w](std::size_t b) { return std::log((static_cast<double>(b) + 0.5) * w); };
   const double lo = log_mid(0);
   const double hi = log_mid(k - 1);
@@ -148,7 +148,7 @@ RTLM_INLINE void bucketed_length_classifier::step(const prompt_features& feature
   if (config_.label_spread <= 0.0) {
     g[truth] -= 1.0;
   } else {
-    const double w = static_cast<double>(config_.bucket_width.count());
+    const auto w = static_cast<double>(config_.bucket_width.count());
     const double y = std::log(static_cast<double>(std::max<tokens::rep>(1, length.count())));
     const double s = config_.label_spread;
     // Buckets within 4 sd on log-length: [exp(y - 4s), exp(y + 4s)].

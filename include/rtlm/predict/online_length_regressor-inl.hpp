@@ -49,38 +49,43 @@ inline double sorted_quantile(std::span<const double> v, double p) noexcept {
   return v[lo] + (pos - static_cast<double>(lo)) * (v[hi] - v[lo]);
 }
 
-}  // namespace detail
-
-RTLM_INLINE online_length_regressor::online_length_regressor(online_regressor_config config)
-    : config_(config) {
-  using detail::require;
+/// `config` after checking it: throws rtlm::error naming the first field out of range.
+inline const online_regressor_config& validated_regressor_config(
+    const online_regressor_config& config) {
   const prompt_feature_extractor check([&] {
-    prompt_feature_config f = config_.features;
+    prompt_feature_config f = config.features;
     f.embedding_dimension = 0;
     return f;
   }());
-  require(config_.features.embedding_dimension <= (1U << 24U),
+  require(config.features.embedding_dimension <= (1U << 24U),
           "online_regressor_config.features.embedding_dimension",
-          config_.features.embedding_dimension, "must be at most 2^24");
-  require(config_.target_power >= 0.0 && config_.target_power <= 1.0,
-          "online_regressor_config.target_power", config_.target_power, "must be in [0, 1]");
-  require(std::isfinite(config_.l2) && config_.l2 >= 0.0, "online_regressor_config.l2", config_.l2,
+          config.features.embedding_dimension, "must be at most 2^24");
+  require(config.target_power >= 0.0 && config.target_power <= 1.0,
+          "online_regressor_config.target_power", config.target_power, "must be in [0, 1]");
+  require(std::isfinite(config.l2) && config.l2 >= 0.0, "online_regressor_config.l2", config.l2,
           "must be a finite number >= 0 (0 chooses it by leave-one-out)");
-  detail::require_positive_finite("online_regressor_config.learning_rate", config_.learning_rate);
-  detail::require_positive_finite("online_regressor_config.adagrad_prior", config_.adagrad_prior);
-  require(std::isfinite(config_.intercept_rate) && config_.intercept_rate > 0.0 &&
-              config_.intercept_rate <= 1.0,
-          "online_regressor_config.intercept_rate", config_.intercept_rate, "must be in (0, 1]");
-  require(config_.residual_quantiles >= 4 && config_.residual_quantiles <= 256,
-          "online_regressor_config.residual_quantiles", config_.residual_quantiles,
+  require_positive_finite("online_regressor_config.learning_rate", config.learning_rate);
+  require_positive_finite("online_regressor_config.adagrad_prior", config.adagrad_prior);
+  require(std::isfinite(config.intercept_rate) && config.intercept_rate > 0.0 &&
+              config.intercept_rate <= 1.0,
+          "online_regressor_config.intercept_rate", config.intercept_rate, "must be in (0, 1]");
+  require(config.residual_quantiles >= 4 && config.residual_quantiles <= 256,
+          "online_regressor_config.residual_quantiles", config.residual_quantiles,
           "must be in 4..256");
-  detail::require_positive_finite("online_regressor_config.residual_rate", config_.residual_rate);
-  detail::require_positive_finite("online_regressor_config.prior_log_sd", config_.prior_log_sd);
-  require(std::isfinite(config_.max_tokens) && config_.max_tokens >= 2.0,
-          "online_regressor_config.max_tokens", config_.max_tokens, "must be finite and >= 2");
-  require(config_.exact_fit_limit >= 2, "online_regressor_config.exact_fit_limit",
-          config_.exact_fit_limit, "must be >= 2");
-  dimension_ = detail::feature_dimension(config_.features);
+  require_positive_finite("online_regressor_config.residual_rate", config.residual_rate);
+  require_positive_finite("online_regressor_config.prior_log_sd", config.prior_log_sd);
+  require(std::isfinite(config.max_tokens) && config.max_tokens >= 2.0,
+          "online_regressor_config.max_tokens", config.max_tokens, "must be finite and >= 2");
+  require(config.exact_fit_limit >= 2, "online_regressor_config.exact_fit_limit",
+          config.exact_fit_limit, "must be >= 2");
+  return config;
+}
+
+}  // namespace detail
+
+RTLM_INLINE online_length_regressor::online_length_regressor(online_regressor_config config)
+    : config_(detail::validated_regressor_config(config)),
+      dimension_(detail::feature_dimension(config_.features)) {
   reset_state();
 }
 

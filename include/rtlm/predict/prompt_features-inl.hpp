@@ -59,9 +59,11 @@ constexpr cue_pattern pattern(std::string_view phrase, prompt_cue cue,
 }
 
 // The phrases behind each cue, lower-case, split into words the way the tokenizer splits them
-// (hyphens and other punctuation separate words, apostrophes stay inside them).
+// (hyphens and other punctuation separate words, apostrophes stay inside them). std::to_array
+// rather than std::array's deduction guide: the guide's fold expression over ~400 elements
+// passes clang's nesting limit of 256.
 // clang-format off
-constexpr std::array cue_patterns_unsorted{
+constexpr auto cue_patterns_unsorted = std::to_array<cue_pattern>({
     // Requested length or format.
     pattern("one word", prompt_cue::one_word), pattern("single word", prompt_cue::one_word),
     pattern("in a word", prompt_cue::one_word), pattern("yes or no", prompt_cue::one_word),
@@ -296,7 +298,7 @@ constexpr std::array cue_patterns_unsorted{
     pattern("and", prompt_cue::ambiguous_reference, cue_mode::opening),
     pattern("but", prompt_cue::ambiguous_reference, cue_mode::opening),
     pattern("so", prompt_cue::ambiguous_reference, cue_mode::opening),
-};
+});
 // clang-format on
 
 /// The patterns sorted by their last word's hash, so a word finds the patterns it can end.
@@ -351,14 +353,79 @@ inline constexpr auto unit_words = sorted_by_hash(std::array{
     kv("verses", 3), kv("keywords", 3)});
 // clang-format on
 
-template <std::size_t N>
-constexpr const keyed_value* find(const std::array<keyed_value, N>& table,
-                                  std::uint64_t hash) noexcept {
-  const auto* it =
-      std::lower_bound(table.begin(), table.end(), hash,
-                       [](const keyed_value& e, std::uint64_t h) { return e.hash < h; });
-  return (it != table.end() && it->hash == hash) ? it : nullptr;
+/// What a word means to the cue matcher, found in one probe of word_lookup.
+struct word_info {
+  std::uint16_t first_pattern = 0;  ///< cue_patterns[first_pattern, + pattern_count) end with it
+  std::uint8_t pattern_count = 0;
+  std::int8_t unit = -1;     ///< its unit_kind as a unit word, or -1
+  std::uint16_t number = 0;  ///< its value as a number word, or 0
+};
+
+/// An open-addressed hash table over the words that end a cue pattern, name a number or count a
+/// unit, built at compile time: one probe per word instead of three binary searches. Keys are the
+/// words' fnv1a hashes; 0 marks an empty slot (no listed word hashes to 0: checked below).
+struct word_table {
+  static constexpr unsigned bits = 10;
+  static constexpr std::size_t capacity = std::size_t{1} << bits;
+
+  std::array<std::uint64_t, capacity> keys{};
+  std::array<word_info, capacity> info{};
+  std::size_t size = 0;
+  bool well_formed = true;  // no key is 0, no word is listed twice as a number or a unit
+
+  static constexpr std::size_t home(std::uint64_t hash) noexcept {
+    return static_cast<std::size_t>((hash * 0x9e3779b97f4a7c15ULL) >> (64U - bits));
+  }
+
+  /// The entry of `hash`: nullptr when it is not listed. O(1) expected; no allocation.
+  [[nodiscard]] constexpr const word_info* find(std::uint64_t hash) const noexcept {
+    for (std::size_t i = home(hash);; i = (i + 1) & (capacity - 1)) {
+      if (keys[i] == hash) return hash != 0 ? &info[i] : nullptr;
+      if (keys[i] == 0) return nullptr;
+    }
+  }
+
+  /// The entry of `hash`, added when it is new (compile time only; the table is half empty).
+  constexpr word_info& insert(std::uint64_t hash) noexcept {
+    if (hash == 0) well_formed = false;
+    std::size_t i = home(hash);
+    while (keys[i] != 0 && keys[i] != hash) i = (i + 1) & (capacity - 1);
+    if (keys[i] == 0) ++size;
+    keys[i] = hash;
+    return info[i];
+  }
+};
+
+constexpr word_table make_word_table() noexcept {
+  word_table t;
+  const auto last_word = [](const cue_pattern& p) { return p.words[p.length - 1]; };
+  std::uint16_t run_start = 0;
+  for (std::size_t i = 0; i < cue_patterns.size(); ++i) {
+    // cue_patterns is sorted by last word: each word's patterns are one run.
+    if (i > 0 && last_word(cue_patterns[i]) == last_word(cue_patterns[i - 1])) {
+      ++t.insert(last_word(cue_patterns[run_start])).pattern_count;
+      continue;
+    }
+    run_start = static_cast<std::uint16_t>(i);
+    word_info& w = t.insert(last_word(cue_patterns[i]));
+    w.first_pattern = run_start;
+    w.pattern_count = 1;
+  }
+  for (const keyed_value& e : number_words) {
+    word_info& w = t.insert(e.hash);
+    if (w.number != 0 || e.value != static_cast<double>(static_cast<std::uint16_t>(e.value)))
+      t.well_formed = false;
+    w.number = static_cast<std::uint16_t>(e.value);
+  }
+  for (const keyed_value& e : unit_words) {
+    word_info& w = t.insert(e.hash);
+    if (w.unit != -1) t.well_formed = false;
+    w.unit = static_cast<std::int8_t>(e.value);
+  }
+  return t;
 }
+inline constexpr word_table word_lookup = make_word_table();
+static_assert(word_lookup.well_formed && word_lookup.size <= word_table::capacity / 2);
 
 /// Decodes one UTF-8 code point of `s` at `pos`; returns its length, or 0 when the bytes there
 /// are not valid UTF-8 (overlong forms, surrogates and values past U+10FFFF included).
@@ -408,6 +475,34 @@ constexpr bool is_unicode_separator(char32_t cp) noexcept {
          (cp >= 0xFF00 && cp <= 0xFF0F) || (cp >= 0xFF1A && cp <= 0xFF20) || cp == 0xFEFF;
 }
 
+/// Classes of bytes for the ASCII word reader: letters and digits make words; an apostrophe
+/// continues one. Bytes 0x80 and up are class 0 (the UTF-8 path reads them).
+enum ascii_class : std::uint8_t {
+  ascii_upper = 1U,
+  ascii_digit = 2U,
+  ascii_letter_or_digit = 4U,
+  ascii_apostrophe = 8U,
+};
+
+inline constexpr std::array<std::uint8_t, 256> ascii_classes = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (std::size_t b = 0; b < 128; ++b) {
+    const bool upper = b >= 'A' && b <= 'Z';
+    const bool lower = b >= 'a' && b <= 'z';
+    const bool digit = b >= '0' && b <= '9';
+    std::uint8_t c = 0;
+    if (upper) c |= ascii_upper;
+    if (digit) c |= ascii_digit;
+    if (upper || lower || digit) c |= ascii_letter_or_digit;
+    if (b == '\'') c |= ascii_apostrophe;
+    t[b] = c;
+  }
+  return t;
+}();
+
+constexpr std::uint64_t fnv_offset_basis = 14695981039346656037ULL;
+constexpr std::uint64_t fnv_prime = 1099511628211ULL;
+
 constexpr std::uint64_t unigram_salt = 0x9e3779b97f4a7c15ULL;
 constexpr std::uint64_t bigram_salt = 0xc2b2ae3d27d4eb4fULL;
 constexpr std::uint64_t first_salt = 0x165667b19e3779f9ULL;
@@ -421,12 +516,13 @@ class feature_scanner {
  public:
   feature_scanner(const prompt_feature_config& config, std::array<double, prompt_cue_count>& cues,
                   std::vector<double>& accumulator, std::vector<std::uint32_t>& touched) noexcept
-      : config_(config), cues_(cues), accumulator_(accumulator), touched_(touched) {
-    const auto hashed = std::size_t{1} << static_cast<unsigned>(config.hash_bits);
-    word_slots_ = config.char_ngram_size > 0 ? hashed / 2 : hashed;
-    char_offset_ = word_slots_;
-    char_slots_ = hashed - word_slots_;
-  }
+      : config_(config),
+        cues_(cues),
+        accumulator_(accumulator),
+        touched_(touched),
+        word_slots_(config.char_ngram_size > 0 ? hashed_slots(config) / 2 : hashed_slots(config)),
+        char_offset_(word_slots_),
+        char_slots_(hashed_slots(config) - word_slots_) {}
 
   void run(std::string_view text) noexcept {
     const std::size_t n = text.size();
@@ -436,6 +532,20 @@ class feature_scanner {
     bytes_ = n;
     std::size_t pos = 0;
     while (pos < n) {
+      const auto b = static_cast<unsigned char>(text[pos]);
+      if (b < 0x80U) {
+        // ASCII, the common case: a run of word bytes at once, else one separator.
+        const std::uint8_t c = ascii_classes[b];
+        if ((c & ascii_letter_or_digit) != 0 || ((c & ascii_apostrophe) != 0 && word_len_ > 0)) {
+          pos = read_ascii_word(pos);
+          continue;
+        }
+        ++code_points_;
+        end_word(pos);
+        on_ascii_separator(static_cast<char>(b), pos);
+        ++pos;
+        continue;
+      }
       char32_t cp = 0;
       const std::size_t len = decode_utf8(text, pos, cp);
       if (len == 0) {
@@ -445,7 +555,7 @@ class feature_scanner {
         continue;
       }
       ++code_points_;
-      on_code_point(cp, text.substr(pos, len), pos);
+      on_non_ascii(cp, text.substr(pos, len), pos);
       pos += len;
     }
     end_word(n);
@@ -497,30 +607,66 @@ class feature_scanner {
  private:
   static constexpr std::size_t max_word_bytes = 48;
 
-  void on_code_point(char32_t cp, std::string_view bytes, std::size_t pos) noexcept {
-    if (cp >= 0x80) ++non_ascii_;
-    if (cp < 0x80) {
-      const auto c = static_cast<char>(cp);
-      const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-      const bool digit = c >= '0' && c <= '9';
-      if (digit) ++digits_;
-      if (c >= 'A' && c <= 'Z') ++uppercase_;
-      if (alpha || digit || (c == '\'' && word_len_ > 0)) {
-        append_to_word(bytes, pos, digit);
-        line_has_text_ = true;
-        return;
+  /// The size of the hashed block: word slots, then character slots.
+  static std::size_t hashed_slots(const prompt_feature_config& config) noexcept {
+    return std::size_t{1} << static_cast<unsigned>(config.hash_bits);
+  }
+
+  /// Reads the ASCII letters, digits and apostrophes from `pos` on into the word being read;
+  /// returns the position after them. `pos` holds a letter or digit, or an apostrophe inside a
+  /// word.
+  std::size_t read_ascii_word(std::size_t pos) noexcept {
+    const std::size_t start = pos;
+    if (word_len_ == 0) {
+      word_start_ = pos;
+      word_hash_ = fnv_offset_basis;
+      word_is_number_ = true;
+      if (!line_has_text_) {
+        const std::uint8_t c = ascii_classes[static_cast<unsigned char>(text_[pos])];
+        line_digits_only_ = (c & ascii_digit) != 0;
       }
-      end_word(pos);
-      on_ascii_separator(c, pos);
-      return;
     }
+    std::uint64_t h = word_hash_;
+    std::size_t len = word_len_;
+    std::size_t digits = 0;
+    std::size_t upper = 0;
+    // Any letter, digit or apostrophe continues the word: it is not empty past its first byte.
+    constexpr std::uint8_t word_byte = ascii_letter_or_digit | ascii_apostrophe;
+    for (; pos < bytes_; ++pos) {
+      const auto b = static_cast<unsigned char>(text_[pos]);
+      const std::uint8_t c = ascii_classes[b];
+      if ((c & word_byte) == 0) break;
+      const auto lower = static_cast<unsigned char>((c & ascii_upper) != 0 ? b - 'A' + 'a' : b);
+      h = (h ^ lower) * fnv_prime;
+      if (len < max_word_bytes) word_[1 + len] = lower;
+      ++len;
+      digits += static_cast<std::size_t>((c & ascii_digit) >> 1U);
+      upper += static_cast<std::size_t>(c & ascii_upper);
+    }
+    const std::size_t count = pos - start;
+    code_points_ += count;
+    digits_ += digits;
+    uppercase_ += upper;
+    if (digits != count) {
+      word_is_number_ = false;
+      line_digits_only_ = false;
+    }
+    word_hash_ = h;
+    word_len_ = len;
+    backticks_ = 0;
+    line_has_text_ = true;
+    return pos;
+  }
+
+  void on_non_ascii(char32_t cp, std::string_view bytes, std::size_t pos) noexcept {
+    ++non_ascii_;
     if (cp == 0x2019 && word_len_ > 0) {  // ’ inside a word is an apostrophe
-      append_to_word("'", pos, false);
+      append_to_word("'", pos);
       return;
     }
     if (is_unspaced_script(cp)) {
       end_word(pos);
-      append_to_word(bytes, pos, false);
+      append_to_word(bytes, pos);
       end_word(pos);
       line_has_text_ = true;
       return;
@@ -533,7 +679,7 @@ class feature_scanner {
       if (cp == 0x3002 || cp == 0xFF01 || cp == 0xFF1F) end_sentence(cp == 0xFF1F);
       return;
     }
-    append_to_word(bytes, pos, false);
+    append_to_word(bytes, pos);
     line_has_text_ = true;
   }
 
@@ -593,21 +739,20 @@ class feature_scanner {
     if (c != ' ' && c != '\t' && c != '\r') line_digits_only_ = false;
   }
 
-  void append_to_word(std::string_view bytes, std::size_t pos, bool digit) noexcept {
+  /// Appends the bytes of a non-ASCII code point (or the apostrophe that stands for ’) to the
+  /// word being read. Neither is a digit, and neither holds an ASCII capital to lower-case.
+  void append_to_word(std::string_view bytes, std::size_t pos) noexcept {
     if (word_len_ == 0) {
       word_start_ = pos;
-      word_hash_ = 14695981039346656037ULL;
-      word_is_number_ = true;
-      if (!line_has_text_) line_digits_only_ = digit;
+      word_hash_ = fnv_offset_basis;
     }
     backticks_ = 0;
-    word_is_number_ = word_is_number_ && digit;
-    if (!digit) line_digits_only_ = false;
+    word_is_number_ = false;
+    line_digits_only_ = false;
     for (const char c : bytes) {
-      auto b = static_cast<unsigned char>(c);
-      if (b >= 'A' && b <= 'Z') b = static_cast<unsigned char>(b - 'A' + 'a');
-      word_hash_ = (word_hash_ ^ b) * 1099511628211ULL;
-      if (word_len_ < max_word_bytes) word_[word_len_] = b;
+      const auto b = static_cast<unsigned char>(c);
+      word_hash_ = (word_hash_ ^ b) * fnv_prime;
+      if (word_len_ < max_word_bytes) word_[1 + word_len_] = b;
       ++word_len_;
     }
   }
@@ -692,28 +837,29 @@ class feature_scanner {
     }
     if (config_.char_ngram_size > 0) add_char_ngrams();
     // Shift the context ring: ring_[0] is the previous word.
-    for (std::size_t k = ring_.size() - 1; k > 0; --k) ring_[k] = ring_[k - 1];
+    ring_[3] = ring_[2];
+    ring_[2] = ring_[1];
+    ring_[1] = ring_[0];
     ring_[0] = h;
     ring_size_ = std::min<std::size_t>(ring_size_ + 1, ring_.size());
-    match_cues(h);
-    match_numbers(h);
+    const word_info* info = word_lookup.find(h);
+    if (info != nullptr) match_cues(*info);
+    match_numbers(info);
   }
 
   void add_char_ngrams() noexcept {
     const std::size_t len = std::min(word_len_, max_word_bytes);
     const auto n = static_cast<std::size_t>(config_.char_ngram_size);
-    // The word with boundary marks: '<' word '>'.
-    std::array<unsigned char, max_word_bytes + 2> marked{};
-    marked[0] = '<';
-    std::copy(word_.begin(), word_.begin() + static_cast<std::ptrdiff_t>(len), marked.begin() + 1);
-    marked[len + 1] = '>';
+    // The word with boundary marks: '<' word '>' (word_[0] is always '<').
+    word_[len + 1] = '>';
     const std::size_t total = len + 2;
     const std::size_t grams = total >= n ? total - n + 1 : 1;
     const std::size_t width = std::min(n, total);
+    const std::size_t mask = char_slots_ - 1;
     for (std::size_t i = 0; i < grams; ++i) {
       std::uint64_t g = char_salt;
-      for (std::size_t k = 0; k < width; ++k) g = (g ^ marked[i + k]) * 1099511628211ULL;
-      add_slot(static_cast<std::uint32_t>(char_offset_ + (mix(g) & (char_slots_ - 1))));
+      for (std::size_t k = 0; k < width; ++k) g = (g ^ word_[i + k]) * fnv_prime;
+      add_slot(static_cast<std::uint32_t>(char_offset_ + (mix(g) & mask)));
     }
   }
 
@@ -726,14 +872,12 @@ class feature_scanner {
     }
   }
 
-  void match_cues(std::uint64_t h) noexcept {
-    const auto* it = std::lower_bound(
-        cue_patterns.begin(), cue_patterns.end(), h,
-        [](const cue_pattern& p, std::uint64_t key) { return p.words[p.length - 1] < key; });
-    for (; it != cue_patterns.end() && it->words[it->length - 1] == h; ++it) {
-      const cue_pattern& p = *it;
+  void match_cues(const word_info& info) noexcept {
+    const std::size_t end = std::size_t{info.first_pattern} + info.pattern_count;
+    for (std::size_t i = info.first_pattern; i < end; ++i) {
+      const cue_pattern& p = cue_patterns[i];
       if (p.length > ring_size_) continue;
-      if (p.mode == cue_mode::opening && !(words_ == 1)) continue;
+      if (p.mode == cue_mode::opening && words_ != 1) continue;
       bool match = true;
       // ring_[k] is the word k positions back, ring_[0] the current one.
       for (std::size_t k = 0; k < p.length && match; ++k) {
@@ -748,15 +892,16 @@ class feature_scanner {
     v = std::max(v, std::log1p(n));
   }
 
-  void match_numbers(std::uint64_t h) noexcept {
+  /// `info`: the current word's entry in word_lookup, or nullptr.
+  void match_numbers(const word_info* info) noexcept {
     static constexpr std::uint64_t top = fnv1a("top");
     static constexpr std::uint64_t list = fnv1a("list");
     static constexpr std::uint64_t of = fnv1a("of");
     double number = 0;
     if (word_is_number_ && word_len_ <= 7) {
-      for (std::size_t k = 0; k < word_len_; ++k) number = number * 10 + (word_[k] - '0');
-    } else if (const keyed_value* w = find(number_words, h)) {
-      number = w->value;
+      for (std::size_t k = 0; k < word_len_; ++k) number = number * 10 + (word_[1 + k] - '0');
+    } else if (info != nullptr) {
+      number = info->number;
     }
     if (number > 0) {
       // "top 5", "list of 10": the number itself counts items.
@@ -769,18 +914,18 @@ class feature_scanner {
       return;
     }
     if (pending_number_ <= 0) return;
-    if (const keyed_value* unit = find(unit_words, h)) {
-      switch (static_cast<int>(unit->value)) {
-        case 0:
+    if (info != nullptr && info->unit >= 0) {
+      switch (static_cast<unit_kind>(info->unit)) {
+        case unit_kind::words:
           set_count_cue(prompt_cue::requested_words, pending_number_);
           break;
-        case 1:
+        case unit_kind::sentences:
           set_count_cue(prompt_cue::requested_sentences, pending_number_);
           break;
-        case 2:
+        case unit_kind::paragraphs:
           set_count_cue(prompt_cue::requested_paragraphs, pending_number_);
           break;
-        default:
+        case unit_kind::items:
           set_count_cue(prompt_cue::requested_items, pending_number_);
           break;
       }
@@ -804,8 +949,9 @@ class feature_scanner {
   int region_ = 0;
   std::string_view text_;
 
-  // The word being read.
-  std::array<unsigned char, max_word_bytes> word_{};
+  // The word being read, lower-cased, after a '<' boundary mark: word_[1 + k] is its byte k (up
+  // to max_word_bytes), with room for the closing '>' mark.
+  std::array<unsigned char, max_word_bytes + 2> word_{'<'};
   std::size_t word_len_ = 0;
   std::size_t word_start_ = 0;
   std::uint64_t word_hash_ = 0;
