@@ -30,8 +30,8 @@ enum class step_feature : std::uint8_t {
   padded_kv_time,     ///< batch x the longest KV x bytes per entry / bandwidth: kernels that split
                       ///< work evenly wait on the longest sequence of a mixed batch
   longest_kv_time,    ///< the longest sequence's KV bytes / bandwidth: the tail of a batch
-  tiled_matmul_time,  ///< matmul FLOPs with each sequence's new tokens rounded up to a
-                      ///< multiple of 128 (GEMM tiles), / peak FLOP/s
+  tiled_matmul_time,  ///< matmul FLOPs with the step's new tokens (the GEMMs' rows) rounded up
+                      ///< to a multiple of 128 (whole tiles), / peak FLOP/s
   cached_attention_time,  ///< the part of attention_time spent on cached keys (chunked prefill)
   cached_sequences,       ///< sequences that attend to a cache, times 1 s: per-chunk overhead
 };
