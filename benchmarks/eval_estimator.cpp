@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "flat_json.hpp"
 #include "rtlm/estimate/estimator_fitting.hpp"
 #include "rtlm/estimate/profile_csv.hpp"
 
@@ -205,19 +206,6 @@ void add_json(std::map<std::string, double>& json, const std::string& prefix, co
   json[prefix + "factor_bound_mean_slack_timebill"] = tb.factor_slack.value();
 }
 
-void write_json(const std::string& path, const std::map<std::string, double>& json) {
-  std::ofstream out(path);
-  if (!out) throw std::runtime_error("cannot write " + path);
-  out << "{\n";
-  std::size_t i = 0;
-  for (const auto& [key, value] : json) {
-    out << fmt::format("  \"{}\": {}{}\n", key,
-                       std::isfinite(value) ? fmt::format("{:.6g}", value) : "null",
-                       ++i < json.size() ? "," : "");
-  }
-  out << "}\n";
-}
-
 int run(const options& o) {
   scores all_tb;
   scores all_rt;
@@ -270,7 +258,7 @@ int run(const options& o) {
   json["bound_level"] = o.level;
   json["timebill_factor"] = o.timebill_factor;
   if (!o.json_path.empty()) {
-    write_json(o.json_path, json);
+    rtlm::bench::write_flat_json(o.json_path, {json.begin(), json.end()});
     fmt::print("\nwrote {}\n", o.json_path);
   }
   return EXIT_SUCCESS;

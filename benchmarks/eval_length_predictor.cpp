@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "flat_json.hpp"
 #include "rtlm/predict/bucketed_length_classifier.hpp"
 #include "rtlm/predict/conformal_length_bound.hpp"
 #include "rtlm/predict/cross_calibration.hpp"
@@ -478,26 +479,6 @@ void print_table(const std::string& model, const model_figures& f) {
              f.online_tau, f.online_r2, f.online_coverage_q90);
 }
 
-void write_json(const std::string& path, const std::vector<std::pair<std::string, double>>& kv) {
-  std::ofstream out(path, std::ios::trunc);
-  if (!out) throw std::runtime_error(fmt::format("{}: cannot write", path));
-  out << "{\n";
-  for (std::size_t k = 0; k < kv.size(); ++k) {
-    // Names come from the data file; escape what JSON requires.
-    std::string name;
-    for (char c : kv[k].first) {
-      if (c == '"' || c == '\\') name.push_back('\\');
-      if (static_cast<unsigned char>(c) < 0x20) continue;
-      name.push_back(c);
-    }
-    out << fmt::format("  \"{}\": {:.6g}{}\n", name,
-                       std::isfinite(kv[k].second) ? kv[k].second : 0.0,
-                       k + 1 < kv.size() ? "," : "");
-  }
-  out << "}\n";
-  if (!out) throw std::runtime_error(fmt::format("{}: cannot write", path));
-}
-
 void usage() {
   fmt::print(
       "usage: eval_length_predictor [--prompts FILE] [--lengths FILE] [--data DIR]\n"
@@ -629,7 +610,7 @@ int run(int argc, char** argv) {
   fmt::print("\nmacro over {} models:\n", generators.size());
   for (const auto& [key, v] : macro) fmt::print("  {:<34} {:.3f}\n", key, v);
   json.insert(json.end(), macro.begin(), macro.end());
-  if (!opt.json.empty()) write_json(opt.json, json);
+  if (!opt.json.empty()) rtlm::bench::write_flat_json(opt.json, json);
   return 0;
 }
 
