@@ -34,6 +34,14 @@
 #include "rtlm/predict/predictor_file.hpp"
 #include "rtlm/predict/prompt_features.hpp"
 
+#include "rtlm/budget/eviction_ratio.hpp"
+#include "rtlm/budget/in_flight_replanner.hpp"
+#include "rtlm/budget/kv_selection.hpp"
+#include "rtlm/budget/overrun_policy.hpp"
+#include "rtlm/budget/predictor_overlap.hpp"
+#include "rtlm/budget/request_time_table.hpp"
+#include "rtlm/budget/time_budget_solver.hpp"
+
 #include "rtlm/backend/backend_capabilities.hpp"
 #include "rtlm/backend/model_backend.hpp"
 #include "rtlm/backend/step_plan.hpp"

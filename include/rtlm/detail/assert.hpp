@@ -17,7 +17,9 @@
 namespace rtlm::detail {
 
 [[noreturn]] inline void assert_fail(const char* condition, const char* file, int line) noexcept {
-  std::fprintf(stderr, "rtlm: internal invariant failed: %s (%s:%d)\n", condition, file, line);
+  // fprintf, not {fmt}: this runs when the process is already in a bad state.
+  std::fprintf(stderr, "rtlm: internal invariant failed: %s (%s:%d)\n",  // NOLINT(*-vararg)
+               condition, file, line);
   std::abort();
 }
 

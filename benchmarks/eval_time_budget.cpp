@@ -1,0 +1,594 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+//
+// Time-budgeted inference (docs/time-budget.md, DESIGN.md 4.3): every AlpacaEval prompt of one
+// served model run against budgets T on a grid around the median vanilla latency, each request
+// at the eviction ratio a policy picks. Timing: rtlm's estimator fitted to the committed H100
+// profile, times the profile's measured run-to-run noise. Lengths: the model's real output
+// lengths; predictions from predictors trained by 5-fold cross-validation (never on the prompt
+// they predict). Policies: vanilla, fixed ratios, TimeBill (512 x 16 buckets, k = 5, its fitted
+// polynomials, closed-form solve) and rtlm (calibrated bound, numeric solve on its estimator's
+// calibrated bounds, best effort when the bound cannot be met).
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <random>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "alpaca_eval_data.hpp"
+#include "flat_json.hpp"
+#include "rtlm/budget/eviction_ratio.hpp"
+#include "rtlm/budget/overrun_policy.hpp"
+#include "rtlm/budget/predictor_overlap.hpp"
+#include "rtlm/budget/time_budget_solver.hpp"
+#include "rtlm/estimate/estimator_fitting.hpp"
+#include "rtlm/estimate/hardware_spec.hpp"
+#include "rtlm/estimate/model_shape.hpp"
+#include "rtlm/estimate/profile_csv.hpp"
+#include "rtlm/predict/bucketed_length_classifier.hpp"
+#include "rtlm/predict/conformal_length_bound.hpp"
+#include "rtlm/predict/cross_calibration.hpp"
+#include "rtlm/predict/online_length_regressor.hpp"
+#include "rtlm/predict/prompt_features.hpp"
+
+#ifndef RTLM_BENCHMARK_DATA_DIR
+#define RTLM_BENCHMARK_DATA_DIR "benchmarks/data"
+#endif
+
+namespace {
+
+using rtlm::seconds;
+using rtlm::tokens;
+
+struct options {
+  std::string data = std::string(RTLM_BENCHMARK_DATA_DIR) + "/alpaca_eval";
+  std::string profile = std::string(RTLM_BENCHMARK_DATA_DIR) + "/profiles/h100_llama-3.1-8b.csv";
+  std::string model = "Meta-Llama-3-8B-Instruct";
+  std::string long_context =
+      std::string(RTLM_BENCHMARK_DATA_DIR) + "/mooncake/conversation_lengths.csv";
+  std::size_t long_context_requests = 1000;  // sampled from the trace; 0 skips the workload
+  std::vector<double> budget_factors{0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0};
+  std::uint64_t seed = 0;
+  std::size_t folds = 5;
+  double alpha_max = 0.95;
+  double rtlm_coverage = 0.95;  // the calibrated length bound rtlm plans for
+  double rtlm_level = 0.99;     // the estimator's calibrated step-time bound rtlm plans with
+  double rtlm_min_gain = 0.01;  // best effort: eviction must buy this much chance to finish
+  std::size_t timebill_k = 5;
+  std::string json;
+};
+
+// One request: its prompt and real output length, and the noise its steps will see.
+struct request_case {
+  std::string prompt;
+  tokens prompt_tokens;
+  tokens length;  // the served model's real output length, the first token included
+  double prefill_noise = 1;
+  std::vector<double> decode_noise;  // one factor per decode step
+};
+
+// What the predictors, trained without this request, said about it.
+struct prediction {
+  rtlm::length_distribution distribution;  // rtlm's regressor
+  tokens rtlm_bound;                       // its calibrated bound at rtlm_coverage
+  tokens timebill_bound;                   // N_W = min(k N_hat, N_max), N_hat a bucket edge
+};
+
+// The same fixed-seed permutation on every standard library (std::shuffle is not portable).
+std::vector<std::size_t> permutation(std::size_t n, std::uint64_t seed) {
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed);
+  for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
+  return order;
+}
+
+const rtlm::prompt_feature_config& feature_config() {
+  static const rtlm::prompt_feature_config config{.hash_bits = 14};
+  return config;
+}
+
+// Relative run-to-run deviations (measurement / point median) of the profile's plain prefills
+// and batch-1 decodes: the noise the simulated steps draw from.
+struct measured_noise {
+  std::vector<double> prefill;
+  std::vector<double> decode;
+};
+
+measured_noise noise_of(const rtlm::profile& prof) {
+  measured_noise noise;
+  for (const rtlm::profile_point& p : prof.points) {
+    if (p.batch() != 1 || p.measurements.size() < 2) continue;
+    const bool decode = p.phase == rtlm::step_phase::decode;
+    if (!decode && p.kv_lengths.front().count() != 0) continue;  // chunks are not TimeBill's
+    const double median = p.median().count();
+    for (const seconds m : p.measurements) {
+      (decode ? noise.decode : noise.prefill).push_back(m.count() / median);
+    }
+  }
+  if (noise.prefill.empty() || noise.decode.empty())
+    throw std::runtime_error(prof.source + ": no repeated batch-1 prefill and decode points");
+  return noise;
+}
+
+// The simulated truth: rtlm's estimator fitted to the whole profile, per step times a draw of
+// the measured noise.
+class truth_model {
+ public:
+  truth_model(const rtlm::step_time_estimator& estimator, std::int64_t longest_kv)
+      : estimator_(estimator) {
+    decode_.reserve(static_cast<std::size_t>(longest_kv) + 1);
+    for (std::int64_t kv = 0; kv <= longest_kv; ++kv) {
+      const std::array<tokens, 1> batch{tokens(kv)};
+      decode_.push_back(estimator.decode_time(batch).count());
+    }
+  }
+  // The request's end-to-end time when it keeps `kept` prompt tokens after the prefill.
+  [[nodiscard]] double time(const request_case& r, tokens kept) const {
+    double t = estimator_.prefill_time(r.prompt_tokens, tokens(0)).count() * r.prefill_noise;
+    const auto first = static_cast<std::size_t>(kept.count());
+    for (std::size_t i = 0; i < r.decode_noise.size(); ++i) {
+      t += decode_[first + i] * r.decode_noise[i];
+    }
+    return t;
+  }
+
+ private:
+  const rtlm::step_time_estimator& estimator_;
+  std::vector<double> decode_;
+};
+
+std::vector<prediction> cross_validated_predictions(const std::vector<request_case>& cases,
+                                                    const options& opt) {
+  const rtlm::prompt_feature_extractor extractor(feature_config());
+  std::vector<rtlm::prompt_features> features;
+  features.reserve(cases.size());
+  for (const request_case& r : cases) features.push_back(extractor.extract(r.prompt));
+  const std::size_t n = cases.size();
+  const std::vector<std::size_t> order = permutation(n, opt.seed);
+  std::vector<std::size_t> fold(n);
+  for (std::size_t k = 0; k < n; ++k) fold[order[k]] = k % opt.folds;
+  std::vector<prediction> out(n);
+  rtlm::length_distribution d;
+  for (std::size_t f = 0; f < opt.folds; ++f) {
+    std::vector<rtlm::prompt_features> train;
+    std::vector<tokens> lengths;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (fold[i] == f) continue;
+      train.push_back(features[i]);
+      lengths.push_back(cases[i].length);
+    }
+    rtlm::online_length_regressor regressor({.features = feature_config()});
+    rtlm::conformal_length_bound bound;
+    rtlm::fit_and_calibrate(regressor, std::span<const rtlm::prompt_features>(train),
+                            std::span<const tokens>(lengths), bound, 5, opt.seed + 1);
+    // TimeBill's predictor: 512 buckets of 16 tokens, trained on the served model's lengths.
+    rtlm::bucketed_length_classifier timebill(
+        rtlm::bucketed_classifier_config{.features = feature_config()});
+    timebill.fit(train, lengths);
+    const auto n_max = static_cast<std::int64_t>(timebill.config().bucket_count) *
+                       timebill.config().bucket_width.count();
+    for (std::size_t i = 0; i < n; ++i) {
+      if (fold[i] != f) continue;
+      regressor.predict(features[i], out[i].distribution);
+      out[i].rtlm_bound = bound.bound(out[i].distribution, opt.rtlm_coverage).length;
+      timebill.predict(features[i], d);
+      const auto p = d.probabilities();
+      const auto best = static_cast<std::int64_t>(std::max_element(p.begin(), p.end()) - p.begin());
+      const std::int64_t n_hat = (best + 1) * timebill.config().bucket_width.count();
+      out[i].timebill_bound =
+          tokens(std::min(static_cast<std::int64_t>(opt.timebill_k) * n_hat, n_max));
+    }
+  }
+  return out;
+}
+
+// Per budget and policy, over the requests.
+struct policy_figures {
+  double completion = 0;            // finished within T (Kill: the late ones are dropped)
+  double completion_feasible = 0;   // the same among requests alpha_max can finish in time
+  double completion_skip_next = 0;  // Skip-Next, requests released every T in a fixed order
+  double mean_alpha_completed = 0;  // NaN when none completed
+  double mean_alpha = 0;
+  double infeasible_plans = 0;  // plans whose bound could not be met
+};
+
+struct policy {
+  std::string name;
+  std::optional<double> fixed_alpha;
+};
+
+double skip_next_completion(const std::vector<double>& times, double budget,
+                            const std::vector<std::size_t>& order) {
+  std::vector<rtlm::stream_job> jobs;
+  jobs.reserve(times.size());
+  const rtlm::time_point start{};
+  const auto at = [&](double s) {
+    return start + std::chrono::duration_cast<rtlm::duration>(seconds(s));
+  };
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const double release = static_cast<double>(k) * budget;
+    jobs.push_back(
+        {.release = at(release),
+         .deadline = at(release + budget),
+         .execution = std::chrono::duration_cast<rtlm::duration>(seconds(times[order[k]]))});
+  }
+  const rtlm::stream_replay replay =
+      rtlm::replay_single_stream(jobs, rtlm::overrun_policy::skip_next);
+  return replay.stats.completion_rate();
+}
+
+using json_figures = std::vector<std::pair<std::string, double>>;
+
+// The fitted timing models every workload shares.
+struct timing {
+  rtlm::roofline_fit truth;              // on the whole profile: the simulated GPU
+  rtlm::roofline_fit rtlm;               // on 4/5 of the profile: rtlm's planner
+  rtlm::timebill_coefficients timebill;  // on the same 4/5: TimeBill's planner
+  measured_noise noise;
+};
+
+timing fit_timing(const options& opt) {
+  const rtlm::profile prof = rtlm::load_profile_csv(opt.profile);
+  const auto model_name = prof.metadata.find("model");
+  if (model_name == prof.metadata.end())
+    throw std::runtime_error(opt.profile + " has no '# model:' header");
+  const std::optional<rtlm::model_config> config = rtlm::models::by_name(model_name->second);
+  if (!config) throw std::runtime_error(opt.profile + ": unknown model " + model_name->second);
+  // The datasheet ceilings only scale the features; the fit absorbs the real efficiencies.
+  const rtlm::step_featurizer featurizer{rtlm::model_shape(*config),
+                                         rtlm::hardware_spec(rtlm::accelerators::h100_sxm_bf16())};
+  const rtlm::profile_split split = rtlm::split_every_nth(prof);
+  return {.truth = rtlm::fit_roofline_estimator(featurizer, prof),
+          .rtlm = rtlm::fit_roofline_estimator(featurizer, split.fit),
+          .timebill = rtlm::fit_timebill_estimator(split.fit).coefficients(),
+          .noise = noise_of(prof)};
+}
+
+// Draws every request's step noise once, so every policy sees the same (common random numbers).
+void draw_noise(std::vector<request_case>& cases, const measured_noise& noise, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (request_case& c : cases) {
+    c.prefill_noise = noise.prefill[rng() % noise.prefill.size()];
+    c.decode_noise.resize(static_cast<std::size_t>(c.length.count() - 1));
+    for (double& r : c.decode_noise) r = noise.decode[rng() % noise.decode.size()];
+  }
+}
+
+std::int64_t median_prompt(const std::vector<request_case>& cases) {
+  std::vector<std::int64_t> p;
+  p.reserve(cases.size());
+  for (const request_case& c : cases) p.push_back(c.prompt_tokens.count());
+  std::sort(p.begin(), p.end());
+  return p[p.size() / 2];
+}
+
+// Budgets T on a grid around the median vanilla latency; every policy on every request.
+void budget_sweep(const std::vector<request_case>& cases, const std::vector<prediction>& predicted,
+                  const timing& fit, const options& opt, const std::string& prefix,
+                  json_figures& json) {
+  std::int64_t longest_kv = 0;
+  for (const request_case& c : cases)
+    longest_kv = std::max(longest_kv, c.prompt_tokens.count() + c.length.count());
+  const truth_model truth(fit.truth.estimator, longest_kv);
+  const rtlm::timebill_coefficients& timebill_fit = fit.timebill;
+  const rtlm::time_budget_solver rtlm_solver(
+      fit.rtlm.estimator, {.max_tokens = tokens(1 << 16), .level = opt.rtlm_level});
+  std::vector<double> sorted(cases.size());
+  for (std::size_t j = 0; j < cases.size(); ++j)
+    sorted[j] = truth.time(cases[j], cases[j].prompt_tokens);
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
+  fmt::print("  median vanilla latency {:.3f} s; budgets T = factor x median\n\n", median);
+
+  std::vector<policy> policies{{"vanilla", 0.0},     {"fixed_0.25", 0.25}, {"fixed_0.5", 0.5},
+                               {"fixed_0.75", 0.75}, {"fixed_0.95", 0.95}, {"timebill", {}},
+                               {"rtlm", {}}};
+  const std::vector<std::size_t> release_order = permutation(cases.size(), opt.seed + 3);
+  json.emplace_back(prefix + "median_vanilla_latency_s", median);
+  double min_feasible_completion = INFINITY;
+  double min_completion_gap = INFINITY;
+  double ratio_sum = 0;
+  std::size_t ratio_count = 0;
+  fmt::print("  {:>7} {:>6} {:<11} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10}\n", "T (s)", "feas.",
+             "policy", "complete", "cmp|feas", "skipnext", "alpha|cmp", "alpha", "infeasible");
+  for (const double factor : opt.budget_factors) {
+    const double budget = factor * median;
+    std::vector<bool> feasible(cases.size());
+    std::size_t feasible_count = 0;
+    for (std::size_t j = 0; j < cases.size(); ++j) {
+      const tokens fewest = rtlm::kept_tokens_for_ratio(cases[j].prompt_tokens, opt.alpha_max);
+      feasible[j] = truth.time(cases[j], fewest) <= budget;
+      feasible_count += feasible[j] ? 1U : 0U;
+    }
+    std::map<std::string, policy_figures> figures;
+    for (const policy& pol : policies) {
+      std::vector<double> times(cases.size());
+      double alpha_sum = 0;
+      double alpha_completed = 0;
+      std::size_t completed = 0;
+      std::size_t completed_feasible = 0;
+      std::size_t infeasible = 0;
+      for (std::size_t j = 0; j < cases.size(); ++j) {
+        const request_case& c = cases[j];
+        rtlm::time_budget_problem problem;
+        problem.budget = seconds(budget);
+        problem.prompt_tokens = c.prompt_tokens;
+        problem.alpha_max = opt.alpha_max;
+        double alpha = 0;
+        if (pol.fixed_alpha) {
+          alpha = *pol.fixed_alpha;
+        } else if (pol.name == "timebill") {
+          problem.length_bound = predicted[j].timebill_bound;
+          const rtlm::time_budget_plan plan = rtlm::solve_time_budget(timebill_fit, problem);
+          alpha = plan.alpha;
+          infeasible += plan.feasible() ? 0U : 1U;
+        } else {
+          problem.length_bound = predicted[j].rtlm_bound;
+          const rtlm::time_budget_plan plan =
+              rtlm_solver.solve_best_effort(problem, predicted[j].distribution, opt.rtlm_min_gain);
+          alpha = plan.alpha;
+          infeasible += plan.feasible() ? 0U : 1U;
+        }
+        times[j] = truth.time(c, rtlm::kept_tokens_for_ratio(c.prompt_tokens, alpha));
+        const bool done = times[j] <= budget;
+        alpha_sum += alpha;
+        if (done) {
+          ++completed;
+          alpha_completed += alpha;
+          completed_feasible += feasible[j] ? 1U : 0U;
+        }
+      }
+      const auto n = static_cast<double>(cases.size());
+      policy_figures& f = figures[pol.name];
+      f.completion = static_cast<double>(completed) / n;
+      f.completion_feasible = feasible_count > 0 ? static_cast<double>(completed_feasible) /
+                                                       static_cast<double>(feasible_count)
+                                                 : NAN;
+      f.completion_skip_next = skip_next_completion(times, budget, release_order);
+      f.mean_alpha_completed =
+          completed > 0 ? alpha_completed / static_cast<double>(completed) : NAN;
+      f.mean_alpha = alpha_sum / n;
+      f.infeasible_plans = static_cast<double>(infeasible) / n;
+      fmt::print(
+          "  {:>7.3f} {:>6.3f} {:<11} {:>9.4f} {:>9.4f} {:>9.4f} {:>10.4f} {:>10.4f} {:>10.4f}\n",
+          budget, static_cast<double>(feasible_count) / n, pol.name, f.completion,
+          f.completion_feasible, f.completion_skip_next, f.mean_alpha_completed, f.mean_alpha,
+          f.infeasible_plans);
+      const std::string key = fmt::format("{}T={:.3f}.{}.", prefix, budget, pol.name);
+      json.emplace_back(key + "completion", f.completion);
+      json.emplace_back(key + "completion_feasible", f.completion_feasible);
+      json.emplace_back(key + "completion_skip_next", f.completion_skip_next);
+      json.emplace_back(key + "mean_alpha_completed", f.mean_alpha_completed);
+      json.emplace_back(key + "mean_alpha", f.mean_alpha);
+    }
+    json.emplace_back(fmt::format("{}T={:.3f}.feasible_fraction", prefix, budget),
+                      static_cast<double>(feasible_count) / static_cast<double>(cases.size()));
+    const policy_figures& r = figures["rtlm"];
+    const policy_figures& t = figures["timebill"];
+    if (feasible_count > 0)
+      min_feasible_completion = std::min(min_feasible_completion, r.completion_feasible);
+    min_completion_gap = std::min(min_completion_gap, r.completion - t.completion);
+    if (t.mean_alpha > 0) {
+      ratio_sum += r.mean_alpha / t.mean_alpha;
+      ++ratio_count;
+    }
+    fmt::print("\n");
+  }
+  const double ratio = ratio_count > 0 ? ratio_sum / static_cast<double>(ratio_count) : NAN;
+  fmt::print("summary: rtlm's least completion among alpha_max-feasible requests {:.4f}\n",
+             min_feasible_completion);
+  fmt::print("         rtlm completion minus TimeBill's, least over budgets {:+.4f}\n",
+             min_completion_gap);
+  fmt::print("         rtlm's mean alpha over TimeBill's, averaged over {} budgets {:.4f}\n",
+             ratio_count, ratio);
+  json.emplace_back(prefix + "summary.rtlm_min_completion_feasible", min_feasible_completion);
+  json.emplace_back(prefix + "summary.rtlm_minus_timebill_completion_min", min_completion_gap);
+  json.emplace_back(prefix + "summary.rtlm_vs_timebill_mean_alpha_ratio", ratio);
+}
+
+int run(const options& opt) {
+  const timing fit = fit_timing(opt);
+  fmt::print("eval_time_budget: timing from {}\n", opt.profile);
+  fmt::print(
+      "  the simulated GPU: rtlm's estimator fitted to the whole profile x measured noise ({} "
+      "prefill, {} decode repeats)\n  planners fitted on 4/5 of the profile; TimeBill: a {:.3g} "
+      "N^2 + {:.3g} N + {:.3g}, p {:.3g} q {:.3g}\n",
+      fit.noise.prefill.size(), fit.noise.decode.size(), fit.timebill.a, fit.timebill.b,
+      fit.timebill.c, fit.timebill.p, fit.timebill.q);
+  fmt::print(
+      "  predictors: 5-fold cross-validation (seed {}); rtlm bound at coverage {}, estimator "
+      "bound level {}, min_gain {}; TimeBill 512 x 16 buckets, k = {}\n",
+      opt.seed, opt.rtlm_coverage, opt.rtlm_level, opt.rtlm_min_gain, opt.timebill_k);
+  json_figures json;
+
+  // AlpacaEval: the served model's real outputs to real prompts.
+  const std::map<std::string, std::string> prompts =
+      rtlm::bench::read_prompts(opt.data + "/instructions.tsv");
+  const std::vector<rtlm::bench::length_row> rows =
+      rtlm::bench::read_lengths(opt.data + "/token_lengths.csv");
+  std::vector<request_case> cases;
+  for (const rtlm::bench::length_row& r : rows) {
+    if (r.generator != opt.model) continue;
+    const auto it = prompts.find(r.key);
+    if (it == prompts.end())
+      throw std::runtime_error(fmt::format("no prompt with instruction_sha1 {}", r.key));
+    if (r.prompt_tokens < 0)
+      throw std::runtime_error(opt.data + "/token_lengths.csv: no instruction_tokens column");
+    request_case c;
+    c.prompt = it->second;
+    c.prompt_tokens = tokens(r.prompt_tokens);
+    c.length = tokens(std::max<std::int64_t>(1, r.output_tokens));
+    cases.push_back(std::move(c));
+  }
+  if (cases.size() < 2 * opt.folds)
+    throw std::runtime_error(fmt::format("generator '{}' has {} requests in {}; need {}", opt.model,
+                                         cases.size(), opt.data, 2 * opt.folds));
+  draw_noise(cases, fit.noise, opt.seed + 17);
+  const std::vector<prediction> predicted = cross_validated_predictions(cases, opt);
+
+  // The predictor runs beside the prefill (TimeBill's t_predict = 0) when its latency fits
+  // inside the predicted prefill; measured here for rtlm's predictor on this machine.
+  const rtlm::prompt_feature_extractor extractor(feature_config());
+  const rtlm::online_length_regressor timing_predictor({.features = feature_config()});
+  std::vector<std::size_t> bytes;
+  std::vector<seconds> latency;
+  bytes.reserve(cases.size());
+  latency.reserve(cases.size());
+  rtlm::length_distribution scratch;
+  for (const request_case& c : cases) {
+    const auto t0 = std::chrono::steady_clock::now();
+    timing_predictor.predict(extractor.extract(c.prompt), scratch);
+    latency.emplace_back(std::chrono::steady_clock::now() - t0);
+    bytes.push_back(c.prompt.size());
+  }
+  const rtlm::predictor_latency_model latency_model = rtlm::fit_predictor_latency(bytes, latency);
+  const rtlm::request_time_table planner_table(fit.rtlm.estimator, {.max_tokens = tokens(1 << 14)});
+  std::size_t not_hidden = 0;
+  for (const request_case& c : cases) {
+    const seconds prefill = planner_table.prefill_time(c.prompt_tokens);
+    if (rtlm::max_predictor_input(latency_model, prefill, c.prompt.size()) < c.prompt.size())
+      ++not_hidden;
+  }
+  fmt::print("\nAlpacaEval: {} ({} requests, prompts median {} tokens)\n", opt.model, cases.size(),
+             median_prompt(cases));
+  fmt::print(
+      "  predictor latency measured here: {:.3g} s + {:.3g} s/byte + {:.3g} s/byte^2; prompts "
+      "it cannot hide behind the prefill: {} (so t_predict = 0)\n",
+      latency_model.c, latency_model.b, latency_model.a, not_hidden);
+  json.emplace_back("predictor.prompts_not_hidden_behind_prefill", static_cast<double>(not_hidden));
+  budget_sweep(cases, predicted, fit, opt, "", json);
+
+  // Long context: a sample of the Mooncake trace's real (input, output) lengths, within the
+  // profile's measured KV range. No prompt text: the predictors learn the length distribution.
+  if (opt.long_context_requests > 0) {
+    const std::vector<std::string> lines = rtlm::bench::read_lines(opt.long_context);
+    if (lines.empty() || lines[0] != "timestamp_ms,input_length,output_length")
+      rtlm::bench::fail(opt.long_context, 1,
+                        "expected the header 'timestamp_ms,input_length,output_length'");
+    std::vector<request_case> trace;
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+      if (lines[i].empty()) continue;
+      const std::vector<std::string> f = rtlm::bench::split(lines[i], ',');
+      if (f.size() != 3) rtlm::bench::fail(opt.long_context, i + 1, "expected 3 fields");
+      std::int64_t input = 0;
+      std::int64_t output = 0;
+      try {
+        input = std::stoll(f[1]);
+        output = std::stoll(f[2]);
+      } catch (const std::exception&) {
+        rtlm::bench::fail(opt.long_context, i + 1, "lengths must be integers");
+      }
+      if (input < 0 || output < 0)
+        rtlm::bench::fail(opt.long_context, i + 1, "lengths must be >= 0");
+      if (input + output > 32768) continue;  // beyond the profile's measured KV range
+      request_case c;
+      c.prompt_tokens = tokens(input);
+      c.length = tokens(std::max<std::int64_t>(1, output));
+      trace.push_back(std::move(c));
+    }
+    const std::size_t eligible = trace.size();
+    std::vector<request_case> sample;
+    const std::vector<std::size_t> order = permutation(trace.size(), opt.seed + 5);
+    for (std::size_t k = 0; k < std::min(opt.long_context_requests, trace.size()); ++k)
+      sample.push_back(std::move(trace[order[k]]));
+    if (sample.size() < 2 * opt.folds)
+      throw std::runtime_error(opt.long_context + ": too few requests");
+    draw_noise(sample, fit.noise, opt.seed + 19);
+    const std::vector<prediction> sample_predicted = cross_validated_predictions(sample, opt);
+    fmt::print(
+        "\nLong context: {} requests sampled (seed {}) of the {} in {} with input + output <= "
+        "32768, prompts median {} tokens\n",
+        sample.size(), opt.seed + 5, eligible, opt.long_context, median_prompt(sample));
+    budget_sweep(sample, sample_predicted, fit, opt, "long_context.", json);
+  }
+  if (!opt.json.empty()) rtlm::bench::write_flat_json(opt.json, json);
+  return 0;
+}
+
+void usage() {
+  fmt::print(
+      "usage: eval_time_budget [--data DIR] [--profile FILE] [--model NAME] [--budgets F,F,...]\n"
+      "                        [--long-context FILE] [--long-context-requests N] [--seed N]\n"
+      "                        [--rtlm-coverage Q] [--rtlm-min-gain G] [--json PATH]\n"
+      "  --data DIR      instructions.tsv and token_lengths.csv (default {}/alpaca_eval)\n"
+      "  --profile FILE  rtlm profile CSV of the served model (default: the H100 Llama-3.1-8B "
+      "one)\n"
+      "  --model NAME    generator in token_lengths.csv (default Meta-Llama-3-8B-Instruct)\n"
+      "  --budgets LIST  budget factors of the median vanilla latency (default "
+      "0.5,0.75,1,1.25,1.5,2,2.5,3,4)\n"
+      "  --long-context FILE  timestamp_ms,input_length,output_length CSV (default: the\n"
+      "                  bundled Mooncake lengths)\n"
+      "  --long-context-requests N  requests sampled from it (default 1000; 0 skips it)\n"
+      "  --seed N        folds, noise draws, samples and release order (default 0)\n"
+      "  --rtlm-coverage Q  coverage of the length bound rtlm plans for (default 0.95)\n"
+      "  --rtlm-min-gain G  chance to finish that eviction must buy past the bound (default "
+      "0.01)\n"
+      "  --json PATH     also write the figures as a flat JSON object\n",
+      RTLM_BENCHMARK_DATA_DIR);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    options opt;
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    for (std::size_t k = 0; k < args.size(); ++k) {
+      const auto value = [&]() -> const std::string& {
+        if (k + 1 >= args.size()) throw std::runtime_error(args[k] + " needs a value");
+        return args[++k];
+      };
+      if (args[k] == "--data") {
+        opt.data = value();
+      } else if (args[k] == "--profile") {
+        opt.profile = value();
+      } else if (args[k] == "--model") {
+        opt.model = value();
+      } else if (args[k] == "--budgets") {
+        opt.budget_factors.clear();
+        for (const std::string& f : rtlm::bench::split(value(), ',')) {
+          const double v = std::stod(f);
+          if (!(v > 0) || !std::isfinite(v))
+            throw std::runtime_error("--budgets: '" + f + "' is not a factor > 0");
+          opt.budget_factors.push_back(v);
+        }
+      } else if (args[k] == "--long-context") {
+        opt.long_context = value();
+      } else if (args[k] == "--long-context-requests") {
+        opt.long_context_requests = std::stoull(value());
+      } else if (args[k] == "--rtlm-min-gain") {
+        opt.rtlm_min_gain = std::stod(value());
+      } else if (args[k] == "--rtlm-coverage") {
+        opt.rtlm_coverage = std::stod(value());
+      } else if (args[k] == "--seed") {
+        opt.seed = std::stoull(value());
+      } else if (args[k] == "--json") {
+        opt.json = value();
+      } else if (args[k] == "--help" || args[k] == "-h") {
+        usage();
+        return 0;
+      } else {
+        usage();
+        throw std::runtime_error("unknown option " + args[k]);
+      }
+    }
+    return run(opt);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "eval_time_budget: {}\n", e.what());
+    return 1;
+  }
+}
