@@ -1,0 +1,91 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "rtlm/core/units.hpp"
+#include "rtlm/detail/validate.hpp"
+#include "rtlm/estimate/online_step_correction.hpp"
+#include "rtlm/schedule/placement.hpp"
+#include "rtlm/schedule/scheduling_policy.hpp"
+
+namespace rtlm {
+
+/// What admission control does with a request whose deadline no backend can meet, even alone
+/// and at alpha_max (see docs/scheduling.md, "Admission control").
+enum class admission_mode : std::uint8_t {
+  reject,          ///< refuse it at once: event `rejected` with the reason
+  downgrade,       ///< keep it as best effort: background priority, deadline dropped
+  relax_deadline,  ///< keep it with deadline = now + relaxed_deadline_factor x its isolated time
+};
+
+/// Everything a scheduler is configured with. Aggregate: build it with designated initializers;
+/// the scheduler's constructor validates it and throws rtlm::error naming the bad field.
+struct scheduler_config {
+  policy_kind policy = policy_kind::uncertainty_aware_priority;  ///< for rtlm::scheduler
+  policy_config policies;                                        ///< the policies' weights
+  std::size_t max_requests = 16384;    ///< live requests held (waiting, running, swapped out)
+  std::size_t intake_capacity = 4096;  ///< submitted but not yet seen by a step
+  std::size_t cancel_capacity = 1024;  ///< cancellations not yet seen by a step
+  /// Intake shards (request_intake): submitting threads spread over them, so submits scale
+  /// with threads; a thread sees intake_capacity / intake_shards of the room. 1..64.
+  std::size_t intake_shards = 4;
+  tokens max_step_tokens{2048};  ///< a step's token budget when the backend declares none
+  /// Output length assumed for a request with no prediction (and as its growth reservation).
+  tokens default_output_tokens{256};
+  /// Growth reserved for a request on a backend that cannot preempt, when the request has no
+  /// max_new_tokens: without preemption, an overrun could not be undone.
+  tokens max_output_tokens{4096};
+  double alpha_max = 0.9;  ///< the largest KV eviction ratio planned, in [0, 1)
+  /// The estimator's calibrated level used for deadline checks: 0 plans on expected step times,
+  /// a level in (0, 1) on the calibrated upper bounds (step_time_estimator::bound_factor).
+  double bound_level = 0.0;
+  int max_failed_steps = 3;  ///< a request whose steps fail this many times in a row is failed
+  admission_mode admission = admission_mode::reject;
+  double relaxed_deadline_factor = 1.5;  ///< for admission_mode::relax_deadline, >= 1
+  offload_config offload;                ///< strategic CPU offloading
+  /// Static-batch backends: a batch takes the head request and waiting requests whose predicted
+  /// length is within this factor of the head's, > 1.
+  double similar_length_ratio = 2.0;
+  online_correction_config step_time_learning;  ///< online update of each backend's estimator
+  tokens solver_max_tokens{32768};  ///< lengths tabulated for each backend's budget solver
+
+  void validate() const {
+    const auto in_range = [](std::size_t v) { return v >= 1 && v <= (std::size_t{1} << 24); };
+    detail::require(in_range(max_requests), "scheduler_config.max_requests", max_requests,
+                    "must be in 1..16777216");
+    detail::require(in_range(intake_capacity), "scheduler_config.intake_capacity", intake_capacity,
+                    "must be in 1..16777216");
+    detail::require(in_range(cancel_capacity), "scheduler_config.cancel_capacity", cancel_capacity,
+                    "must be in 1..16777216");
+    detail::require(intake_shards >= 1 && intake_shards <= 64 && intake_shards <= intake_capacity,
+                    "scheduler_config.intake_shards", intake_shards,
+                    "must be in 1..64 and at most intake_capacity");
+    detail::require(max_step_tokens.count() >= 1, "scheduler_config.max_step_tokens",
+                    max_step_tokens, "must be >= 1");
+    detail::require(default_output_tokens.count() >= 1, "scheduler_config.default_output_tokens",
+                    default_output_tokens, "must be >= 1");
+    detail::require(max_output_tokens.count() >= 1, "scheduler_config.max_output_tokens",
+                    max_output_tokens, "must be >= 1");
+    detail::require(alpha_max >= 0.0 && alpha_max < 1.0, "scheduler_config.alpha_max", alpha_max,
+                    "must be in [0, 1)");
+    detail::require(bound_level >= 0.0 && bound_level < 1.0, "scheduler_config.bound_level",
+                    bound_level, "must be in [0, 1)");
+    detail::require(max_failed_steps >= 1, "scheduler_config.max_failed_steps", max_failed_steps,
+                    "must be >= 1");
+    detail::require(relaxed_deadline_factor >= 1.0 && std::isfinite(relaxed_deadline_factor),
+                    "scheduler_config.relaxed_deadline_factor", relaxed_deadline_factor,
+                    "must be finite and >= 1");
+    detail::require(similar_length_ratio > 1.0 && std::isfinite(similar_length_ratio),
+                    "scheduler_config.similar_length_ratio", similar_length_ratio,
+                    "must be finite and > 1");
+    detail::require(solver_max_tokens.count() >= 64, "scheduler_config.solver_max_tokens",
+                    solver_max_tokens, "must be >= 64");
+    offload.validate();
+    step_time_learning.validate();
+  }
+};
+
+}  // namespace rtlm

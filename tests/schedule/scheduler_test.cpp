@@ -1,0 +1,694 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#include "rtlm/schedule/scheduler.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "estimate/temp_file.hpp"
+#include "rtlm/predict/online_length_regressor.hpp"
+#include "rtlm/schedule/length_feedback.hpp"
+#include "rtlm/testing/fake_backend.hpp"
+#include "schedule/linear_estimator.hpp"
+
+namespace {
+
+using namespace rtlm::literals;
+using rtlm::request_event_kind;
+using rtlm::request_event_reason;
+using rtlm::request_id;
+using rtlm::step_status;
+
+constexpr rtlm::time_point t0{};
+
+rtlm::time_point at(double s) {
+  return t0 + std::chrono::duration_cast<rtlm::duration>(rtlm::seconds(s));
+}
+
+// Records every event, in order.
+struct recorder final : rtlm::scheduler_observer {
+  struct entry {
+    rtlm::request_event event;
+    rtlm::request_progress progress;
+  };
+  std::vector<entry> events;
+  void on_event(const rtlm::request_event& e, const rtlm::request& r) noexcept override {
+    events.push_back({e, r.progress});
+  }
+  [[nodiscard]] std::vector<request_id> ids(request_event_kind kind) const {
+    std::vector<request_id> out;
+    for (const entry& e : events)
+      if (e.event.kind == kind) out.push_back(e.event.id);
+    return out;
+  }
+  [[nodiscard]] std::optional<entry> last(request_id id, request_event_kind kind) const {
+    std::optional<entry> out;
+    for (const entry& e : events)
+      if (e.event.id == id && e.event.kind == kind) out = e;
+    return out;
+  }
+};
+
+rtlm::backend_capabilities capabilities(rtlm::tokens kv_capacity) {
+  rtlm::backend_capabilities c;
+  c.name = "gpu0";
+  c.kv_capacity = kv_capacity;
+  c.can_chunk_prefill = true;
+  c.can_evict_kv = true;
+  c.can_preempt_recompute = true;
+  c.can_preempt_swap = true;
+  return c;
+}
+
+rtlm::testing::fake_backend_config fake_config(rtlm::backend_capabilities caps) {
+  rtlm::testing::fake_backend_config c;
+  c.capabilities = std::move(caps);
+  c.default_output_length = 4_tok;
+  return c;
+}
+
+rtlm::request make_request(std::uint64_t id, rtlm::tokens prompt, double arrival = 0.0) {
+  rtlm::request r;
+  r.id = request_id{id};
+  r.prompt_tokens = prompt;
+  r.arrival = at(arrival);
+  return r;
+}
+
+rtlm::length_estimate predicted(double mean, rtlm::tokens bound, double uncertainty = 0.0) {
+  return {
+      .mean_tokens = mean, .upper_bound = bound, .bound_coverage = 0.9, .uncertainty = uncertainty};
+}
+
+class scheduler_test : public ::testing::Test {
+ protected:
+  void make(rtlm::scheduler_config config = {},
+            rtlm::backend_capabilities caps = capabilities(100'000_tok)) {
+    config.max_requests = 64;
+    config.intake_capacity = 64;
+    config.cancel_capacity = 16;
+    config.intake_shards = 1;  // the intake's room is what the tests fill
+    config.solver_max_tokens = 4096_tok;
+    backend_.emplace(fake_config(std::move(caps)));
+    scheduler_.emplace(config);
+    scheduler_->add_backend(*backend_, estimator_);
+    scheduler_->set_observer(&events_);
+  }
+
+  void submit(rtlm::request r) { ASSERT_EQ(scheduler_->submit(r), rtlm::submit_status::accepted); }
+
+  // One step at the current time, which then advances by the step's measured time.
+  rtlm::step_report step() {
+    const rtlm::step_report report = scheduler_->step(0, now_);
+    EXPECT_EQ(report.status, step_status::ok) << report.error;
+    now_ += std::chrono::duration_cast<rtlm::duration>(report.measured);
+    return report;
+  }
+
+  // Steps until every request is gone, the intake included: two steps in a row that end with
+  // nothing live (the second also sends the last releases). At most `limit` steps.
+  void run_to_completion(int limit = 1000) {
+    int idle = 0;
+    for (int i = 0; i < limit && idle < 2; ++i) {
+      step();
+      idle = scheduler_->live_requests() == 0 ? idle + 1 : 0;
+    }
+  }
+
+  rtlm::test::linear_estimator estimator_;
+  std::optional<rtlm::testing::fake_backend> backend_;
+  std::optional<rtlm::scheduler> scheduler_;
+  recorder events_;
+  rtlm::time_point now_ = t0;
+};
+
+TEST_F(scheduler_test, a_request_runs_to_completion_and_is_released) {
+  make();
+  submit(make_request(1, 100_tok));
+  backend_->set_output_length(request_id{1}, 5_tok);
+  run_to_completion();
+  EXPECT_EQ(events_.ids(request_event_kind::queued), std::vector<request_id>{request_id{1}});
+  EXPECT_EQ(events_.ids(request_event_kind::admitted), std::vector<request_id>{request_id{1}});
+  const auto done = events_.last(request_id{1}, request_event_kind::finished);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->progress.generated, 5_tok);
+  EXPECT_EQ(done->progress.prefilled, 100_tok);
+  EXPECT_TRUE(done->progress.first_token_time);
+  EXPECT_FALSE(backend_->holds(request_id{1}));  // released in the step after it finished
+  EXPECT_EQ(scheduler_->live_requests(), 0U);
+  EXPECT_EQ(scheduler_->reserved_kv(0), 0_tok);
+}
+
+TEST_F(scheduler_test, the_first_plan_prefills_then_decodes_follow) {
+  make();
+  submit(make_request(1, 10_tok));
+  const rtlm::step_plan& p1 = scheduler_->plan_step(0, now_);
+  ASSERT_EQ(p1.prefills.size(), 1U);
+  EXPECT_EQ(p1.prefills[0].new_tokens, 10_tok);
+  EXPECT_TRUE(p1.prefills[0].final_chunk);
+  EXPECT_TRUE(p1.decodes.empty());
+  // Planning twice before completing returns the same plan.
+  EXPECT_EQ(&scheduler_->plan_step(0, now_), &p1);
+  rtlm::step_result r;
+  r.outcomes.push_back({.id = request_id{1}, .generated = 1_tok, .finished = false});
+  r.step_time = rtlm::seconds(0.02);
+  EXPECT_EQ(scheduler_->complete_step(0, step_status::ok, r, now_).status, step_status::ok);
+  const rtlm::step_plan& p2 = scheduler_->plan_step(0, now_);
+  ASSERT_EQ(p2.decodes.size(), 1U);
+  EXPECT_EQ(p2.decodes[0].kv_length, 10_tok);  // the prompt; the first token is this input
+}
+
+TEST_F(scheduler_test, admission_reserves_each_requests_bounded_growth) {
+  // Each request reserves prompt 300 + bound 100 = 400 of 1000 KV tokens: two fit, the third
+  // waits until one finishes.
+  make({}, capabilities(1000_tok));
+  for (std::uint64_t id = 1; id <= 3; ++id) {
+    rtlm::request r = make_request(id, 300_tok);
+    r.predicted_length = predicted(50, 100_tok);
+    submit(r);
+    backend_->set_output_length(request_id{id}, 3_tok);
+  }
+  const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
+  EXPECT_EQ(p.prefills.size(), 2U);
+  EXPECT_EQ(scheduler_->reserved_kv(0), 800_tok);
+  EXPECT_EQ(scheduler_->waiting(0), 1U);
+  rtlm::step_result r;
+  ASSERT_EQ(backend_->execute(p, r), step_status::ok);
+  scheduler_->complete_step(0, step_status::ok, r, now_);
+  run_to_completion();
+  EXPECT_EQ(events_.ids(request_event_kind::finished).size(), 3U);
+}
+
+TEST_F(scheduler_test, chunked_prefill_stays_within_the_token_budget) {
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.max_step_tokens = 64_tok;
+  make({}, caps);
+  submit(make_request(1, 150_tok));
+  std::vector<rtlm::tokens> chunks;
+  for (int i = 0; i < 3; ++i) {
+    const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
+    ASSERT_EQ(p.prefills.size(), 1U);
+    EXPECT_EQ(p.prefills[0].cached_tokens, rtlm::tokens(64 * i));
+    chunks.push_back(p.prefills[0].new_tokens);
+    EXPECT_EQ(p.prefills[0].final_chunk, i == 2);
+    rtlm::step_result r;
+    ASSERT_EQ(backend_->execute(p, r), step_status::ok);
+    scheduler_->complete_step(0, step_status::ok, r, now_);
+  }
+  EXPECT_EQ(chunks, (std::vector<rtlm::tokens>{64_tok, 64_tok, 22_tok}));
+}
+
+TEST_F(scheduler_test, decodes_take_their_token_from_the_budget_first) {
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.max_step_tokens = 8_tok;
+  make({}, caps);
+  submit(make_request(1, 4_tok));
+  backend_->set_output_length(request_id{1}, 100_tok);
+  step();  // request 1 prefilled
+  submit(make_request(2, 20_tok));
+  const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
+  ASSERT_EQ(p.decodes.size(), 1U);
+  ASSERT_EQ(p.prefills.size(), 1U);
+  EXPECT_EQ(p.prefills[0].new_tokens, 7_tok);  // 8 - 1 decode
+}
+
+TEST_F(scheduler_test, a_backend_without_chunking_gets_whole_prompts) {
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.can_chunk_prefill = false;
+  caps.max_step_tokens = 0_tok;
+  rtlm::scheduler_config config;
+  config.max_step_tokens = 64_tok;
+  make(config, caps);
+  submit(make_request(1, 100_tok));  // longer than the budget: runs alone, whole
+  submit(make_request(2, 10_tok));
+  const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
+  ASSERT_EQ(p.prefills.size(), 1U);
+  EXPECT_EQ(p.prefills[0].new_tokens, 100_tok);
+  EXPECT_TRUE(p.prefills[0].final_chunk);
+  rtlm::step_result r;
+  ASSERT_EQ(backend_->execute(p, r), step_status::ok);
+  scheduler_->complete_step(0, step_status::ok, r, now_);
+  run_to_completion();
+  EXPECT_EQ(events_.ids(request_event_kind::finished).size(), 2U);
+}
+
+TEST_F(scheduler_test, the_batch_never_exceeds_max_batch_size) {
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.max_batch_size = 3;
+  make({}, caps);
+  for (std::uint64_t id = 1; id <= 7; ++id) submit(make_request(id, 5_tok));
+  for (int i = 0; i < 40; ++i) {
+    const rtlm::step_report report = step();
+    EXPECT_LE(report.computed, 3U);
+    EXPECT_LE(scheduler_->running(0), 3U);
+  }
+  EXPECT_EQ(events_.ids(request_event_kind::finished).size(), 7U);
+}
+
+TEST_F(scheduler_test, an_overrun_preempts_the_least_urgent_by_swap) {
+  // Two requests reserve 10 + 10 of 40 tokens each (bound 10); both overrun to 30 tokens of
+  // output, so the KV runs out and the one the policy serves last (FCFS: the later) is swapped.
+  rtlm::scheduler_config config;
+  config.policy = rtlm::policy_kind::first_come_first_served;
+  make(config, capabilities(40_tok));
+  for (std::uint64_t id = 1; id <= 2; ++id) {
+    rtlm::request r = make_request(id, 10_tok, 0.001 * static_cast<double>(id));
+    r.predicted_length = predicted(5, 10_tok);
+    submit(r);
+    backend_->set_output_length(request_id{id}, 25_tok);
+  }
+  run_to_completion();
+  const std::vector<request_id> preempted = events_.ids(request_event_kind::preempted);
+  ASSERT_FALSE(preempted.empty());
+  EXPECT_EQ(preempted.front(), request_id{2});
+  const auto done1 = events_.last(request_id{1}, request_event_kind::finished);
+  const auto done2 = events_.last(request_id{2}, request_event_kind::finished);
+  ASSERT_TRUE(done1 && done2);
+  EXPECT_EQ(done1->progress.generated, 25_tok);
+  EXPECT_EQ(done2->progress.generated, 25_tok);
+}
+
+TEST_F(scheduler_test, without_swap_a_preempted_request_is_recomputed) {
+  rtlm::backend_capabilities caps = capabilities(40_tok);
+  caps.can_preempt_swap = false;
+  rtlm::scheduler_config config;
+  config.policy = rtlm::policy_kind::first_come_first_served;
+  make(config, caps);
+  for (std::uint64_t id = 1; id <= 2; ++id) {
+    rtlm::request r = make_request(id, 10_tok, 0.001 * static_cast<double>(id));
+    r.predicted_length = predicted(5, 10_tok);
+    submit(r);
+    backend_->set_output_length(request_id{id}, 25_tok);
+  }
+  bool saw_recompute = false;
+  for (int i = 0; i < 300; ++i) {
+    const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
+    for (const rtlm::preemption& x : p.preemptions) {
+      saw_recompute = saw_recompute || x.mode == rtlm::preemption_mode::recompute;
+    }
+    rtlm::step_result r;
+    ASSERT_EQ(backend_->execute(p, r), step_status::ok) << backend_->last_error();
+    scheduler_->complete_step(0, step_status::ok, r, now_);
+  }
+  EXPECT_TRUE(saw_recompute);
+  const auto done2 = events_.last(request_id{2}, request_event_kind::finished);
+  ASSERT_TRUE(done2);
+  EXPECT_EQ(done2->progress.generated, 25_tok);  // the recompute kept its output
+}
+
+TEST_F(scheduler_test, a_tight_deadline_gets_an_eviction_after_its_prefill) {
+  // Decode costs 1 ms per 100 KV tokens: a 4000-token prompt with 100 output tokens needs
+  // ~4.4 s of decode at alpha 0; a 2 s deadline needs most of the prompt evicted.
+  estimator_.decode_per_kv = 0.00001;
+  rtlm::scheduler_config config;
+  config.alpha_max = 0.9;
+  make(config);
+  rtlm::request r = make_request(1, 4000_tok);
+  r.predicted_length = predicted(80, 100_tok);
+  r.deadline = at(2.0);
+  submit(r);
+  backend_->set_output_length(request_id{1}, 50_tok);
+  const rtlm::step_plan& p1 = scheduler_->plan_step(0, now_);
+  EXPECT_TRUE(p1.evictions.empty());  // the prompt is not in the cache yet
+  const double alpha = scheduler_->planned_eviction(request_id{1});
+  EXPECT_GT(alpha, 0.0);
+  EXPECT_LE(alpha, 0.9);
+  rtlm::step_result res;
+  ASSERT_EQ(backend_->execute(p1, res), step_status::ok);
+  scheduler_->complete_step(0, step_status::ok, res, now_);
+  // Prefill of 4000 tokens in 2048-token chunks: the eviction follows the final chunk.
+  const rtlm::step_plan& p2 = scheduler_->plan_step(0, now_);
+  ASSERT_EQ(backend_->execute(p2, res), step_status::ok);
+  scheduler_->complete_step(0, step_status::ok, res, now_);
+  const rtlm::step_plan& p3 = scheduler_->plan_step(0, now_);
+  ASSERT_EQ(p3.evictions.size(), 1U);
+  EXPECT_DOUBLE_EQ(p3.evictions[0].ratio, alpha);
+  EXPECT_EQ(p3.evictions[0].kept_tokens, rtlm::kept_tokens_for_ratio(4000_tok, alpha));
+  ASSERT_EQ(p3.decodes.size(), 1U);
+  EXPECT_EQ(p3.decodes[0].kv_length, p3.evictions[0].kept_tokens);
+  ASSERT_EQ(backend_->execute(p3, res), step_status::ok) << backend_->last_error();
+  scheduler_->complete_step(0, step_status::ok, res, now_);
+  run_to_completion();
+  EXPECT_TRUE(events_.last(request_id{1}, request_event_kind::finished));
+}
+
+TEST_F(scheduler_test, no_eviction_when_the_deadline_is_loose_or_absent) {
+  estimator_.decode_per_kv = 0.00001;
+  make();
+  rtlm::request loose = make_request(1, 4000_tok);
+  loose.predicted_length = predicted(80, 100_tok);
+  loose.deadline = at(100.0);
+  submit(loose);
+  submit(make_request(2, 4000_tok));
+  scheduler_->plan_step(0, now_);
+  EXPECT_EQ(scheduler_->planned_eviction(request_id{1}), 0.0);
+  EXPECT_EQ(scheduler_->planned_eviction(request_id{2}), 0.0);
+}
+
+TEST_F(scheduler_test, consolidation_keeps_running_deadlines) {
+  // Request 1 runs with 100 steps left and a deadline that allows ~12 ms per step; each extra
+  // sequence costs 5 ms per step and a prefill 10 ms once. Admitting request 2 would push the
+  // step to 20 ms: it waits. Without the deadline it is admitted at once.
+  estimator_.decode_fixed = 0.010;
+  estimator_.decode_per_sequence = 0.005;
+  for (const bool with_deadline : {true, false}) {
+    make();
+    rtlm::request r1 = make_request(1, 10_tok);
+    r1.predicted_length = predicted(100, 100_tok);
+    if (with_deadline) r1.deadline = at(0.011 + 0.0101 + 100 * 0.0155);
+    submit(r1);
+    backend_->set_output_length(request_id{1}, 100_tok);
+    step();  // prefill of request 1
+    rtlm::request r2 = make_request(2, 10_tok);
+    r2.predicted_length = predicted(100, 100_tok);
+    submit(r2);
+    const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
+    EXPECT_EQ(p.prefills.size(), with_deadline ? 0U : 1U) << with_deadline;
+    EXPECT_EQ(scheduler_->waiting(0), with_deadline ? 1U : 0U);
+    rtlm::step_result res;
+    ASSERT_EQ(backend_->execute(p, res), step_status::ok);
+    scheduler_->complete_step(0, step_status::ok, res, now_);
+  }
+}
+
+TEST_F(scheduler_test, cancellation_of_waiting_running_and_unknown_requests) {
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.max_batch_size = 1;
+  make({}, caps);
+  submit(make_request(1, 10_tok));
+  submit(make_request(2, 10_tok));
+  backend_->set_output_length(request_id{1}, 100_tok);
+  step();  // 1 running, 2 waiting
+  ASSERT_EQ(scheduler_->waiting(0), 1U);
+  EXPECT_EQ(scheduler_->cancel(request_id{2}), rtlm::cancel_status::accepted);
+  EXPECT_EQ(scheduler_->cancel(request_id{1}), rtlm::cancel_status::accepted);
+  EXPECT_EQ(scheduler_->cancel(request_id{99}), rtlm::cancel_status::accepted);
+  const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
+  EXPECT_EQ(p.releases, std::vector<request_id>{request_id{1}});
+  EXPECT_TRUE(p.decodes.empty());
+  EXPECT_EQ(scheduler_->waiting(0), 0U);
+  EXPECT_EQ(scheduler_->live_requests(), 0U);
+  EXPECT_EQ(events_.ids(request_event_kind::cancelled),
+            (std::vector<request_id>{request_id{2}, request_id{1}}));
+  rtlm::step_result res;
+  ASSERT_EQ(backend_->execute(p, res), step_status::ok);
+  scheduler_->complete_step(0, step_status::ok, res, now_);
+  EXPECT_FALSE(backend_->holds(request_id{1}));
+}
+
+TEST_F(scheduler_test, a_cancel_during_a_step_drops_that_steps_outcome) {
+  make();
+  submit(make_request(1, 10_tok));
+  backend_->set_output_length(request_id{1}, 100_tok);
+  step();
+  const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
+  rtlm::step_result res;
+  ASSERT_EQ(backend_->execute(p, res), step_status::ok);
+  scheduler_->cancel(request_id{1});
+  submit(make_request(2, 10_tok));
+  scheduler_->plan_step(0, now_);  // still in flight: the same plan, nothing taken in
+  EXPECT_EQ(scheduler_->complete_step(0, step_status::ok, res, now_).finished, 0U);
+  const rtlm::step_plan& next = scheduler_->plan_step(0, now_);
+  EXPECT_EQ(next.releases, std::vector<request_id>{request_id{1}});
+  ASSERT_EQ(next.prefills.size(), 1U);
+  EXPECT_EQ(next.prefills[0].id, request_id{2});
+}
+
+TEST_F(scheduler_test, a_throwing_backend_reports_the_step_and_its_requests) {
+  rtlm::scheduler_config config;
+  config.max_failed_steps = 2;
+  make(config);
+  submit(make_request(1, 10_tok));
+  submit(make_request(2, 10_tok));
+  backend_->set_output_length(request_id{1}, 100_tok);
+  backend_->set_output_length(request_id{2}, 100_tok);
+  step();
+  backend_->fail_next_step("device lost");
+  rtlm::step_report report = scheduler_->step(0, now_);
+  EXPECT_EQ(report.status, step_status::backend_failure);
+  EXPECT_EQ(report.error, "device lost");
+  EXPECT_EQ(std::vector<request_id>(report.affected.begin(), report.affected.end()),
+            (std::vector<request_id>{request_id{1}, request_id{2}}));
+  EXPECT_TRUE(events_.ids(request_event_kind::failed).empty());  // retried
+  // The retried step does the same work: the fake accepts it (the failed one changed nothing).
+  report = step();
+  EXPECT_EQ(report.computed, 2U);
+  // Two failures in a row fail the requests, with the reason, and release them.
+  backend_->fail_next_step("again");
+  scheduler_->step(0, now_);
+  backend_->fail_next_step("and again");
+  report = scheduler_->step(0, now_);
+  EXPECT_EQ(report.affected.size(), 2U);
+  EXPECT_EQ(events_.ids(request_event_kind::failed),
+            (std::vector<request_id>{request_id{1}, request_id{2}}));
+  EXPECT_EQ(events_.last(request_id{1}, request_event_kind::failed)->event.reason,
+            request_event_reason::backend_failure);
+  EXPECT_EQ(scheduler_->live_requests(), 0U);
+  // The scheduler keeps serving.
+  submit(make_request(3, 10_tok));
+  run_to_completion();
+  EXPECT_TRUE(events_.last(request_id{3}, request_event_kind::finished));
+}
+
+TEST_F(scheduler_test, a_result_that_breaks_the_plan_is_a_failed_step) {
+  make();
+  submit(make_request(1, 10_tok));
+  scheduler_->plan_step(0, now_);
+  rtlm::step_result garbage;
+  garbage.outcomes.push_back({.id = request_id{7}, .generated = 1_tok});
+  garbage.step_time = rtlm::seconds(0.01);
+  const rtlm::step_report report = scheduler_->complete_step(0, step_status::ok, garbage, now_);
+  EXPECT_EQ(report.status, step_status::invalid_result);
+  EXPECT_EQ(report.affected.size(), 1U);
+}
+
+TEST_F(scheduler_test, admission_control_rejects_an_impossible_deadline_with_the_reason) {
+  make();
+  rtlm::request r = make_request(1, 100_tok);
+  r.predicted_length = predicted(1000, 2000_tok);
+  r.deadline = at(0.5);  // 1000 tokens at >= 10 ms per step: >= 10 s
+  submit(r);
+  rtlm::request passed = make_request(2, 100_tok, 0.0);
+  passed.deadline = at(0.0);
+  submit(passed);
+  rtlm::request prefill = make_request(3, 4000_tok);  // 0.41 s of prefill
+  prefill.deadline = at(0.2);
+  submit(prefill);
+  scheduler_->plan_step(0, at(0.0));
+  EXPECT_EQ(events_.last(request_id{1}, request_event_kind::rejected)->event.reason,
+            request_event_reason::eviction_too_weak);
+  EXPECT_EQ(events_.last(request_id{2}, request_event_kind::rejected)->event.reason,
+            request_event_reason::deadline_passed);
+  EXPECT_EQ(events_.last(request_id{3}, request_event_kind::rejected)->event.reason,
+            request_event_reason::prefill_too_long);
+  EXPECT_EQ(scheduler_->live_requests(), 0U);
+}
+
+TEST_F(scheduler_test, admission_control_can_downgrade_or_relax_instead) {
+  for (const auto mode : {rtlm::admission_mode::downgrade, rtlm::admission_mode::relax_deadline}) {
+    rtlm::scheduler_config config;
+    config.admission = mode;
+    events_.events.clear();
+    make(config);
+    rtlm::request r = make_request(1, 100_tok);
+    r.predicted_length = predicted(1000, 2000_tok);
+    r.deadline = at(0.5);
+    submit(r);
+    scheduler_->plan_step(0, at(0.0));
+    const rtlm::request* held = scheduler_->find(request_id{1});
+    ASSERT_NE(held, nullptr);
+    if (mode == rtlm::admission_mode::downgrade) {
+      EXPECT_TRUE(events_.last(request_id{1}, request_event_kind::downgraded));
+      EXPECT_EQ(held->priority, rtlm::priority_class::background);
+      EXPECT_FALSE(held->effective_deadline());
+    } else {
+      EXPECT_TRUE(events_.last(request_id{1}, request_event_kind::deadline_relaxed));
+      // 1.5 x the isolated time: prefill 0.02 s + 1000 decode steps of 10.5 ms.
+      const double relaxed = std::chrono::duration<double>(*held->deadline - t0).count();
+      EXPECT_NEAR(relaxed, 1.5 * (0.020 + 1000 * 0.0105), 0.05);
+    }
+  }
+}
+
+TEST_F(scheduler_test, bad_requests_are_rejected_with_a_reason) {
+  make({}, capabilities(1000_tok));
+  submit(make_request(1, 10_tok));
+  submit(make_request(1, 10_tok));    // the same id while 1 lives
+  submit(make_request(2, 5000_tok));  // larger than the KV
+  scheduler_->plan_step(0, now_);
+  EXPECT_EQ(events_.last(request_id{1}, request_event_kind::rejected)->event.reason,
+            request_event_reason::duplicate_id);
+  EXPECT_EQ(events_.last(request_id{2}, request_event_kind::rejected)->event.reason,
+            request_event_reason::too_long);
+  rtlm::request invalid = make_request(3, 0_tok);
+  invalid.prompt_tokens = rtlm::tokens(-1);
+  EXPECT_EQ(scheduler_->submit(invalid), rtlm::submit_status::invalid);
+}
+
+TEST_F(scheduler_test, a_full_intake_says_so_and_keeps_the_request) {
+  make();
+  std::uint64_t id = 1;
+  for (; id <= 64; ++id) submit(make_request(id, 10_tok));
+  rtlm::request extra = make_request(id, 10_tok);
+  extra.prompt_text = "kept";
+  EXPECT_EQ(scheduler_->submit(extra), rtlm::submit_status::queue_full);
+  EXPECT_EQ(extra.prompt_text, "kept");
+}
+
+TEST_F(scheduler_test, a_full_request_table_leaves_the_rest_in_the_intake) {
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.max_batch_size = 64;
+  make({}, caps);  // 64 live requests at most
+  for (std::uint64_t id = 1; id <= 64; ++id) submit(make_request(id, 10_tok));
+  scheduler_->plan_step(0, now_);
+  for (std::uint64_t id = 65; id <= 70; ++id) submit(make_request(id, 10_tok));
+  // Cancel one not yet taken in: it is kept until its request is.
+  scheduler_->cancel(request_id{70});
+  run_to_completion();
+  EXPECT_EQ(events_.ids(request_event_kind::finished).size(), 69U);
+  EXPECT_EQ(events_.ids(request_event_kind::cancelled), std::vector<request_id>{request_id{70}});
+}
+
+TEST_F(scheduler_test, the_estimator_learns_from_measured_steps) {
+  rtlm::scheduler_config config;
+  config.step_time_learning.weight = 0.5;
+  make(config);
+  // The fake measures 10 ms per step; the estimator predicts 10.5 ms for a decode of 1 and
+  // 10 + 0.1 * n ms for a prefill of n.
+  submit(make_request(1, 10_tok));
+  backend_->set_output_length(request_id{1}, 60_tok);
+  run_to_completion();
+  EXPECT_GT(scheduler_->estimator(0).observed_steps(), 50U);
+  EXPECT_NEAR(scheduler_->estimator(0).decode_factor(), 0.010 / 0.0105, 1e-6);
+}
+
+TEST_F(scheduler_test, the_predictor_learns_finished_lengths) {
+  rtlm::online_length_regressor predictor;
+  const rtlm::prompt_feature_extractor extractor;
+  recorder next;
+  rtlm::length_feedback feedback(predictor, extractor, &next);
+  make();
+  scheduler_->set_observer(&feedback);
+  rtlm::request r = make_request(1, 10_tok);
+  r.prompt_text = "Write a long essay about the sea.";
+  submit(r);
+  submit(make_request(2, 10_tok));  // no text: nothing to learn from
+  backend_->set_output_length(request_id{1}, 7_tok);
+  run_to_completion();
+  EXPECT_EQ(feedback.learned(), 1U);
+  EXPECT_EQ(next.ids(request_event_kind::finished).size(), 2U);  // forwarded
+}
+
+TEST_F(scheduler_test, static_batches_group_similar_predicted_lengths) {
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.batching = rtlm::batching_mode::static_batch;
+  rtlm::scheduler_config config;
+  config.policy = rtlm::policy_kind::first_come_first_served;
+  make(config, caps);
+  const double means[] = {100, 900, 150, 1000, 60};  // NOLINT(*-avoid-c-arrays)
+  for (std::uint64_t id = 1; id <= 5; ++id) {
+    rtlm::request r = make_request(id, 10_tok, 0.001 * static_cast<double>(id));
+    r.predicted_length = predicted(means[id - 1], rtlm::tokens(2000));
+    submit(r);
+    backend_->set_output_length(request_id{id}, 3_tok);
+  }
+  const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
+  std::vector<request_id> batch;
+  for (const rtlm::prefill_assignment& a : p.prefills) batch.push_back(a.id);
+  std::sort(batch.begin(), batch.end());
+  // The head (1, mean 100) with 3 (150) and 5 (60), within a factor 2; not 900 or 1000.
+  EXPECT_EQ(batch, (std::vector<request_id>{request_id{1}, request_id{3}, request_id{5}}));
+  rtlm::step_result res;
+  ASSERT_EQ(backend_->execute(p, res), step_status::ok);
+  scheduler_->complete_step(0, step_status::ok, res, now_);
+  // While the batch runs nothing joins it.
+  submit(make_request(9, 10_tok));
+  EXPECT_TRUE(scheduler_->plan_step(0, now_).prefills.empty());
+}
+
+TEST_F(scheduler_test, predictions_can_be_refined_while_waiting) {
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.max_batch_size = 1;
+  rtlm::scheduler_config config;
+  config.policy = rtlm::policy_kind::shortest_predicted_first;
+  make(config, caps);
+  submit(make_request(1, 10_tok));  // occupies the batch
+  backend_->set_output_length(request_id{1}, 3_tok);
+  step();
+  for (std::uint64_t id = 2; id <= 3; ++id) {
+    rtlm::request r = make_request(id, 10_tok);
+    r.predicted_length = predicted(id == 2 ? 10 : 500, 1000_tok);
+    submit(r);
+  }
+  step();
+  // Request 3 turns out short: it now goes first.
+  EXPECT_TRUE(scheduler_->update_prediction(request_id{3}, predicted(1, 1000_tok)));
+  EXPECT_FALSE(scheduler_->update_prediction(request_id{1}, predicted(1, 1000_tok)));
+  run_to_completion();
+  const std::vector<request_id> admitted = events_.ids(request_event_kind::admitted);
+  EXPECT_EQ(admitted, (std::vector<request_id>{request_id{1}, request_id{3}, request_id{2}}));
+}
+
+TEST(scheduler_config, invalid_fields_are_named) {
+  const auto blamed = [](rtlm::scheduler_config c) {
+    return rtlm::test::blamed_field([&] { rtlm::scheduler s(c); });
+  };
+  rtlm::scheduler_config c;
+  c.alpha_max = 1.0;
+  EXPECT_EQ(blamed(c), "scheduler_config.alpha_max");
+  c = {};
+  c.max_requests = 0;
+  EXPECT_EQ(blamed(c), "scheduler_config.max_requests");
+  c = {};
+  c.bound_level = std::nan("");
+  EXPECT_EQ(blamed(c), "scheduler_config.bound_level");
+  c = {};
+  c.offload.saturated_wait = rtlm::seconds(-1);
+  EXPECT_EQ(blamed(c), "offload_config.saturated_wait");
+  c = {};
+  c.step_time_learning.weight = 0;
+  EXPECT_EQ(blamed(c), "online_correction_config.weight");
+}
+
+TEST(scheduler_config, a_backend_without_kv_is_refused) {
+  rtlm::scheduler s;
+  rtlm::testing::fake_backend_config config;
+  config.capabilities.kv_capacity = 0_tok;
+  rtlm::testing::fake_backend backend(config);
+  const rtlm::test::linear_estimator estimator;
+  EXPECT_EQ(rtlm::test::blamed_field([&] { s.add_backend(backend, estimator); }),
+            "backend_capabilities.kv_capacity");
+}
+
+TEST(scheduler_compile_time_policy, a_fixed_policy_schedules_in_its_order) {
+  // basic_scheduler with the policy as a template parameter: shortest predicted first.
+  rtlm::scheduler_config config;
+  config.max_requests = 16;
+  config.solver_max_tokens = 1024_tok;
+  rtlm::basic_scheduler<rtlm::shortest_predicted_first> s(rtlm::shortest_predicted_first{}, config);
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.max_batch_size = 1;
+  rtlm::testing::fake_backend backend(fake_config(caps));
+  const rtlm::test::linear_estimator estimator;
+  s.add_backend(backend, estimator);
+  recorder events;
+  s.set_observer(&events);
+  const double means[] = {300, 20, 100};  // NOLINT(*-avoid-c-arrays)
+  for (std::uint64_t id = 1; id <= 3; ++id) {
+    rtlm::request r = make_request(id, 10_tok);
+    r.predicted_length = predicted(means[id - 1], 1000_tok);
+    ASSERT_EQ(s.submit(r), rtlm::submit_status::accepted);
+  }
+  rtlm::time_point now = t0;
+  for (int i = 0; i < 50; ++i)
+    now += std::chrono::duration_cast<rtlm::duration>(s.step(0, now).measured);
+  EXPECT_EQ(events.ids(request_event_kind::admitted),
+            (std::vector<request_id>{request_id{2}, request_id{3}, request_id{1}}));
+}
+
+}  // namespace
