@@ -104,6 +104,7 @@ struct options {
   std::string prompts = std::string(RTLM_ALPACA_EVAL_DIR) + "/instructions.tsv";
   std::string lengths = std::string(RTLM_ALPACA_EVAL_DIR) + "/token_lengths.csv";
   std::string json;
+  std::string errors;               // --errors: out-of-fold predictions as CSV
   std::vector<std::string> models;  // empty: every generator in the lengths file
   std::uint64_t seed = 0;
   std::size_t folds = 5;
@@ -114,8 +115,17 @@ struct example {
   rtlm::tokens length;
 };
 
+// One prompt's out-of-fold rtlm prediction, for --errors.
+struct prediction_error {
+  rtlm::tokens truth;      // tokens the model generated
+  double mean = 0;         // the regressor's mean
+  rtlm::tokens bound_q90;  // the 90% bound calibrated inside the training folds
+  double uncertainty = 0;  // the predicted distribution's uncertainty score
+};
+
 struct model_figures {
   std::size_t prompts = 0;
+  std::vector<prediction_error> errors;  // per prompt, in the data's order
   point_metrics rtlm, timebill, mean, prompt_length, s3, proxy;
   double coverage_q90 = 0, width_q90 = 0, coverage_q99 = 0;
   double bucket_accuracy = 0;
@@ -155,6 +165,7 @@ model_figures evaluate(const std::vector<example>& data, const options& opt) {
   const std::size_t n = data.size();
   model_figures fig;
   fig.prompts = n;
+  fig.errors.resize(n);
   const std::vector<std::size_t> order = permutation(n, opt.seed);
   std::vector<std::size_t> fold(n);
   for (std::size_t k = 0; k < n; ++k) fold[order[k]] = k % opt.folds;
@@ -214,6 +225,10 @@ model_figures evaluate(const std::vector<example>& data, const options& opt) {
       regressor.predict(x, d);
       rtlm_mean[i] = d.mean();
       const rtlm::length_bound b90 = bound.bound(d, 0.9);
+      fig.errors[i] = {.truth = data[i].length,
+                       .mean = d.mean(),
+                       .bound_q90 = b90.length,
+                       .uncertainty = d.uncertainty()};
       covered90 += y <= static_cast<double>(b90.length.count()) ? 1 : 0;
       width90 += static_cast<double>(b90.length.count());
       covered99 += y <= static_cast<double>(bound.bound(d, 0.99).length.count()) ? 1 : 0;
@@ -285,10 +300,17 @@ void print_table(const std::string& model, const model_figures& f) {
              f.online_tau, f.online_r2, f.online_coverage_q90);
 }
 
+// Writes `text` to `path`, replacing the file.
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
 void usage() {
   fmt::print(
       "usage: eval_length_predictor [--prompts FILE] [--lengths FILE] [--data DIR]\n"
-      "                             [--model NAME]... [--seed N] [--json PATH]\n"
+      "                             [--model NAME]... [--seed N] [--json PATH] [--errors PATH]\n"
       "  --data DIR      DIR/instructions.tsv and DIR/token_lengths.csv (default: the bundled\n"
       "                  AlpacaEval data, {})\n"
       "  --prompts FILE  instruction_sha1<TAB>dataset<TAB>instruction, text escaped \\n \\t \\r "
@@ -298,7 +320,9 @@ void usage() {
       "                  hex digits of the SHA-1 of the instruction's UTF-8 bytes)\n"
       "  --model NAME    evaluate this generator only (repeatable; default: all)\n"
       "  --seed N        fold assignment and online order (default 0)\n"
-      "  --json PATH     also write the figures as a flat JSON object\n",
+      "  --json PATH     also write the figures as a flat JSON object\n"
+      "  --errors PATH   also write each prompt's out-of-fold rtlm prediction as CSV:\n"
+      "                  generator,true_tokens,predicted_mean,bound_q90,uncertainty\n",
       RTLM_ALPACA_EVAL_DIR);
 }
 
@@ -324,6 +348,8 @@ int run(int argc, char** argv) {
       opt.seed = std::stoull(value());
     } else if (args[k] == "--json") {
       opt.json = value();
+    } else if (args[k] == "--errors") {
+      opt.errors = value();
     } else if (args[k] == "--help" || args[k] == "-h") {
       usage();
       return 0;
@@ -359,6 +385,7 @@ int run(int argc, char** argv) {
   double macro_proxy = 0;
   double macro_mean_r2 = 0;
   double macro_online = 0;
+  std::string errors = "generator,true_tokens,predicted_mean,bound_q90,uncertainty\n";
   for (const std::string& g : generators) {
     std::vector<example> data;
     for (const length_row& r : rows) {
@@ -376,6 +403,10 @@ int run(int argc, char** argv) {
     }
     const model_figures f = evaluate(data, opt);
     print_table(g, f);
+    for (const prediction_error& e : f.errors) {
+      errors +=
+          fmt::format("{},{},{:.2f},{},{:.4f}\n", g, e.truth, e.mean, e.bound_q90, e.uncertainty);
+    }
     const auto put = [&](const std::string& key, double v) {
       json.emplace_back(fmt::format("{}.{}", g, key), v);
     };
@@ -417,6 +448,7 @@ int run(int argc, char** argv) {
   for (const auto& [key, v] : macro) fmt::print("  {:<34} {:.3f}\n", key, v);
   json.insert(json.end(), macro.begin(), macro.end());
   if (!opt.json.empty()) rtlm::bench::write_flat_json(opt.json, json);
+  if (!opt.errors.empty()) write_text(opt.errors, errors);
   return 0;
 }
 

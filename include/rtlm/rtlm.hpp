@@ -56,3 +56,8 @@
 #include "rtlm/schedule/scheduler_observer.hpp"
 #include "rtlm/schedule/scheduling_policy.hpp"
 #include "rtlm/schedule/waiting_queue.hpp"
+#include "rtlm/sim/length_noise.hpp"
+#include "rtlm/sim/simulated_backend.hpp"
+#include "rtlm/sim/simulation.hpp"
+#include "rtlm/sim/svg_plot.hpp"
+#include "rtlm/sim/trace.hpp"

@@ -1,0 +1,268 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <vector>
+
+#include "rtlm/detail/validate.hpp"
+#include "rtlm/schedule/scheduler.hpp"
+#include "rtlm/sim/simulation.hpp"
+
+namespace rtlm::sim {
+
+RTLM_INLINE void deadline_rule::validate() const {
+  if (rule == kind::slack) rtlm::detail::require_positive_finite("deadline_rule.slack", slack);
+  if (rule == kind::slo) {
+    rtlm::detail::require_non_negative_finite("deadline_rule.ttft", ttft.count());
+    rtlm::detail::require_non_negative_finite("deadline_rule.tpot", tpot.count());
+  }
+}
+
+RTLM_INLINE bool request_record::on_time() const noexcept {
+  return finished() && (std::isnan(deadline) || finish <= deadline);
+}
+
+namespace detail {
+
+constexpr double not_yet = std::numeric_limits<double>::quiet_NaN();
+
+inline time_point at(double s) {
+  return time_point{} + std::chrono::duration_cast<duration>(seconds(s));
+}
+inline double since_start(time_point t) {
+  return std::chrono::duration<double>(t - time_point{}).count();
+}
+
+// Fills the records from the scheduler's events (ids are trace indices).
+class recording_observer final : public scheduler_observer {
+ public:
+  recording_observer(std::vector<request_record>& records, std::size_t& repeated)
+      : records_(&records), repeated_(&repeated) {}
+
+  void on_event(const request_event& e, const request& r) noexcept override {
+    const auto i = static_cast<std::size_t>(to_integer(e.id));
+    if (i >= records_->size()) return;
+    request_record& rec = (*records_)[i];
+    const double now = since_start(e.at);
+    const bool ending =
+        e.kind == request_event_kind::finished || e.kind == request_event_kind::rejected ||
+        e.kind == request_event_kind::failed || e.kind == request_event_kind::cancelled;
+    if (ending && rec.outcome != request_event_kind::queued) ++*repeated_;
+    switch (e.kind) {
+      case request_event_kind::queued:
+        rec.backend = e.backend;
+        break;
+      case request_event_kind::admitted:
+        if (std::isnan(rec.admitted)) rec.admitted = now;
+        rec.backend = e.backend;
+        break;
+      case request_event_kind::finished:
+        rec.outcome = e.kind;
+        rec.finish = now;
+        rec.first_token =
+            r.progress.first_token_time ? since_start(*r.progress.first_token_time) : now;
+        break;
+      case request_event_kind::rejected:
+      case request_event_kind::failed:
+      case request_event_kind::cancelled:
+        rec.outcome = e.kind;
+        rec.reason = e.reason;
+        break;
+      case request_event_kind::downgraded:
+      case request_event_kind::deadline_relaxed:
+      case request_event_kind::preempted:
+        break;
+    }
+  }
+
+ private:
+  std::vector<request_record>* records_;
+  std::size_t* repeated_;
+};
+
+}  // namespace detail
+
+RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& config) {
+  config.deadlines.validate();
+  rtlm::detail::require(!config.backends.empty(), "simulation_config.backends", 0,
+                        "needs at least one backend");
+  for (const backend_spec& b : config.backends) {
+    rtlm::detail::require(b.estimator != nullptr, "backend_spec.estimator", "null",
+                          "every simulated backend needs an estimator");
+  }
+  const std::size_t n = t.requests.size();
+  scheduler_config sc = config.scheduler;
+  // Every arrival of a step must fit the intake and the request table: a simulated host never
+  // has to retry.
+  sc.max_requests = std::clamp<std::size_t>(n + 1, 1, std::size_t{1} << 24);
+  sc.intake_capacity = sc.max_requests;
+  sc.intake_shards = 1;
+  scheduler s(sc);
+
+  std::vector<std::unique_ptr<simulated_backend>> backends;
+  for (std::size_t b = 0; b < config.backends.size(); ++b) {
+    backend_spec spec = config.backends[b];
+    spec.config.seed += b;  // each backend its own noise stream
+    backends.push_back(std::make_unique<simulated_backend>(spec.config, *spec.estimator));
+    s.add_backend(*backends.back(), *spec.estimator);
+  }
+
+  simulation_result result;
+  result.records.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    request_record& rec = result.records[i];
+    rec.index = i;
+    rec.arrival = detail::since_start(detail::at(t.requests[i].arrival));  // as the clock sees it
+    rec.prompt = t.requests[i].prompt;
+    rec.output = t.requests[i].output;
+    rec.deadline = rec.admitted = rec.first_token = rec.finish = detail::not_yet;
+  }
+  detail::recording_observer observer(result.records, result.repeated_endings);
+  s.set_observer(&observer);
+
+  const step_time_estimator& reference = *config.backends.front().estimator;
+  const auto deadline_of = [&](const trace_request& q) -> std::optional<double> {
+    switch (config.deadlines.rule) {
+      case deadline_rule::kind::none:
+        return std::nullopt;
+      case deadline_rule::kind::slack: {
+        const std::array<tokens, 1> kv = {q.prompt + tokens(q.output.count() / 2)};
+        const double isolated =
+            reference.prefill_time(q.prompt, tokens(0)).count() +
+            static_cast<double>(q.output.count() - 1) * reference.decode_time(kv).count();
+        return q.arrival + config.deadlines.slack * isolated;
+      }
+      case deadline_rule::kind::slo:
+        return q.arrival + config.deadlines.ttft.count() +
+               config.deadlines.tpot.count() * static_cast<double>(q.output.count() - 1);
+    }
+    return std::nullopt;
+  };
+
+  std::vector<step_result> results(backends.size());
+  std::vector<std::optional<time_point>> busy_until(backends.size());
+  std::size_t next = 0;
+  time_point now{};
+  const auto submit_due = [&] {
+    for (; next < n && detail::at(t.requests[next].arrival) <= now; ++next) {
+      const trace_request& q = t.requests[next];
+      request r;
+      r.id = request_id{next};
+      r.prompt_tokens = q.prompt;
+      r.arrival = detail::at(q.arrival);
+      if (const std::optional<double> d = deadline_of(q)) {
+        r.deadline = detail::at(*d);
+        result.records[next].deadline = *d;
+      }
+      if (config.predict) r.predicted_length = config.predict(next, q);
+      for (const auto& b : backends) b->set_output_length(r.id, q.output);
+      const submit_status status = s.submit(r);
+      RTLM_ASSERT(status == submit_status::accepted);
+      static_cast<void>(status);
+    }
+  };
+
+  for (;;) {
+    submit_due();
+    // Start a step on every idle backend; a step that computes nothing (only releases) ends at
+    // once, and planning one backend can queue work on another, so repeat until none starts.
+    for (bool again = true; again;) {
+      again = false;
+      for (std::size_t b = 0; b < backends.size(); ++b) {
+        if (busy_until[b]) continue;
+        const step_plan& plan = s.plan_step(b, now);
+        const step_status status = backends[b]->execute(plan, results[b]);
+        ++result.steps;
+        if (status == step_status::ok && plan.computed() > 0) {
+          busy_until[b] = now + std::chrono::duration_cast<duration>(results[b].step_time);
+        } else {
+          const bool did_something = !plan.empty();
+          s.complete_step(b, status, results[b], now);
+          again = again || did_something;
+        }
+      }
+    }
+    // The next event: an arrival or the end of a step.
+    std::optional<time_point> next_event;
+    if (next < n) next_event = detail::at(t.requests[next].arrival);
+    for (const auto& until : busy_until) {
+      if (until && (!next_event || *until < *next_event)) next_event = until;
+    }
+    if (!next_event) break;  // nothing runs and nothing arrives: done
+    now = *next_event;
+    for (std::size_t b = 0; b < backends.size(); ++b) {
+      if (busy_until[b] && *busy_until[b] == now) {
+        busy_until[b].reset();
+        s.complete_step(b, step_status::ok, results[b], now);
+      }
+    }
+  }
+
+  result.simulated_seconds = detail::since_start(now);
+  for (const auto& b : backends) result.busy_seconds.push_back(b->busy_time().count());
+  return result;
+}
+
+RTLM_INLINE simulation_metrics summarize(const simulation_result& result) {
+  simulation_metrics m;
+  m.requests = result.records.size();
+  std::vector<double> latencies;
+  latencies.reserve(result.records.size());
+  double ttft = 0.0;
+  double tpot = 0.0;
+  std::size_t tpot_n = 0;
+  std::size_t with_deadline = 0;
+  std::size_t missed = 0;
+  std::size_t on_time = 0;
+  for (const request_record& r : result.records) {
+    if (r.outcome == request_event_kind::rejected) ++m.rejected;
+    if (!std::isnan(r.deadline)) {
+      ++with_deadline;
+      if (!r.on_time()) ++missed;
+    }
+    if (r.on_time()) ++on_time;
+    if (!std::isnan(r.admitted))
+      m.max_queue_wait = std::max(m.max_queue_wait, r.admitted - r.arrival);
+    if (!r.finished()) continue;
+    ++m.finished;
+    latencies.push_back(r.latency());
+    ttft += r.first_token - r.arrival;
+    if (r.output.count() > 1) {
+      tpot += (r.finish - r.first_token) / static_cast<double>(r.output.count() - 1);
+      ++tpot_n;
+    }
+  }
+  if (!latencies.empty()) {
+    std::sort(latencies.begin(), latencies.end());
+    double sum = 0.0;
+    for (const double l : latencies) sum += l;
+    m.mean_latency = sum / static_cast<double>(latencies.size());
+    const auto quantile = [&](double q) {
+      const auto k = static_cast<std::size_t>(std::ceil(q * static_cast<double>(latencies.size())));
+      return latencies[std::min(latencies.size(), std::max<std::size_t>(k, 1)) - 1];
+    };
+    m.p50_latency = quantile(0.5);
+    m.p99_latency = quantile(0.99);
+    m.mean_ttft = ttft / static_cast<double>(latencies.size());
+  }
+  if (tpot_n > 0) m.mean_tpot = tpot / static_cast<double>(tpot_n);
+  if (with_deadline > 0) {
+    m.deadline_miss_rate = static_cast<double>(missed) / static_cast<double>(with_deadline);
+  }
+  if (result.simulated_seconds > 0.0) {
+    m.goodput = static_cast<double>(on_time) / result.simulated_seconds;
+    m.throughput = static_cast<double>(m.finished) / result.simulated_seconds;
+    double busy = 0.0;
+    for (const double b : result.busy_seconds) busy += b;
+    m.utilization = busy / (result.simulated_seconds * static_cast<double>(std::max<std::size_t>(
+                                                           result.busy_seconds.size(), 1)));
+  }
+  return m;
+}
+
+}  // namespace rtlm::sim

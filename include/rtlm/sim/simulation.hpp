@@ -1,0 +1,114 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rtlm/core/request.hpp"
+#include "rtlm/schedule/scheduler_config.hpp"
+#include "rtlm/schedule/scheduler_event.hpp"
+#include "rtlm/sim/simulated_backend.hpp"
+#include "rtlm/sim/trace.hpp"
+
+namespace rtlm::sim {
+
+/// How a simulated request's deadline is set.
+struct deadline_rule {
+  enum class kind : std::uint8_t {
+    none,   ///< no deadlines
+    slack,  ///< arrival + slack x the request's isolated service time on backend 0
+    slo,    ///< arrival + ttft + tpot x (true output tokens - 1)
+  };
+  kind rule = kind::slack;
+  double slack = 5.0;
+  seconds ttft{2.0};
+  seconds tpot{0.1};
+
+  void validate() const;
+};
+
+/// One simulated backend: its simulator settings and the estimator its steps are timed by (the
+/// scheduler plans with the same estimator; its online correction learns the noise).
+struct backend_spec {
+  simulated_backend_config config;
+  const step_time_estimator* estimator = nullptr;
+};
+
+/// A prediction source: the length estimate attached to trace request `index` (nullopt: none).
+using prediction_source =
+    std::function<std::optional<length_estimate>(std::size_t index, const trace_request&)>;
+
+/// Everything one simulation run needs. Aggregate.
+struct simulation_config {
+  scheduler_config scheduler;
+  std::vector<backend_spec> backends;
+  deadline_rule deadlines;
+  prediction_source predict;  ///< empty: requests carry no prediction
+};
+
+/// What happened to one request. Times are simulated seconds since the first arrival; NaN when
+/// the event did not happen.
+struct request_record {
+  std::size_t index = 0;  ///< position in the trace (also the request id)
+  double arrival = 0.0;
+  double deadline = 0.0;  ///< NaN without one
+  double admitted = 0.0;  ///< first admission into a batch
+  double first_token = 0.0;
+  double finish = 0.0;
+  tokens prompt;
+  tokens output;                                            ///< true output length
+  request_event_kind outcome = request_event_kind::queued;  ///< finished, rejected, failed, ...
+  request_event_reason reason = request_event_reason::none;
+  std::size_t backend = 0;
+
+  [[nodiscard]] bool finished() const noexcept { return outcome == request_event_kind::finished; }
+  [[nodiscard]] double latency() const noexcept { return finish - arrival; }
+  /// Finished by its deadline (or finished, without one).
+  [[nodiscard]] bool on_time() const noexcept;
+};
+
+/// The outcome of a run.
+struct simulation_result {
+  std::vector<request_record> records;  ///< one per trace request, in trace order
+  double simulated_seconds = 0.0;       ///< from the first arrival to the last event
+  std::vector<double> busy_seconds;     ///< per backend
+  std::uint64_t steps = 0;
+  /// Events that ended a request that had already ended (finished, rejected, failed or
+  /// cancelled twice): 0 unless something is badly wrong; the conservation test checks it.
+  std::size_t repeated_endings = 0;
+};
+
+/// Runs `t` through an rtlm::scheduler over the simulated backends: the discrete-event loop
+/// steps each backend whenever it is idle and has work, submits each arrival at its time, and
+/// records every request's fate. The scheduler is exactly the one a server runs. Deterministic:
+/// the same inputs give the same result. Throws rtlm::error for an invalid configuration.
+[[nodiscard]] simulation_result simulate(const trace& t, const simulation_config& config);
+
+/// The figures of DESIGN.md 4.4 for one run.
+struct simulation_metrics {
+  std::size_t requests = 0;
+  std::size_t finished = 0;
+  std::size_t rejected = 0;
+  double mean_latency = 0.0;  ///< end-to-end, finished requests, seconds
+  double p50_latency = 0.0;
+  double p99_latency = 0.0;
+  double mean_ttft = 0.0;           ///< time to first token, finished requests
+  double mean_tpot = 0.0;           ///< time per output token after the first, finished requests
+  double deadline_miss_rate = 0.0;  ///< of requests with a deadline: not finished by it
+  double goodput = 0.0;             ///< requests finished on time per simulated second
+  double throughput = 0.0;          ///< requests finished per simulated second
+  double max_queue_wait = 0.0;      ///< longest arrival-to-admission wait
+  double utilization = 0.0;         ///< mean over backends of busy / simulated seconds
+};
+
+[[nodiscard]] simulation_metrics summarize(const simulation_result& result);
+
+}  // namespace rtlm::sim
+
+#ifdef RTLM_HEADER_ONLY
+#include "rtlm/sim/simulation-inl.hpp"
+#endif

@@ -1,0 +1,223 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtlm/detail/csv.hpp"
+#include "rtlm/detail/validate.hpp"
+#include "rtlm/sim/trace.hpp"
+
+namespace rtlm::sim {
+
+namespace detail {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  y -= m <= 2 ? 1 : 0;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+// Seconds since 1970 of "YYYY-MM-DD hh:mm:ss[.fraction]"; throws rtlm::error naming `field`.
+inline double parse_timestamp(std::string_view field, std::string_view text) {
+  const auto bad = [&] {
+    return rtlm::error(std::string(field), fmt::format("'{}'", text),
+                       "must be a time 'YYYY-MM-DD hh:mm:ss[.fraction]'");
+  };
+  if (text.size() < 19 || text[4] != '-' || text[7] != '-' || text[10] != ' ' || text[13] != ':' ||
+      text[16] != ':') {
+    throw bad();
+  }
+  const auto number = [&](std::size_t at, std::size_t n) {
+    std::int64_t v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') throw bad();
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  const std::int64_t year = number(0, 4);
+  const std::int64_t month = number(5, 2);
+  const std::int64_t day = number(8, 2);
+  const std::int64_t hour = number(11, 2);
+  const std::int64_t minute = number(14, 2);
+  const std::int64_t second = number(17, 2);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+    throw bad();
+  }
+  double fraction = 0.0;
+  if (text.size() > 19) {
+    if (text[19] != '.' || text.size() == 20) throw bad();
+    double scale = 0.1;
+    for (std::size_t i = 20; i < text.size(); ++i, scale /= 10) {
+      if (text[i] < '0' || text[i] > '9') throw bad();
+      fraction += scale * (text[i] - '0');
+    }
+  }
+  const std::int64_t days =
+      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  return static_cast<double>(days * 86400 + hour * 3600 + minute * 60 + second) + fraction;
+}
+
+// The number after `"key":` in a JSON object line; throws rtlm::error naming `where key`.
+inline double json_number(std::string_view line, std::string_view key, const std::string& where) {
+  const std::string quoted = fmt::format("\"{}\"", key);
+  std::size_t at = line.find(quoted);
+  if (at == std::string_view::npos) {
+    throw rtlm::error(where + " " + std::string(key), "missing", "every line needs this key");
+  }
+  at = line.find(':', at + quoted.size());
+  if (at == std::string_view::npos) {
+    throw rtlm::error(where + " " + std::string(key), "no value", "must be 'key: number'");
+  }
+  ++at;
+  while (at < line.size() && line[at] == ' ') ++at;
+  std::size_t end = at;
+  while (end < line.size() && line[end] != ',' && line[end] != '}' && line[end] != ' ') ++end;
+  return rtlm::detail::parse_double(where + " " + std::string(key), line.substr(at, end - at));
+}
+
+// Checks one parsed request and appends it; `where` is "path:line".
+inline void add_request(trace& t, const std::string& where, double arrival, double prompt,
+                        double output) {
+  rtlm::detail::require(prompt >= 0 && prompt == std::floor(prompt) && prompt < 1e9,
+                        where + " prompt tokens", prompt, "must be a whole number >= 0");
+  rtlm::detail::require(output >= 1 && output == std::floor(output) && output < 1e9,
+                        where + " output tokens", output, "must be a whole number >= 1");
+  if (!t.requests.empty()) {
+    rtlm::detail::require(arrival >= t.requests.back().arrival, where + " arrival", arrival,
+                          "must not be before the previous line's (a trace is in time order)");
+  }
+  t.requests.push_back({.arrival = arrival,
+                        .prompt = tokens(static_cast<tokens::rep>(prompt)),
+                        .output = tokens(static_cast<tokens::rep>(output))});
+}
+
+// Makes arrivals relative to the first.
+inline void rebase(trace& t) {
+  if (t.requests.empty()) return;
+  const double first = t.requests.front().arrival;
+  for (trace_request& r : t.requests) r.arrival -= first;
+}
+
+}  // namespace detail
+
+RTLM_INLINE trace load_length_csv_trace(const std::string& path) {
+  rtlm::detail::line_reader in(path);
+  trace t{.name = path, .requests = {}};
+  std::string line;
+  std::vector<std::string_view> fields;
+  bool header = false;
+  while (in.next(line)) {
+    if (!header) {
+      rtlm::detail::require(line == "timestamp_ms,input_length,output_length",
+                            in.where() + " header", line,
+                            "must be 'timestamp_ms,input_length,output_length'");
+      header = true;
+      continue;
+    }
+    if (line.empty()) continue;
+    const std::string where = in.where();
+    rtlm::detail::split_csv(line, fields);
+    rtlm::detail::require(fields.size() == 3, where, line, "a row must have 3 fields");
+    const double ms = rtlm::detail::parse_double(where + " timestamp_ms", fields[0]);
+    rtlm::detail::require(ms >= 0, where + " timestamp_ms", ms, "must be >= 0");
+    const double prompt = rtlm::detail::parse_double(where + " input_length", fields[1]);
+    const double output = rtlm::detail::parse_double(where + " output_length", fields[2]);
+    detail::add_request(t, where, ms / 1000.0, prompt, output);
+  }
+  rtlm::detail::require(header, path, "empty", "must start with its header");
+  detail::rebase(t);
+  return t;
+}
+
+RTLM_INLINE trace load_azure_trace(const std::string& path) {
+  rtlm::detail::line_reader in(path);
+  trace t{.name = path, .requests = {}};
+  std::string line;
+  std::vector<std::string_view> fields;
+  bool header = false;
+  while (in.next(line)) {
+    if (!header) {
+      rtlm::detail::require(line == "TIMESTAMP,ContextTokens,GeneratedTokens",
+                            in.where() + " header", line,
+                            "must be 'TIMESTAMP,ContextTokens,GeneratedTokens'");
+      header = true;
+      continue;
+    }
+    if (line.empty()) continue;
+    const std::string where = in.where();
+    rtlm::detail::split_csv(line, fields);
+    rtlm::detail::require(fields.size() == 3, where, line, "a row must have 3 fields");
+    const double arrival = detail::parse_timestamp(where + " TIMESTAMP", fields[0]);
+    const double prompt = rtlm::detail::parse_double(where + " ContextTokens", fields[1]);
+    const double output = rtlm::detail::parse_double(where + " GeneratedTokens", fields[2]);
+    detail::add_request(t, where, arrival, prompt, output);
+  }
+  rtlm::detail::require(header, path, "empty", "must start with the Azure trace header");
+  detail::rebase(t);
+  return t;
+}
+
+RTLM_INLINE trace load_mooncake_trace(const std::string& path) {
+  rtlm::detail::line_reader in(path);
+  trace t{.name = path, .requests = {}};
+  std::string line;
+  while (in.next(line)) {
+    if (line.empty()) continue;
+    const std::string where = in.where();
+    rtlm::detail::require(line.front() == '{' && line.back() == '}', where, line,
+                          "must be one JSON object per line");
+    const double ms = detail::json_number(line, "timestamp", where);
+    const double prompt = detail::json_number(line, "input_length", where);
+    const double output = detail::json_number(line, "output_length", where);
+    rtlm::detail::require(ms >= 0, where + " timestamp", ms, "must be >= 0 (milliseconds)");
+    detail::add_request(t, where, ms / 1000.0, prompt, output);
+  }
+  detail::rebase(t);
+  return t;
+}
+
+RTLM_INLINE trace load_trace(const std::string& path) {
+  const auto ends_with = [&](std::string_view suffix) {
+    return path.size() >= suffix.size() &&
+           path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends_with(".csv")) {
+    // Two CSV layouts, told apart by the header.
+    rtlm::detail::line_reader in(path);
+    std::string header;
+    in.next(header);
+    if (header == "timestamp_ms,input_length,output_length") return load_length_csv_trace(path);
+    return load_azure_trace(path);
+  }
+  if (ends_with(".jsonl")) return load_mooncake_trace(path);
+  throw rtlm::error("trace", path, "must be an Azure .csv or a Mooncake .jsonl file");
+}
+
+RTLM_INLINE trace stretch_arrivals(const trace& t, double stretch) {
+  rtlm::detail::require_positive_finite("stretch", stretch);
+  trace out = t;
+  for (trace_request& r : out.requests) r.arrival *= stretch;
+  return out;
+}
+
+RTLM_INLINE trace first_seconds(const trace& t, double seconds) {
+  trace out{.name = t.name, .requests = {}};
+  for (const trace_request& r : t.requests) {
+    if (r.arrival > seconds) break;
+    out.requests.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace rtlm::sim

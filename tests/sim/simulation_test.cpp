@@ -1,0 +1,207 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#include "rtlm/sim/simulation.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "schedule/linear_estimator.hpp"
+
+namespace {
+
+using namespace rtlm::literals;
+
+// Uniform (0, 1) numbers from SplitMix64: the same on every platform.
+class uniform_source {
+ public:
+  explicit uniform_source(std::uint64_t seed) : state_(seed) {}
+  double next() {
+    state_ += 0x9e3779b97f4a7c15ULL;
+    std::uint64_t z = state_;
+    z = (z ^ (z >> 30U)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27U)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31U;
+    return (static_cast<double>(z >> 11U) + 0.5) / 9007199254740992.0;
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+// Poisson arrivals at `rate` per second.
+rtlm::sim::trace poisson_trace(std::size_t n, double rate, rtlm::tokens prompt, rtlm::tokens output,
+                               std::uint64_t seed) {
+  uniform_source u(seed);
+  rtlm::sim::trace t;
+  double now = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    t.requests.push_back({.arrival = now, .prompt = prompt, .output = output});
+    now += -std::log(u.next()) / rate;
+  }
+  return t;
+}
+
+rtlm::sim::backend_spec single_server(const rtlm::step_time_estimator& e) {
+  rtlm::sim::backend_spec b;
+  b.config.capabilities.name = "server";
+  b.config.capabilities.kv_capacity = 1'000'000_tok;
+  b.config.capabilities.max_batch_size = 1;
+  b.config.capabilities.can_preempt_recompute = true;
+  b.estimator = &e;
+  return b;
+}
+
+TEST(simulation, an_md1_queue_has_the_pollaczek_khinchine_mean_wait) {
+  // One server, one request at a time, each a single 100 ms prefill step (one output token):
+  // M/D/1 with rho = 0.5. Mean wait in queue = rho * D / (2 (1 - rho)) = 50 ms.
+  rtlm::test::linear_estimator e;
+  e.prefill_fixed = 0.100;
+  e.prefill_per_token = 0.0;
+  rtlm::sim::simulation_config config;
+  config.scheduler.policy = rtlm::policy_kind::first_come_first_served;
+  config.backends = {single_server(e)};
+  config.deadlines.rule = rtlm::sim::deadline_rule::kind::none;
+  const rtlm::sim::trace t = poisson_trace(40'000, 5.0, 10_tok, 1_tok, 7);
+  const rtlm::sim::simulation_result r = rtlm::sim::simulate(t, config);
+  const rtlm::sim::simulation_metrics m = rtlm::sim::summarize(r);
+  ASSERT_EQ(m.finished, t.requests.size());
+  double wait = 0.0;
+  for (const rtlm::sim::request_record& rec : r.records) wait += rec.admitted - rec.arrival;
+  wait /= static_cast<double>(r.records.size());
+  // 40,000 arrivals: the estimate's standard error is about 1 ms; 5 ms is 5 standard errors.
+  EXPECT_NEAR(wait, 0.050, 0.005);
+  EXPECT_NEAR(m.mean_latency, 0.150, 0.005);
+  EXPECT_NEAR(m.utilization, 0.5, 0.02);
+}
+
+// A mixed workload: two GPUs and a CPU, tight KV (preemption), deadlines (some rejected).
+rtlm::sim::simulation_config mixed_config(const rtlm::step_time_estimator& gpu,
+                                          const rtlm::step_time_estimator& cpu) {
+  rtlm::sim::simulation_config config;
+  config.scheduler.policy = rtlm::policy_kind::least_laxity_first;
+  for (int i = 0; i < 2; ++i) {
+    rtlm::sim::backend_spec b;
+    b.config.capabilities.name = i == 0 ? "gpu0" : "gpu1";
+    b.config.capabilities.kv_capacity = 6'000_tok;
+    b.config.capabilities.max_batch_size = 16;
+    b.config.capabilities.can_chunk_prefill = true;
+    b.config.capabilities.can_evict_kv = true;
+    b.config.capabilities.can_preempt_recompute = true;
+    b.config.capabilities.can_preempt_swap = i == 0;
+    b.config.noise.decode = {0.9, 1.0, 1.1};
+    b.config.noise.prefill = {0.95, 1.05};
+    b.estimator = &gpu;
+    config.backends.push_back(b);
+  }
+  rtlm::sim::backend_spec c;
+  c.config.capabilities.name = "cpu";
+  c.config.capabilities.device = rtlm::device_kind::cpu;
+  c.config.capabilities.kv_capacity = 20'000_tok;
+  c.config.capabilities.max_batch_size = 4;
+  c.config.capabilities.can_preempt_recompute = true;
+  c.estimator = &cpu;
+  config.backends.push_back(c);
+  config.deadlines.rule = rtlm::sim::deadline_rule::kind::slack;
+  config.deadlines.slack = 3.0;
+  config.predict = [](std::size_t i, const rtlm::sim::trace_request& q) {
+    // A noisy predictor: off by up to a factor of two either way.
+    const double factor = 0.5 + static_cast<double>((i * 7919) % 100) / 66.0;
+    const double mean = std::max(1.0, factor * static_cast<double>(q.output.count()));
+    return std::optional<rtlm::length_estimate>(
+        rtlm::length_estimate{.mean_tokens = mean,
+                              .upper_bound = rtlm::tokens(static_cast<std::int64_t>(2 * mean)),
+                              .bound_coverage = 0.9,
+                              .uncertainty = 0.5});
+  };
+  return config;
+}
+
+rtlm::sim::trace mixed_trace() {
+  uniform_source u(11);
+  rtlm::sim::trace t;
+  double now = 0.0;
+  for (std::size_t i = 0; i < 1500; ++i) {
+    const auto prompt = static_cast<std::int64_t>(20 + 1500 * u.next());
+    const auto output = static_cast<std::int64_t>(1 + 300 * u.next() * u.next());
+    t.requests.push_back(
+        {.arrival = now, .prompt = rtlm::tokens(prompt), .output = rtlm::tokens(output)});
+    now += -std::log(u.next()) / 20.0;
+  }
+  return t;
+}
+
+TEST(simulation, every_arrival_ends_exactly_once) {
+  rtlm::test::linear_estimator gpu;
+  gpu.decode_per_kv = 0.000002;
+  rtlm::test::linear_estimator cpu;
+  cpu.decode_fixed = 0.05;
+  cpu.prefill_per_token = 0.001;
+  const rtlm::sim::trace t = mixed_trace();
+  const rtlm::sim::simulation_result r = rtlm::sim::simulate(t, mixed_config(gpu, cpu));
+  ASSERT_EQ(r.records.size(), t.requests.size());
+  std::size_t finished = 0;
+  std::size_t rejected = 0;
+  for (const rtlm::sim::request_record& rec : r.records) {
+    ASSERT_TRUE(rec.finished() || rec.outcome == rtlm::request_event_kind::rejected)
+        << "request " << rec.index << " ended as " << rtlm::to_string(rec.outcome);
+    if (rec.finished()) {
+      ++finished;
+      EXPECT_GE(rec.first_token, rec.arrival);
+      EXPECT_GE(rec.finish, rec.first_token);
+      EXPECT_GE(rec.admitted, rec.arrival);
+    } else {
+      ++rejected;
+    }
+  }
+  EXPECT_EQ(r.repeated_endings, 0U);
+  EXPECT_EQ(finished + rejected, t.requests.size());
+  EXPECT_GT(finished, t.requests.size() / 2);
+}
+
+bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+TEST(simulation, the_same_inputs_give_the_same_run) {
+  rtlm::test::linear_estimator gpu;
+  gpu.decode_per_kv = 0.000002;
+  rtlm::test::linear_estimator cpu;
+  cpu.decode_fixed = 0.05;
+  const rtlm::sim::trace t = mixed_trace();
+  const rtlm::sim::simulation_result a = rtlm::sim::simulate(t, mixed_config(gpu, cpu));
+  const rtlm::sim::simulation_result b = rtlm::sim::simulate(t, mixed_config(gpu, cpu));
+  ASSERT_EQ(a.records.size(), b.records.size());
+  EXPECT_EQ(a.steps, b.steps);
+  EXPECT_EQ(a.simulated_seconds, b.simulated_seconds);
+  for (std::size_t i = 0; i < a.records.size(); ++i) {
+    const rtlm::sim::request_record& x = a.records[i];
+    const rtlm::sim::request_record& y = b.records[i];
+    ASSERT_TRUE(same(x.admitted, y.admitted) && same(x.first_token, y.first_token) &&
+                same(x.finish, y.finish) && same(x.deadline, y.deadline) &&
+                x.outcome == y.outcome && x.backend == y.backend)
+        << i;
+  }
+}
+
+TEST(simulation, configuration_errors_name_the_field) {
+  rtlm::sim::simulation_config config;
+  rtlm::sim::trace t;
+  try {
+    (void)rtlm::sim::simulate(t, config);
+    ADD_FAILURE();
+  } catch (const rtlm::error& e) {
+    EXPECT_EQ(e.field(), "simulation_config.backends");
+  }
+  rtlm::test::linear_estimator e;
+  config.backends = {single_server(e)};
+  config.deadlines.slack = -1;
+  try {
+    (void)rtlm::sim::simulate(t, config);
+    ADD_FAILURE();
+  } catch (const rtlm::error& err) {
+    EXPECT_EQ(err.field(), "deadline_rule.slack");
+  }
+}
+
+}  // namespace
