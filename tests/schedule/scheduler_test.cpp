@@ -301,6 +301,33 @@ TEST_F(scheduler_test, without_swap_a_preempted_request_is_recomputed) {
   EXPECT_EQ(done2->progress.generated, 25_tok);  // the recompute kept its output
 }
 
+TEST_F(scheduler_test, a_swap_only_backend_never_recomputes_a_prefilling_request) {
+  // Request 2 (the later, so FCFS's least urgent) is still prefilling, 2 tokens a step, when
+  // request 1 overruns its reservation and the KV is over-committed: 2 cannot be swapped (its
+  // prompt is not all in the cache) nor recomputed (the backend cannot), so 1 is swapped out.
+  rtlm::backend_capabilities caps = capabilities(70_tok);
+  caps.can_preempt_recompute = false;
+  caps.max_step_tokens = 3_tok;
+  rtlm::scheduler_config config;
+  config.policy = rtlm::policy_kind::first_come_first_served;
+  make(config, caps);
+  rtlm::request r1 = make_request(1, 4_tok, 0.0);
+  r1.predicted_length = predicted(5, 10_tok);
+  submit(r1);
+  backend_->set_output_length(request_id{1}, 40_tok);
+  step();
+  rtlm::request r2 = make_request(2, 40_tok, 0.001);
+  r2.predicted_length = predicted(5, 10_tok);
+  submit(r2);
+  backend_->set_output_length(request_id{2}, 5_tok);
+  for (int i = 0; i < 300; ++i) {
+    const rtlm::step_report report = scheduler_->step(0, now_);
+    ASSERT_EQ(report.status, step_status::ok) << report.error;
+  }
+  EXPECT_EQ(events_.ids(request_event_kind::preempted).front(), request_id{1});
+  EXPECT_EQ(events_.ids(request_event_kind::finished).size(), 2U);
+}
+
 TEST_F(scheduler_test, a_tight_deadline_gets_an_eviction_after_its_prefill) {
   // Decode costs 1 ms per 100 KV tokens: a 4000-token prompt with 100 output tokens needs
   // ~4.4 s of decode at alpha 0; a 2 s deadline needs most of the prompt evicted.

@@ -589,8 +589,7 @@ class basic_scheduler {
     // (complete_step grows it); when the KV is over-committed, the least urgent running requests
     // make room.
     while (s.reserved > caps.kv_capacity && s.running.size() > 1 &&
-           (caps.can_preempt_swap || caps.can_preempt_recompute)) {
-      preempt_least_urgent(s, b, now);
+           preempt_least_urgent(s, b, now)) {
     }
 
     // One pass over the batch (its slots are scattered: one pass, few cache misses): evictions
@@ -669,23 +668,30 @@ class basic_scheduler {
 
   // Preempts the running request served last by the policy: swap when the backend can (no
   // work lost), else recompute (back to waiting; its prompt and output are prefilled again).
-  void preempt_least_urgent(backend_state& s, std::size_t b, time_point now) noexcept {
-    std::size_t victim = 0;
+  // A request still prefilling can only be recomputed. False when no request can be preempted.
+  bool preempt_least_urgent(backend_state& s, std::size_t b, time_point now) noexcept {
+    const backend_capabilities& caps = s.backend->capabilities();
+    std::optional<std::size_t> victim;
     virtual_time worst{};
     for (std::size_t i = 0; i < s.running.size(); ++i) {
       const tracked& t = slots_[s.running[i]];
+      const bool can = prefilling(t) ? caps.can_preempt_recompute
+                                     : caps.can_preempt_swap || caps.can_preempt_recompute;
+      if (!can) continue;
       const virtual_time k = policy_key(policy_, queued_view(t));
-      if (i == 0 || k > worst || (k == worst && t.sequence > slots_[s.running[victim]].sequence)) {
+      if (!victim || k > worst ||
+          (k == worst && t.sequence > slots_[s.running[*victim]].sequence)) {
         victim = i;
         worst = k;
       }
     }
-    const std::uint32_t slot = s.running[victim];
+    if (!victim) return false;
+    const std::uint32_t slot = s.running[*victim];
     tracked& t = slots_[slot];
-    s.running.erase(s.running.begin() + static_cast<std::ptrdiff_t>(victim));
+    s.running.erase(s.running.begin() + static_cast<std::ptrdiff_t>(*victim));
     s.reserved -= t.reserved;
     t.reserved = tokens(0);
-    const bool swap = s.backend->capabilities().can_preempt_swap && !prefilling(t);
+    const bool swap = caps.can_preempt_swap && !prefilling(t);
     s.plan.preemptions.push_back(
         {.id = t.r.id, .mode = swap ? preemption_mode::swap : preemption_mode::recompute});
     if (swap) {
@@ -705,6 +711,7 @@ class basic_scheduler {
       s.queued_work += t.service;
     }
     emit(request_event_kind::preempted, t.r, b, now);
+    return true;
   }
 
   // A running request's deadline, for dynamic consolidation: it must still fit its remaining
