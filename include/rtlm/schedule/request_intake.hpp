@@ -126,11 +126,11 @@ class request_intake {
   ~request_intake() = default;
 
   /// Queues `r` for the scheduler. On `accepted`, `r` has been moved from (valid, unspecified).
-  /// On `queue_full` (every slot taken) or `invalid` (invalid_request_field(r) is not empty, so
-  /// r.validate() would throw; call it for the full message), nothing was queued and `r` is
-  /// untouched: nothing is dropped silently. Does not check that the id is unique. Lock-free;
-  /// O(1) plus the move of `r`; no allocation; thread-safe (any number of threads, concurrently
-  /// with drain()).
+  /// On `queue_full` (every slot of the calling thread's shard taken) or `invalid`
+  /// (invalid_request_field(r) is not empty, so r.validate() would throw; call it for the full
+  /// message), nothing was queued and `r` is untouched: nothing is dropped silently. Does not check
+  /// that the id is unique. Lock-free; O(1) plus the move of `r`; no allocation; thread-safe (any
+  /// number of threads, concurrently with drain()).
   submit_status submit(request& r) noexcept;
 
   /// Queues a cancellation of the request `id` for the scheduler (see the class comment for
@@ -143,9 +143,9 @@ class request_intake {
   /// Delivers what was queued, on the scheduler's thread: first every submitted request
   /// (in the order its submit() took effect: FIFO per producer thread), each moved out to
   /// `on_request(std::move(r))` and its slot freed for reuse right after the call; then every
-  /// cancellation queued before the drain began, to `on_cancel(id)`. Bounded: at most
-  /// capacity() requests and cancel_capacity() cancellations per call, so a drain ends even
-  /// while producers keep submitting (later ones wait for the next drain). Lock-free;
+  /// cancellation queued before the drain began, to `on_cancel(id)`. Bounded: at most each
+  /// shard's capacity of requests and cancel_capacity() cancellations per call, so a drain ends
+  /// even while producers keep submitting (later ones wait for the next drain). Lock-free;
   /// O(delivered); no allocation; noexcept (the callbacks must be). Single consumer: only one
   /// thread at a time may drain (checked by an assertion in debug builds); concurrent with
   /// submit() and cancel().
