@@ -48,7 +48,7 @@ struct endings final : rtlm::scheduler_observer {
 
 TEST(scheduler_concurrent, four_producers_every_request_ends_exactly_once) {
   constexpr std::uint64_t producers = 4;
-  constexpr std::uint64_t total = 20'000;
+  constexpr std::uint64_t total = 1'000'000;
   rtlm::scheduler_config config;
   config.policy = rtlm::policy_kind::shortest_predicted_first;
   config.max_requests = 1024;

@@ -581,6 +581,57 @@ TEST_F(scheduler_test, a_full_request_table_leaves_the_rest_in_the_intake) {
   EXPECT_EQ(events_.ids(request_event_kind::cancelled), std::vector<request_id>{request_id{70}});
 }
 
+TEST_F(scheduler_test, cancellations_wait_in_the_intake_while_the_deferred_list_is_full) {
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.max_batch_size = 64;
+  make({}, caps);  // 64 live requests, 16 cancellations deferred at most
+  for (std::uint64_t id = 1; id <= 64; ++id) submit(make_request(id, 10_tok));
+  step();  // the table is full
+  for (std::uint64_t id = 65; id <= 70; ++id) submit(make_request(id, 10_tok));
+  // Sixteen cancellations of ids never submitted fill the deferred list (the drain is limited
+  // by the full table, so they might belong to requests still in the intake)...
+  for (std::uint64_t id = 1000; id < 1016; ++id) {
+    ASSERT_EQ(scheduler_->cancel(request_id{id}), rtlm::cancel_status::accepted);
+  }
+  step();
+  // ...so this one waits in the intake instead of being dropped, and still takes effect.
+  ASSERT_EQ(scheduler_->cancel(request_id{70}), rtlm::cancel_status::accepted);
+  run_to_completion();
+  EXPECT_EQ(events_.ids(request_event_kind::cancelled), std::vector<request_id>{request_id{70}});
+  EXPECT_EQ(events_.ids(request_event_kind::finished).size(), 69U);
+}
+
+TEST_F(scheduler_test, a_refined_prediction_changes_the_reservation_and_the_laxity) {
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.max_batch_size = 1;
+  rtlm::scheduler_config config;
+  config.policy = rtlm::policy_kind::least_laxity_first;
+  make(config, caps);
+  submit(make_request(1, 10_tok));  // occupies the batch
+  backend_->set_output_length(request_id{1}, 3_tok);
+  step();
+  for (std::uint64_t id = 2; id <= 3; ++id) {
+    rtlm::request r = make_request(id, 10_tok);
+    r.deadline = at(100.0);
+    // Same deadline: request 3, predicted the longer, has the less laxity.
+    r.predicted_length = id == 2 ? predicted(10, 10_tok) : predicted(500, 500_tok);
+    submit(r);
+    backend_->set_output_length(request_id{id}, 1_tok);
+  }
+  step();
+  // Request 3 turns out short: its laxity grows past request 2's, and it reserves less KV.
+  ASSERT_TRUE(scheduler_->update_prediction(request_id{3}, predicted(1, 1_tok)));
+  for (int i = 0; i < 100 && !events_.last(request_id{3}, request_event_kind::admitted); ++i) {
+    scheduler_->plan_step(0, now_);  // step() then runs this plan
+    if (!events_.last(request_id{3}, request_event_kind::admitted)) step();
+  }
+  ASSERT_TRUE(events_.last(request_id{3}, request_event_kind::admitted));
+  EXPECT_EQ(scheduler_->reserved_kv(0), 11_tok);  // prompt 10 + bound 1, request 3 alone
+  run_to_completion();
+  const std::vector<request_id> admitted = events_.ids(request_event_kind::admitted);
+  EXPECT_EQ(admitted, (std::vector<request_id>{request_id{1}, request_id{2}, request_id{3}}));
+}
+
 TEST_F(scheduler_test, the_estimator_learns_from_measured_steps) {
   rtlm::scheduler_config config;
   config.step_time_learning.weight = 0.5;

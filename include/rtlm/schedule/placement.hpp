@@ -73,7 +73,7 @@ struct placement_decision {
 /// Rule 1 keeps a deadline the GPUs would miss; rule 2 takes long background work off saturated
 /// GPUs, where it would hold KV and batch slots that short requests need, and never moves a
 /// request onto a CPU that would miss its deadline. Ties go to the lower index.
-/// `options` must not be empty. O(backends); allocates nothing.
+/// `options` must not be empty. O(backends); allocates nothing; thread-safe (pure).
 [[nodiscard]] inline placement_decision place_request(std::span<const placement_option> options,
                                                       const placement_request& r,
                                                       const offload_config& config,

@@ -1,6 +1,7 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstddef>
@@ -129,9 +130,10 @@ RTLM_INLINE void request_intake::release_slot(shard& s, std::uint32_t index) noe
   static_cast<void>(pushed);
 }
 
-RTLM_INLINE std::size_t request_intake::collect_cancellations() noexcept {
+RTLM_INLINE std::size_t request_intake::collect_cancellations(std::size_t limit) noexcept {
+  const std::size_t most = std::min(limit, cancellations_.size());
   std::size_t n = 0;
-  while (n < cancellations_.size() && cancel_queue_.pop(cancellations_[n])) ++n;
+  while (n < most && cancel_queue_.pop(cancellations_[n])) ++n;
   return n;
 }
 

@@ -158,7 +158,17 @@ class request_intake {
   /// rest stay queued, in order, for the next drain. Every queued cancellation is delivered.
   template <request_sink OnRequest, cancellation_sink OnCancel>
   drain_counts drain(std::size_t max_requests, OnRequest&& on_request,
-                     OnCancel&& on_cancel) noexcept;
+                     OnCancel&& on_cancel) noexcept {
+    return drain(max_requests, cancel_capacity(), std::forward<OnRequest>(on_request),
+                 std::forward<OnCancel>(on_cancel));
+  }
+
+  /// drain(), handing over at most `max_requests` requests and `max_cancellations`
+  /// cancellations (the consumer's free room for each); the rest stay queued, in order, for the
+  /// next drain, so a consumer short of room loses nothing.
+  template <request_sink OnRequest, cancellation_sink OnCancel>
+  drain_counts drain(std::size_t max_requests, std::size_t max_cancellations,
+                     OnRequest&& on_request, OnCancel&& on_cancel) noexcept;
 
   /// The number of request slots, all shards together. O(1); thread-safe.
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
@@ -182,9 +192,9 @@ class request_intake {
   [[nodiscard]] shard& own_shard() noexcept;
   // Returns a drained slot of `s` to its free list.
   static void release_slot(shard& s, std::uint32_t index) noexcept;
-  // Moves the queued cancellations (at most cancel_capacity()) into cancellations_; returns how
-  // many. Consumer only.
-  std::size_t collect_cancellations() noexcept;
+  // Moves the queued cancellations (at most `limit` and cancel_capacity()) into
+  // cancellations_; returns how many. Consumer only.
+  std::size_t collect_cancellations(std::size_t limit) noexcept;
   // Marks the start and end of a drain, asserting a single consumer.
   void begin_drain() noexcept;
   void end_drain() noexcept;
@@ -198,13 +208,13 @@ class request_intake {
 };
 
 template <request_sink OnRequest, cancellation_sink OnCancel>
-drain_counts request_intake::drain(std::size_t max_requests, OnRequest&& on_request,
-                                   OnCancel&& on_cancel) noexcept {
+drain_counts request_intake::drain(std::size_t max_requests, std::size_t max_cancellations,
+                                   OnRequest&& on_request, OnCancel&& on_cancel) noexcept {
   begin_drain();
   drain_counts counts;
   // Cancellations are taken first and delivered last: a request submitted before its cancel()
   // is then already in the filled queue, so it is delivered by this drain, before its id.
-  const std::size_t cancelled = collect_cancellations();
+  const std::size_t cancelled = collect_cancellations(max_cancellations);
   // At most one shard's capacity of pops per shard: every request queued when the drain began
   // is among them (FIFO per shard), and slots refilled meanwhile wait for the next drain. The
   // starting shard rotates, so a limited drain does not favour one shard.

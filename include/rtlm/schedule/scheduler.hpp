@@ -182,23 +182,37 @@ class basic_scheduler {
     if (!slot || slots_[*slot].state != slot_state::waiting) return false;
     tracked& t = slots_[*slot];
     t.r.predicted_length = estimate;
+    // Everything derived from the prediction follows it: the growth reserved at admission, the
+    // service least laxity orders by, and the backend's queued work.
+    set_output_lengths(t);
     backend_state& s = *backends_[t.backend];
+    s.queued_work -= t.service;
+    t.service = isolated_service(s, t);
+    s.queued_work += t.service;
     s.waiting.update(t.handle, queued_view(t));
     return true;
   }
 
-  // Introspection (scheduler thread).
+  // Introspection: every function below is O(1) (find: O(1) expected), allocates nothing, and
+  // belongs to the scheduler thread (it reads state that plan_step() changes).
+
+  /// The number of backends added.
   [[nodiscard]] std::size_t backend_count() const noexcept { return backends_.size(); }
+  /// Requests waiting in backend `b`'s queue (recomputed preemptions included).
   [[nodiscard]] std::size_t waiting(std::size_t b) const noexcept {
     return backends_[b]->waiting.size();
   }
+  /// Requests admitted on backend `b` (prefilling or decoding).
   [[nodiscard]] std::size_t running(std::size_t b) const noexcept {
     return backends_[b]->running.size();
   }
+  /// Requests swapped out of backend `b`, waiting to come back.
   [[nodiscard]] std::size_t swapped_out(std::size_t b) const noexcept {
     return backends_[b]->swapped.size();
   }
+  /// KV tokens reserved on backend `b` by its running requests (their growth included).
   [[nodiscard]] tokens reserved_kv(std::size_t b) const noexcept { return backends_[b]->reserved; }
+  /// Requests taken in and not yet ended, on every backend.
   [[nodiscard]] std::size_t live_requests() const noexcept { return index_.size(); }
   /// Backend `b`'s estimator with its online correction (observe_step() fed by every step).
   [[nodiscard]] const online_step_correction& estimator(std::size_t b) const noexcept {
@@ -214,7 +228,9 @@ class basic_scheduler {
     const std::optional<std::uint32_t> slot = index_.find(id);
     return slot ? slots_[*slot].alpha : 0.0;
   }
+  /// The configuration, as validated. Thread-safe (immutable after construction).
   [[nodiscard]] const scheduler_config& config() const noexcept { return config_; }
+  /// The policy. Thread-safe (immutable after construction).
   [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
 
  private:
@@ -344,13 +360,22 @@ class basic_scheduler {
 
   void take_in(time_point now) noexcept {
     // A drain limited by the free slots may leave requests in the intake whose cancellations
-    // it delivers now: those are kept (up to cancel_capacity) and tried again next time.
+    // it delivers now: those are deferred and tried again next time. Only as many cancellations
+    // are drained as the deferred list has room for; the rest wait in the intake (whose
+    // cancel() says queue_full when that is full), so none is dropped.
     const std::size_t room = free_slots_.size();
     const std::size_t deferred = deferred_cancels_.size();
     const drain_counts c = intake_.drain(
-        room, [&](request&& r) noexcept { accept(std::move(r), now); },
+        room, deferred_cancels_.capacity() - deferred,
+        [&](request&& r) noexcept { accept(std::move(r), now); },
         [&](request_id id) noexcept { cancel_now(id, now); });
     drain_limited_ = c.requests == room;
+    // Not limited: every request submitted before this drain's cancellations was delivered, so
+    // the ids this drain deferred are unknown for good (ignored, as cancel() promises).
+    if (!drain_limited_) {
+      deferred_cancels_.erase(deferred_cancels_.begin() + static_cast<std::ptrdiff_t>(deferred),
+                              deferred_cancels_.end());
+    }
     // Cancellations deferred by earlier drains: retried once more, kept while still unknown.
     std::size_t kept = 0;
     for (std::size_t i = 0; i < deferred; ++i) {
@@ -394,19 +419,7 @@ class basic_scheduler {
     t.r = std::move(r);
     t.r.progress = request_progress{};
     t.sequence = next_sequence_++;
-    const tokens cap = t.r.max_new_tokens ? *t.r.max_new_tokens : tokens(0);
-    const auto capped = [&](tokens n) {
-      n = std::max(n, tokens(1));
-      return cap.count() > 0 ? std::min(n, cap) : n;
-    };
-    if (t.r.predicted_length) {
-      const double mean = std::ceil(t.r.predicted_length->mean_tokens);
-      t.output_mean = capped(tokens(static_cast<tokens::rep>(std::min(mean, 1e12))));
-      t.output_bound = capped(std::max(t.r.predicted_length->upper_bound, t.output_mean));
-    } else {
-      t.output_mean = capped(config_.default_output_tokens);
-      t.output_bound = t.output_mean;
-    }
+    set_output_lengths(t);
     t.prefill_target = t.r.prompt_tokens;
     t.prefilled = tokens(0);
     t.kept_prompt = t.r.prompt_tokens;
@@ -422,11 +435,9 @@ class basic_scheduler {
       if (reservation(t, s.backend->capabilities()) > s.backend->capabilities().kv_capacity) {
         continue;
       }
-      const seconds prefill = s.estimator.prefill_time(t.r.prompt_tokens, tokens(0));
-      const seconds service = prefill + s.decode_step * static_cast<double>(t.output_bound.count());
       options_.push_back({.device = s.backend->capabilities().device,
                           .wait = s.queued_work / s.concurrency,
-                          .service = service});
+                          .service = isolated_service(s, t)});
       option_backend_.push_back(b);
     }
     if (options_.empty()) {
@@ -457,6 +468,32 @@ class basic_scheduler {
     t.state = slot_state::waiting;
     s.queued_work += t.service;
     emit(request_event_kind::queued, t.r, b, now);
+  }
+
+  // The output lengths planned for `t` from its prediction (or the configured default), at
+  // least 1 and at most max_new_tokens.
+  void set_output_lengths(tracked& t) const noexcept {
+    const tokens cap = t.r.max_new_tokens ? *t.r.max_new_tokens : tokens(0);
+    const auto capped = [&](tokens n) {
+      n = std::max(n, tokens(1));
+      return cap.count() > 0 ? std::min(n, cap) : n;
+    };
+    if (t.r.predicted_length) {
+      const double mean = std::ceil(t.r.predicted_length->mean_tokens);
+      t.output_mean = capped(tokens(static_cast<tokens::rep>(std::min(mean, 1e12))));
+      t.output_bound = capped(std::max(t.r.predicted_length->upper_bound, t.output_mean));
+    } else {
+      t.output_mean = capped(config_.default_output_tokens);
+      t.output_bound = t.output_mean;
+    }
+  }
+
+  // `t`'s predicted service on backend `s` run alone: its prefill and a decode step per token of
+  // its output bound still to come.
+  [[nodiscard]] static seconds isolated_service(const backend_state& s, const tracked& t) noexcept {
+    const tokens left = std::max(t.output_bound - t.r.progress.generated, tokens(1));
+    return s.estimator.prefill_time(t.prefill_target, tokens(0)) +
+           s.decode_step * static_cast<double>(left.count());
   }
 
   // Admission control: can any backend meet `t`'s deadline alone, at alpha_max where it can
@@ -533,9 +570,9 @@ class basic_scheduler {
   void cancel_now(request_id id, time_point now) noexcept {
     const std::optional<std::uint32_t> slot = index_.find(id);
     if (!slot) {  // finished, rejected, never seen, or still in the intake behind a full table
-      if (drain_limited_ && deferred_cancels_.size() < deferred_cancels_.capacity()) {
-        deferred_cancels_.push_back(id);
-      }
+      // take_in() drains no more cancellations than this list has room for.
+      RTLM_ASSERT(deferred_cancels_.size() < deferred_cancels_.capacity());
+      deferred_cancels_.push_back(id);
       return;
     }
     tracked& t = slots_[*slot];
@@ -707,6 +744,7 @@ class basic_scheduler {
       t.r.progress.prefilled = tokens(0);
       t.r.progress.kv_eviction_ratio = 0.0;
       t.state = slot_state::waiting;
+      t.service = isolated_service(s, t);  // what is left of it, re-prefill included
       t.handle = *s.waiting.push(queued_view(t));
       s.queued_work += t.service;
     }

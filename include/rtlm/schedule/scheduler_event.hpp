@@ -34,6 +34,7 @@ enum class request_event_reason : std::uint8_t {
   backend_failure,    ///< its steps failed max_failed_steps times in a row
 };
 
+/// The name of `k` ("queued", ...). O(1); no allocation; thread-safe (pure).
 [[nodiscard]] constexpr std::string_view to_string(request_event_kind k) noexcept {
   switch (k) {
     case request_event_kind::queued:
@@ -58,6 +59,7 @@ enum class request_event_reason : std::uint8_t {
   return "unknown";
 }
 
+/// The name of `r` ("none", "deadline_passed", ...). O(1); no allocation; thread-safe (pure).
 [[nodiscard]] constexpr std::string_view to_string(request_event_reason r) noexcept {
   switch (r) {
     case request_event_reason::none:

@@ -70,9 +70,11 @@ inline constexpr std::array<policy_kind, 8> all_policy_kinds = {
     policy_kind::least_laxity_first,       policy_kind::uncertainty_aware_priority,
 };
 
-/// The name of a kind, equal to its enumerator ("earliest_deadline_first"). O(1); no allocation.
+/// The name of a kind, equal to its enumerator ("earliest_deadline_first"). O(1); no allocation;
+/// thread-safe (pure).
 [[nodiscard]] std::string_view to_string(policy_kind kind) noexcept;
-/// The kind named `name` (as to_string() writes it), or nullopt. O(kinds); no allocation.
+/// The kind named `name` (as to_string() writes it), or nullopt. O(kinds); no allocation;
+/// thread-safe (pure).
 [[nodiscard]] std::optional<policy_kind> policy_kind_from_string(std::string_view name) noexcept;
 
 /// A scheduling policy: a small copyable type whose `key(q)` is q's priority key (lower is served
@@ -394,14 +396,15 @@ struct policy_config {
 };
 
 /// The built-in policy `kind`, configured from `config`. Throws rtlm::error naming the bad
-/// field of the configuration that kind reads (the others are not checked). O(1).
+/// field of the configuration that kind reads (the others are not checked). O(1); thread-safe
+/// (pure).
 [[nodiscard]] any_scheduling_policy make_policy(policy_kind kind, const policy_config& config = {});
 
-/// The kind of the policy `p` holds. O(1); no allocation.
+/// The kind of the policy `p` holds. O(1); no allocation; thread-safe (pure).
 [[nodiscard]] policy_kind kind_of(const any_scheduling_policy& p) noexcept;
 
 /// q's key under policy `p` (a built-in or any type meeting scheduling_policy). O(1); no
-/// allocation.
+/// allocation; thread-safe (policies are immutable).
 template <scheduling_policy P>
 [[nodiscard]] virtual_time policy_key(const P& p, const queued_request& q) noexcept {
   return p.key(q);
@@ -430,7 +433,7 @@ virtual_time key_of_alternative(const any_scheduling_policy& p, const queued_req
 }  // namespace detail::policy
 
 /// q's key under the policy `p` holds (visits the variant with std::get_if; never throws). O(1);
-/// no allocation.
+/// no allocation; thread-safe (policies are immutable).
 [[nodiscard]] inline virtual_time policy_key(const any_scheduling_policy& p,
                                              const queued_request& q) noexcept {
   return detail::policy::key_of_alternative(
