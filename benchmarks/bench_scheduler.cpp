@@ -263,6 +263,7 @@ void run_plan_benchmark(benchmark::State& state, Scheduler& s) {
 rtlm::scheduler_config bench_config(rtlm::policy_kind kind) {
   rtlm::scheduler_config c;
   c.policy = kind;
+  c.consolidate = true;  // the costlier path: every plan with a deadline at stake checks it
   c.max_requests = 16384;
   c.intake_capacity = 16384;
   return c;

@@ -52,8 +52,15 @@ usage: rtlm-sim [options]
   --load X             offered load as a fraction of the simulated server's measured capacity
                        (default: 0.9)
   --loads LIST         loads for the deadline-miss plot (default: 0.5,0.7,0.9,1.1; empty: none)
-  --deadline RULE      slack:F (deadline = arrival + F x isolated service time; default slack:3),
+  --deadline RULE      slack:F (deadline = arrival + F x isolated service time; default slack:5),
                        slo:TTFT,TPOT (seconds: arrival + TTFT + TPOT x (output - 1)), or none
+  --admission MODE     what rtlm's policies do with a request whose deadline no backend can meet:
+                       reject (default), downgrade (keep it as best effort), relax (relax its
+                       deadline) or accept (no admission control). The baselines (fcfs,
+                       prompt_sjf, edf, oracle_srpt) run as vLLM does: no admission control, no
+                       consolidation
+  --consolidate        rtlm's policies also hold back admissions that would make a running
+                       request miss its deadline (dynamic consolidation; off by default)
   --predictor KIND     noise (the rtlm predictor's measured error, calibrated on AlpacaEval by
                        cross-validation; default), oracle (true lengths), or none
   --length-errors PATH the measured predictor errors the noise predictor draws from
@@ -84,6 +91,8 @@ struct options {
   std::vector<double> loads = {0.5, 0.7, 0.9, 1.1};
   rtlm::sim::deadline_rule deadlines;
   std::string predictor = "noise";
+  rtlm::admission_mode admission = rtlm::admission_mode::reject;
+  bool consolidate = false;
   double duration = 0.0;
   std::uint64_t seed = 1;
   std::string out = "rtlm-sim-out";
@@ -163,6 +172,18 @@ options parse(int argc, char** argv) {
       rtlm::detail::require(
           o.predictor == "noise" || o.predictor == "oracle" || o.predictor == "none", a,
           o.predictor, "must be noise, oracle or none");
+    } else if (a == "--admission") {
+      const std::string& v = value();
+      static const std::map<std::string, rtlm::admission_mode, std::less<>> modes = {
+          {"reject", rtlm::admission_mode::reject},
+          {"downgrade", rtlm::admission_mode::downgrade},
+          {"relax", rtlm::admission_mode::relax_deadline},
+          {"accept", rtlm::admission_mode::accept}};
+      const auto it = modes.find(v);
+      if (it == modes.end()) throw rtlm::error(a, v, "must be reject, downgrade, relax or accept");
+      o.admission = it->second;
+    } else if (a == "--consolidate") {
+      o.consolidate = true;
     } else if (a == "--length-errors") {
       o.errors = value();
     } else if (a == "--length-errors-model") {
@@ -185,6 +206,9 @@ options parse(int argc, char** argv) {
 }
 
 // A policy as rtlm-sim names it: the scheduler's policy and where its predictions come from.
+// rtlm's policies run with rtlm's admission control (and, with --consolidate, dynamic
+// consolidation); the baselines run as their serving engines do, with neither (and the oracle as a
+// pure ordering bound).
 struct policy_run {
   std::string name;
   rtlm::policy_kind kind;
@@ -285,6 +309,8 @@ int run(const options& o) {
   const auto config_for = [&](const policy_run& p) {
     rtlm::sim::simulation_config c;
     c.scheduler.policy = p.kind;
+    c.scheduler.admission = p.rtlm_policy ? o.admission : rtlm::admission_mode::accept;
+    c.scheduler.consolidate = p.rtlm_policy && o.consolidate;
     for (int i = 0; i < o.replicas; ++i) {
       c.backends.push_back(gpu(fit.estimator, noise, shape, o.seed, i));
     }
@@ -372,16 +398,17 @@ int run(const options& o) {
                  ? fmt::format("arrival + {} x isolated service time", o.deadlines.slack)
                  : fmt::format("arrival + {} s + {} s x (output - 1)", o.deadlines.ttft.count(),
                                o.deadlines.tpot.count()));
-  fmt::print("{:<18} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}\n", "policy", "mean (s)",
-             "p50 (s)", "p99 (s)", "TTFT", "TPOT ms", "miss rate", "goodput", "max wait", "util");
+  fmt::print("{:<18} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>6}\n", "policy",
+             "mean (s)", "p50 (s)", "p99 (s)", "TTFT", "TPOT ms", "miss rate", "goodput",
+             "max wait", "util", "reject");
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const rtlm::sim::simulation_metrics& m = main_metrics[i];
     fmt::print(
         "{:<18} {:>9.3f} {:>9.3f} {:>9.3f} {:>8.3f} {:>8.1f} {:>9.4f} {:>9.3f} {:>9.1f} "
-        "{:>9.3f}\n",
+        "{:>9.3f} {:>6}\n",
         runs[i].name + (runs[i].oracle ? " *" : ""), m.mean_latency, m.p50_latency, m.p99_latency,
         m.mean_ttft, 1000 * m.mean_tpot, m.deadline_miss_rate, m.goodput, m.max_queue_wait,
-        m.utilization);
+        m.utilization, m.rejected);
   }
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -391,7 +418,15 @@ int run(const options& o) {
     }
   }
   const double speed = simulated / wall;
-  fmt::print("\n* oracle SRPT knows every true length: a bound, not a competitor.\n");
+  fmt::print(
+      "\n* oracle SRPT knows every true length: a bound, not a competitor.\n"
+      "fcfs, prompt_sjf, edf and oracle_srpt run as vLLM does (no admission control, no "
+      "consolidation); rtlm's policies with admission control ({}){}.\n",
+      o.admission == rtlm::admission_mode::reject      ? "reject"
+      : o.admission == rtlm::admission_mode::downgrade ? "downgrade"
+      : o.admission == rtlm::admission_mode::accept    ? "accept"
+                                                       : "relax",
+      o.consolidate ? " and dynamic consolidation" : "");
   if (best) fmt::print("best rtlm policy (lowest mean latency): {}\n", runs[*best].name);
   fmt::print("simulated {:.0f} s in {:.2f} s of wall time ({:.0f} simulated s per wall s)\n",
              simulated, wall, speed);
@@ -450,6 +485,7 @@ int run(const options& o) {
       put("throughput", m.throughput);
       put("max_queue_wait", m.max_queue_wait);
       put("utilization", m.utilization);
+      put("rejected", static_cast<double>(m.rejected));
     }
     f << fmt::format("  \"summary.capacity_requests_per_second\": {:.9g},\n",
                      capacity * o.replicas);

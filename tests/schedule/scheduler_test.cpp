@@ -383,8 +383,10 @@ TEST_F(scheduler_test, consolidation_keeps_running_deadlines) {
   // step to 20 ms: it waits. Without the deadline it is admitted at once.
   estimator_.decode_fixed = 0.010;
   estimator_.decode_per_sequence = 0.005;
+  rtlm::scheduler_config config;
+  config.consolidate = true;
   for (const bool with_deadline : {true, false}) {
-    make();
+    make(config);
     rtlm::request r1 = make_request(1, 10_tok);
     r1.predicted_length = predicted(100, 100_tok);
     if (with_deadline) r1.deadline = at(0.011 + 0.0101 + 100 * 0.0155);
@@ -401,6 +403,75 @@ TEST_F(scheduler_test, consolidation_keeps_running_deadlines) {
     ASSERT_EQ(backend_->execute(p, res), step_status::ok);
     scheduler_->complete_step(0, step_status::ok, res, now_);
   }
+}
+
+// The consolidation case above, with request 1 running under its tight deadline; returns how
+// many prefills the next plan holds once `second` (and `extra` more requests) arrive.
+class consolidation_test : public scheduler_test {
+ protected:
+  static rtlm::scheduler_config on() {
+    rtlm::scheduler_config c;
+    c.consolidate = true;
+    return c;
+  }
+  std::size_t prefills_after(rtlm::scheduler_config config, rtlm::request second, int extra = 0) {
+    now_ = t0;
+    estimator_.decode_fixed = 0.010;
+    estimator_.decode_per_sequence = 0.005;
+    make(config);
+    rtlm::request r1 = make_request(1, 10_tok);
+    r1.predicted_length = predicted(100, 100_tok);
+    r1.deadline = at(0.011 + 0.0101 + 100 * 0.0155);
+    submit(r1);
+    backend_->set_output_length(request_id{1}, 100_tok);
+    step();  // prefill of request 1
+    second.predicted_length = predicted(100, 100_tok);
+    submit(second);
+    for (int i = 0; i < extra; ++i) {
+      rtlm::request r = make_request(10 + static_cast<std::uint64_t>(i), 10_tok);
+      r.predicted_length = predicted(100, 100_tok);
+      submit(r);
+    }
+    return scheduler_->plan_step(0, now_).prefills.size();
+  }
+};
+
+TEST_F(consolidation_test, off_by_default_it_admits_whatever_fits) {
+  EXPECT_EQ(prefills_after(on(), make_request(2, 10_tok)), 0U);  // held back, as above
+  EXPECT_EQ(prefills_after({}, make_request(2, 10_tok)), 1U);    // off: the default
+}
+
+TEST_F(consolidation_test, a_candidate_at_its_last_chance_is_admitted) {
+  // Request 2 alone needs its prefill (11 ms) and 100 steps of 15 ms: its deadline leaves half
+  // a step to spare, so it cannot wait for request 1 to finish.
+  rtlm::request r2 = make_request(2, 10_tok, 0.010);
+  r2.deadline = at(0.010 + 0.011 + 100 * 0.015 + 0.0075);
+  EXPECT_EQ(prefills_after(on(), r2), 1U);
+  // With room to wait, it waits.
+  r2.deadline = at(0.010 + 0.011 + 100 * 0.015 + 0.5);
+  EXPECT_EQ(prefills_after(on(), r2), 0U);
+}
+
+TEST_F(consolidation_test, a_saturated_backend_holds_nothing_back) {
+  // Six requests of ~1.5 s each queue ~3 s of work per unit of batch concurrency, past
+  // offload.saturated_wait (1 s): the batch grows although request 1 will miss.
+  EXPECT_GE(prefills_after(on(), make_request(2, 10_tok), 5), 1U);
+  rtlm::scheduler_config patient = on();
+  patient.offload.saturated_wait = rtlm::seconds(100.0);
+  EXPECT_EQ(prefills_after(patient, make_request(2, 10_tok), 5), 0U);
+}
+
+TEST_F(scheduler_test, without_admission_control_an_impossible_deadline_is_queued) {
+  rtlm::scheduler_config config;
+  config.admission = rtlm::admission_mode::accept;
+  make(config);
+  rtlm::request r = make_request(1, 10_tok);
+  r.deadline = at(0.0);  // passed already
+  submit(r);
+  step();
+  EXPECT_TRUE(events_.ids(request_event_kind::rejected).empty());
+  run_to_completion();
+  EXPECT_EQ(events_.ids(request_event_kind::finished), std::vector<request_id>{request_id{1}});
 }
 
 TEST_F(scheduler_test, cancellation_of_waiting_running_and_unknown_requests) {
@@ -495,7 +566,9 @@ TEST_F(scheduler_test, a_result_that_breaks_the_plan_is_a_failed_step) {
 }
 
 TEST_F(scheduler_test, admission_control_rejects_an_impossible_deadline_with_the_reason) {
-  make();
+  rtlm::scheduler_config config;
+  config.admission_length = rtlm::admission_basis::expected_length;
+  make(config);
   rtlm::request r = make_request(1, 100_tok);
   r.predicted_length = predicted(1000, 2000_tok);
   r.deadline = at(0.5);  // 1000 tokens at >= 10 ms per step: >= 10 s
@@ -516,10 +589,46 @@ TEST_F(scheduler_test, admission_control_rejects_an_impossible_deadline_with_the
   EXPECT_EQ(scheduler_->live_requests(), 0U);
 }
 
+TEST_F(scheduler_test, an_idle_backend_refuses_only_what_no_answer_could_make) {
+  // The default basis: on a backend with room, a request predicted too long for its deadline
+  // is kept (its answer may be shorter); one whose deadline even a one-token answer misses is
+  // refused. Once the queue holds more than offload.saturated_wait of work, the prediction
+  // decides.
+  make();
+  rtlm::request r = make_request(1, 100_tok);
+  r.predicted_length = predicted(1000, 2000_tok);
+  r.deadline = at(0.5);  // 1000 tokens take >= 10 s; one token 0.03 s
+  submit(r);
+  rtlm::request prefill = make_request(2, 4000_tok);  // 0.41 s of prefill
+  prefill.deadline = at(0.2);
+  submit(prefill);
+  scheduler_->plan_step(0, at(0.0));
+  EXPECT_FALSE(events_.last(request_id{1}, request_event_kind::rejected));
+  EXPECT_EQ(events_.last(request_id{2}, request_event_kind::rejected)->event.reason,
+            request_event_reason::prefill_too_long);
+
+  events_.events.clear();
+  rtlm::backend_capabilities one_at_a_time = capabilities(100'000_tok);
+  one_at_a_time.max_batch_size = 1;
+  make({}, one_at_a_time);
+  for (std::uint64_t id = 10; id < 20; ++id) {  // nine wait behind the first: ~190 s of work
+    rtlm::request w = make_request(id, 100_tok);
+    w.predicted_length = predicted(1000, 2000_tok);
+    submit(w);
+  }
+  step();
+  r.deadline = now_ + std::chrono::milliseconds(500);
+  submit(r);
+  step();
+  EXPECT_EQ(events_.last(request_id{1}, request_event_kind::rejected)->event.reason,
+            request_event_reason::eviction_too_weak);
+}
+
 TEST_F(scheduler_test, admission_control_can_downgrade_or_relax_instead) {
   for (const auto mode : {rtlm::admission_mode::downgrade, rtlm::admission_mode::relax_deadline}) {
     rtlm::scheduler_config config;
     config.admission = mode;
+    config.admission_length = rtlm::admission_basis::expected_length;
     events_.events.clear();
     make(config);
     rtlm::request r = make_request(1, 100_tok);

@@ -444,7 +444,10 @@ class basic_scheduler {
       emit(request_event_kind::rejected, t.r, 0, now, request_event_reason::too_long);
       return;
     }
-    if (t.r.effective_deadline() && !admit_deadline(t, now)) return;
+    if (t.r.effective_deadline() && config_.admission != admission_mode::accept &&
+        !admit_deadline(t, now)) {
+      return;
+    }
     t.deadline = t.r.effective_deadline();  // after admission control, which may change it
 
     const placement_decision d = place_request(
@@ -497,8 +500,8 @@ class basic_scheduler {
   }
 
   // Admission control: can any backend meet `t`'s deadline alone, at alpha_max where it can
-  // evict, for the expected output length? If not, applies config_.admission and returns
-  // whether the request stays.
+  // evict, for the output length config_.admission_length says? If not, applies
+  // config_.admission and returns whether the request stays.
   bool admit_deadline(tracked& t, time_point now) noexcept {
     const time_point deadline = *t.r.effective_deadline();
     request_event_reason worst = request_event_reason::deadline_passed;
@@ -506,15 +509,23 @@ class basic_scheduler {
     for (const std::size_t b : option_backend_) {
       const backend_state& s = *backends_[b];
       const double alpha = s.backend->capabilities().can_evict_kv ? config_.alpha_max : 0.0;
+      const bool saturated = s.queued_work / s.concurrency >= config_.offload.saturated_wait;
+      const bool expected =
+          config_.admission_length == admission_basis::expected_length || saturated;
+      const time_budget_problem judged = time_budget_problem::until(
+          deadline, now, t.r.prompt_tokens, expected ? t.output_mean : tokens(1), alpha);
+      const time_budget_plan plan = s.solver.solve(judged);
+      if (plan.feasible()) return true;
+      // The relaxed deadline (relax_deadline) is for the expected length, whatever was judged.
       const time_budget_problem p =
           time_budget_problem::until(deadline, now, t.r.prompt_tokens, t.output_mean, alpha);
-      const time_budget_plan plan = s.solver.solve(p);
-      if (plan.feasible()) return true;
       shortest = std::min(shortest, s.solver.worst_case(p, 0.0));
       const request_event_reason reason = reason_of(plan.shortfall);
       if (static_cast<int>(reason) > static_cast<int>(worst)) worst = reason;
     }
     switch (config_.admission) {
+      case admission_mode::accept:  // not checked (accept() skips the check)
+        return true;
       case admission_mode::reject:
         emit(request_event_kind::rejected, t.r, 0, now, worst);
         return false;
@@ -800,10 +811,16 @@ class basic_scheduler {
     //    every running request's deadline that holds now: their prefill lengthens this step, and
     //    each new sequence every later decode step. (A candidate's own deadline passed admission
     //    control; eviction, planned below, is what keeps it.) Monotone in k, so a binary search;
-    //    each probe costs one O(batch) decode-time estimate.
+    //    each probe costs one O(batch) decode-time estimate. A candidate that cannot wait is
+    //    admitted whatever it costs (must_admit()): holding it back would only move the miss
+    //    from a running request to it, and holding requests back without limit would starve
+    //    the batch under overload while the queue grows.
     std::size_t k = s.candidates.size();
     double step_with_k = 0.0;
-    if (!s.constraints.empty() || any_deadline) {
+    // A saturated backend (its queue's predicted wait at least offload.saturated_wait) holds
+    // nothing back: there, a smaller batch only moves misses into the growing queue.
+    const bool saturated = s.queued_work / s.concurrency >= config_.offload.saturated_wait;
+    if (config_.consolidate && !saturated && (!s.constraints.empty() || any_deadline)) {
       const double current = config_.bound_level > 0.0
                                  ? decode_seconds(s, std::span(s.batch_kv).first(s.kv.size()))
                                  : s.base_decode.count() * s.estimator.decode_factor();
@@ -817,7 +834,10 @@ class basic_scheduler {
         return std::all_of(s.constraints.begin(), s.constraints.end(), held);
       };
       if (!keeps(k)) {
-        std::size_t lo = 0;  // keeps(lo) holds: admitting nothing changes nothing
+        std::size_t lo = 0;  // admitted whatever keeps(lo) says: the candidates that cannot wait
+        for (std::size_t i = 0; i < k; ++i) {
+          if (must_admit(s, slots_[s.candidates[i].slot], now, current)) lo = i + 1;
+        }
         std::size_t hi = k;  // keeps(hi) fails
         while (hi - lo > 1) {
           const std::size_t mid = lo + (hi - lo) / 2;
@@ -849,6 +869,22 @@ class basic_scheduler {
       s.prefill_entries.push_back({c.slot, t.generation});
       emit(request_event_kind::admitted, t.r, b, now);
     }
+  }
+
+  // Whether consolidation must admit `t` now: it has waited the default relative deadline
+  // already (so consolidation holds nobody back for longer), or its deadline can still be met
+  // but not after one more step: its prefill and bounded output, at the current decode step
+  // time `step`, fit now and no longer after waiting one such step.
+  [[nodiscard]] bool must_admit(const backend_state& s, const tracked& t, time_point now,
+                                double step) const noexcept {
+    const double waited = std::chrono::duration<double>(now - t.r.arrival).count();
+    if (waited >= config_.policies.earliest_deadline_first.default_relative_deadline.count()) {
+      return true;
+    }
+    if (!t.deadline) return false;
+    const double left = std::chrono::duration<double>(*t.deadline - now).count();
+    const double service = prefill_seconds(s, t.prefill_target) + remaining_steps(t) * step;
+    return service <= left && left < service + step;
   }
 
   // Decode and prefill times for planning: expected, or the calibrated bound at bound_level.

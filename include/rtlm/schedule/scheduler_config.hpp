@@ -16,9 +16,23 @@ namespace rtlm {
 /// What admission control does with a request whose deadline no backend can meet, even alone
 /// and at alpha_max (see docs/scheduling.md, "Admission control").
 enum class admission_mode : std::uint8_t {
+  accept,          ///< no admission control: every request is queued (as in vLLM or SGLang)
   reject,          ///< refuse it at once: event `rejected` with the reason
   downgrade,       ///< keep it as best effort: background priority, deadline dropped
   relax_deadline,  ///< keep it with deadline = now + relaxed_deadline_factor x its isolated time
+};
+
+/// The output length admission control judges a deadline on (see docs/scheduling.md,
+/// "Admission control").
+enum class admission_basis : std::uint8_t {
+  /// The predicted mean, always: early rejection, at the price of refusing some requests whose
+  /// answers turn out shorter than predicted.
+  expected_length,
+  /// The predicted mean on a saturated backend (its queue's predicted wait at least
+  /// offload.saturated_wait), where refusing a request predicted to miss keeps the others'
+  /// deadlines; one token elsewhere, so that a backend with room refuses only what cannot
+  /// finish even with the shortest answer.
+  expected_length_when_saturated,
 };
 
 /// Everything a scheduler is configured with. Aggregate: build it with designated initializers;
@@ -44,6 +58,13 @@ struct scheduler_config {
   double bound_level = 0.0;
   int max_failed_steps = 3;  ///< a request whose steps fail this many times in a row is failed
   admission_mode admission = admission_mode::reject;
+  admission_basis admission_length = admission_basis::expected_length_when_saturated;
+  /// Dynamic consolidation (docs/scheduling.md): hold back admissions that would make a running
+  /// request miss its deadline. Off, the batch takes whatever fits, as in vLLM or SGLang. Off by
+  /// default: on the bundled Azure trace it delayed more deadlines than it kept at every load
+  /// measured (docs/scheduling.md, "Dynamic consolidation"); turn it on where running requests'
+  /// deadlines matter more than waiting ones'.
+  bool consolidate = false;
   double relaxed_deadline_factor = 1.5;  ///< for admission_mode::relax_deadline, >= 1
   offload_config offload;                ///< strategic CPU offloading
   /// Static-batch backends: a batch takes the head request and waiting requests whose predicted
