@@ -59,6 +59,9 @@ usage: rtlm-sim [options]
                        deadline) or accept (no admission control). The baselines (fcfs,
                        prompt_sjf, edf, oracle_srpt) run as vLLM does: no admission control, no
                        consolidation
+  --admission-length B the output length admission control judges on: saturated (the predicted
+                       mean while a backend is saturated, one token otherwise; default) or
+                       expected (the predicted mean, always)
   --consolidate        rtlm's policies also hold back admissions that would make a running
                        request miss its deadline (dynamic consolidation; off by default)
   --predictor KIND     noise (the rtlm predictor's measured error, calibrated on AlpacaEval by
@@ -93,6 +96,7 @@ struct options {
   std::string predictor = "noise";
   rtlm::admission_mode admission = rtlm::admission_mode::reject;
   bool consolidate = false;
+  rtlm::admission_basis admission_length = rtlm::admission_basis::expected_length_when_saturated;
   double duration = 0.0;
   std::uint64_t seed = 1;
   std::string out = "rtlm-sim-out";
@@ -182,6 +186,15 @@ options parse(int argc, char** argv) {
       const auto it = modes.find(v);
       if (it == modes.end()) throw rtlm::error(a, v, "must be reject, downgrade, relax or accept");
       o.admission = it->second;
+    } else if (a == "--admission-length") {
+      const std::string& v = value();
+      if (v == "saturated") {
+        o.admission_length = rtlm::admission_basis::expected_length_when_saturated;
+      } else if (v == "expected") {
+        o.admission_length = rtlm::admission_basis::expected_length;
+      } else {
+        throw rtlm::error(a, v, "must be saturated or expected");
+      }
     } else if (a == "--consolidate") {
       o.consolidate = true;
     } else if (a == "--length-errors") {
@@ -311,6 +324,7 @@ int run(const options& o) {
     c.scheduler.policy = p.kind;
     c.scheduler.admission = p.rtlm_policy ? o.admission : rtlm::admission_mode::accept;
     c.scheduler.consolidate = p.rtlm_policy && o.consolidate;
+    c.scheduler.admission_length = o.admission_length;
     for (int i = 0; i < o.replicas; ++i) {
       c.backends.push_back(gpu(fit.estimator, noise, shape, o.seed, i));
     }
