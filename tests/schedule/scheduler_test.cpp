@@ -102,6 +102,18 @@ class scheduler_test : public ::testing::Test {
 
   void submit(rtlm::request r) { ASSERT_EQ(scheduler_->submit(r), rtlm::submit_status::accepted); }
 
+  // A batch of one under `policy`, taken by request 1 (three tokens): what arrives next waits.
+  void make_busy_batch_of_one(rtlm::policy_kind policy) {
+    rtlm::backend_capabilities caps = capabilities(100'000_tok);
+    caps.max_batch_size = 1;
+    rtlm::scheduler_config config;
+    config.policy = policy;
+    make(config, caps);
+    submit(make_request(1, 10_tok));
+    backend_->set_output_length(request_id{1}, 3_tok);
+    step();
+  }
+
   // One step at the current time, which then advances by the step's measured time.
   rtlm::step_report step() {
     const rtlm::step_report report = scheduler_->step(0, now_);
@@ -711,14 +723,7 @@ TEST_F(scheduler_test, cancellations_wait_in_the_intake_while_the_deferred_list_
 }
 
 TEST_F(scheduler_test, a_refined_prediction_changes_the_reservation_and_the_laxity) {
-  rtlm::backend_capabilities caps = capabilities(100'000_tok);
-  caps.max_batch_size = 1;
-  rtlm::scheduler_config config;
-  config.policy = rtlm::policy_kind::least_laxity_first;
-  make(config, caps);
-  submit(make_request(1, 10_tok));  // occupies the batch
-  backend_->set_output_length(request_id{1}, 3_tok);
-  step();
+  make_busy_batch_of_one(rtlm::policy_kind::least_laxity_first);
   for (std::uint64_t id = 2; id <= 3; ++id) {
     rtlm::request r = make_request(id, 10_tok);
     r.deadline = at(100.0);
@@ -799,14 +804,7 @@ TEST_F(scheduler_test, static_batches_group_similar_predicted_lengths) {
 }
 
 TEST_F(scheduler_test, predictions_can_be_refined_while_waiting) {
-  rtlm::backend_capabilities caps = capabilities(100'000_tok);
-  caps.max_batch_size = 1;
-  rtlm::scheduler_config config;
-  config.policy = rtlm::policy_kind::shortest_predicted_first;
-  make(config, caps);
-  submit(make_request(1, 10_tok));  // occupies the batch
-  backend_->set_output_length(request_id{1}, 3_tok);
-  step();
+  make_busy_batch_of_one(rtlm::policy_kind::shortest_predicted_first);
   for (std::uint64_t id = 2; id <= 3; ++id) {
     rtlm::request r = make_request(id, 10_tok);
     r.predicted_length = predicted(id == 2 ? 10 : 500, 1000_tok);
