@@ -64,6 +64,11 @@ usage: rtlm-sim [options]
                        expected (the predicted mean, always)
   --consolidate        rtlm's policies also hold back admissions that would make a running
                        request miss its deadline (dynamic consolidation; off by default)
+  --size-weight S      virtual seconds per predicted output token in the keys of the size-based
+                       policies (predicted_sjf, predicted_srpt, uncertainty_aware, oracle_srpt;
+                       default 0.01); larger is closer to pure shortest-first, with less aging
+  --kv-tokens N        the simulated GPU's KV capacity in tokens (default: 80 GB less the
+                       weights and 10%)
   --predictor KIND     noise (the rtlm predictor's measured error, calibrated on AlpacaEval by
                        cross-validation; default), oracle (true lengths), or none
   --length-errors PATH the measured predictor errors the noise predictor draws from
@@ -96,6 +101,8 @@ struct options {
   std::string predictor = "noise";
   rtlm::admission_mode admission = rtlm::admission_mode::reject;
   bool consolidate = false;
+  double size_weight = 0.01;
+  std::int64_t kv_tokens = 0;  // 0: from the GPU's memory
   rtlm::admission_basis admission_length = rtlm::admission_basis::expected_length_when_saturated;
   double duration = 0.0;
   std::uint64_t seed = 1;
@@ -195,6 +202,12 @@ options parse(int argc, char** argv) {
       } else {
         throw rtlm::error(a, v, "must be saturated or expected");
       }
+    } else if (a == "--size-weight") {
+      o.size_weight = number(a, value());
+      rtlm::detail::require(o.size_weight >= 0, a, o.size_weight, "must be >= 0");
+    } else if (a == "--kv-tokens") {
+      o.kv_tokens = static_cast<std::int64_t>(number(a, value()));
+      rtlm::detail::require(o.kv_tokens >= 1, a, o.kv_tokens, "must be >= 1");
     } else if (a == "--consolidate") {
       o.consolidate = true;
     } else if (a == "--length-errors") {
@@ -325,8 +338,12 @@ int run(const options& o) {
     c.scheduler.admission = p.rtlm_policy ? o.admission : rtlm::admission_mode::accept;
     c.scheduler.consolidate = p.rtlm_policy && o.consolidate;
     c.scheduler.admission_length = o.admission_length;
+    c.scheduler.policies.predicted_length.seconds_per_token = o.size_weight;
+    c.scheduler.policies.uncertainty_aware.seconds_per_token = o.size_weight;
     for (int i = 0; i < o.replicas; ++i) {
       c.backends.push_back(gpu(fit.estimator, noise, shape, o.seed, i));
+      if (o.kv_tokens > 0)
+        c.backends.back().config.capabilities.kv_capacity = rtlm::tokens(o.kv_tokens);
     }
     c.deadlines = o.deadlines;
     if (p.oracle || o.predictor == "oracle") {
