@@ -62,6 +62,9 @@ usage: rtlm-sim [options]
   --admission-length B the output length admission control judges on: saturated (the predicted
                        mean while a backend is saturated, one token otherwise; default) or
                        expected (the predicted mean, always)
+  --evict              rtlm's policies run on GPUs that can evict KV: a request with a deadline
+                       keeps the least fraction of its prompt's KV that meets it (TimeBill's
+                       solver); the table's alpha column is the mean evicted fraction
   --consolidate        rtlm's policies also hold back admissions that would make a running
                        request miss its deadline (dynamic consolidation; off by default)
   --size-weight S      virtual seconds per predicted output token in the keys of the size-based
@@ -101,6 +104,7 @@ struct options {
   std::string predictor = "noise";
   rtlm::admission_mode admission = rtlm::admission_mode::reject;
   bool consolidate = false;
+  bool evict = false;
   double size_weight = 0.01;
   std::int64_t kv_tokens = 0;  // 0: from the GPU's memory
   rtlm::admission_basis admission_length = rtlm::admission_basis::expected_length_when_saturated;
@@ -208,6 +212,8 @@ options parse(int argc, char** argv) {
     } else if (a == "--kv-tokens") {
       o.kv_tokens = static_cast<std::int64_t>(number(a, value()));
       rtlm::detail::require(o.kv_tokens >= 1, a, o.kv_tokens, "must be >= 1");
+    } else if (a == "--evict") {
+      o.evict = true;
     } else if (a == "--consolidate") {
       o.consolidate = true;
     } else if (a == "--length-errors") {
@@ -342,6 +348,7 @@ int run(const options& o) {
     c.scheduler.policies.uncertainty_aware.seconds_per_token = o.size_weight;
     for (int i = 0; i < o.replicas; ++i) {
       c.backends.push_back(gpu(fit.estimator, noise, shape, o.seed, i));
+      c.backends.back().config.capabilities.can_evict_kv = o.evict && p.rtlm_policy;
       if (o.kv_tokens > 0)
         c.backends.back().config.capabilities.kv_capacity = rtlm::tokens(o.kv_tokens);
     }
@@ -429,17 +436,17 @@ int run(const options& o) {
                  ? fmt::format("arrival + {} x isolated service time", o.deadlines.slack)
                  : fmt::format("arrival + {} s + {} s x (output - 1)", o.deadlines.ttft.count(),
                                o.deadlines.tpot.count()));
-  fmt::print("{:<18} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>6}\n", "policy",
+  fmt::print("{:<18} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>6} {:>6}\n", "policy",
              "mean (s)", "p50 (s)", "p99 (s)", "TTFT", "TPOT ms", "miss rate", "goodput",
-             "max wait", "util", "reject");
+             "max wait", "util", "reject", "alpha");
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const rtlm::sim::simulation_metrics& m = main_metrics[i];
     fmt::print(
         "{:<18} {:>9.3f} {:>9.3f} {:>9.3f} {:>8.3f} {:>8.1f} {:>9.4f} {:>9.3f} {:>9.1f} "
-        "{:>9.3f} {:>6}\n",
+        "{:>9.3f} {:>6} {:>6.3f}\n",
         runs[i].name + (runs[i].oracle ? " *" : ""), m.mean_latency, m.p50_latency, m.p99_latency,
         m.mean_ttft, 1000 * m.mean_tpot, m.deadline_miss_rate, m.goodput, m.max_queue_wait,
-        m.utilization, m.rejected);
+        m.utilization, m.rejected, m.mean_eviction);
   }
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -517,6 +524,7 @@ int run(const options& o) {
       put("max_queue_wait", m.max_queue_wait);
       put("utilization", m.utilization);
       put("rejected", static_cast<double>(m.rejected));
+      put("mean_eviction", m.mean_eviction);
     }
     f << fmt::format("  \"summary.capacity_requests_per_second\": {:.9g},\n",
                      capacity * o.replicas);

@@ -161,6 +161,33 @@ TEST(simulation, every_arrival_ends_exactly_once) {
   EXPECT_GT(finished, t.requests.size() / 2);
 }
 
+TEST(simulation, evictions_are_recorded_and_averaged) {
+  // Long prompts whose KV dominates the decode step, and deadlines at 0.9x the isolated time:
+  // only eviction meets them.
+  rtlm::test::linear_estimator gpu;
+  gpu.decode_per_kv = 0.00001;
+  rtlm::sim::trace t;
+  for (int i = 0; i < 10; ++i) {
+    t.requests.push_back({.arrival = 5.0 * i, .prompt = 2000_tok, .output = 100_tok});
+  }
+  rtlm::sim::simulation_config c;
+  c.backends.push_back(single_server(gpu));
+  c.backends.back().config.capabilities.can_evict_kv = true;
+  c.deadlines.slack = 0.9;
+  const rtlm::sim::simulation_result r = rtlm::sim::simulate(t, c);
+  double sum = 0.0;
+  std::size_t finished = 0;
+  for (const rtlm::sim::request_record& rec : r.records) {
+    ASSERT_TRUE(rec.finished());
+    EXPECT_GT(rec.kv_eviction_ratio, 0.0);
+    EXPECT_LT(rec.kv_eviction_ratio, 1.0);
+    EXPECT_TRUE(rec.on_time());
+    sum += rec.kv_eviction_ratio;
+    ++finished;
+  }
+  EXPECT_DOUBLE_EQ(rtlm::sim::summarize(r).mean_eviction, sum / static_cast<double>(finished));
+}
+
 bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
 
 TEST(simulation, the_same_inputs_give_the_same_run) {

@@ -66,6 +66,7 @@ class recording_observer final : public scheduler_observer {
         rec.finish = now;
         rec.first_token =
             r.progress.first_token_time ? since_start(*r.progress.first_token_time) : now;
+        rec.kv_eviction_ratio = r.progress.kv_eviction_ratio;
         break;
       case request_event_kind::rejected:
       case request_event_kind::failed:
@@ -230,6 +231,7 @@ RTLM_INLINE simulation_metrics summarize(const simulation_result& result) {
       m.max_queue_wait = std::max(m.max_queue_wait, r.admitted - r.arrival);
     if (!r.finished()) continue;
     ++m.finished;
+    m.mean_eviction += r.kv_eviction_ratio;
     latencies.push_back(r.latency());
     ttft += r.first_token - r.arrival;
     if (r.output.count() > 1) {
@@ -249,6 +251,7 @@ RTLM_INLINE simulation_metrics summarize(const simulation_result& result) {
     m.p50_latency = quantile(0.5);
     m.p99_latency = quantile(0.99);
     m.mean_ttft = ttft / static_cast<double>(latencies.size());
+    m.mean_eviction /= static_cast<double>(latencies.size());
   }
   if (tpot_n > 0) m.mean_tpot = tpot / static_cast<double>(tpot_n);
   if (with_deadline > 0) {
