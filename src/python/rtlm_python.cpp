@@ -1,0 +1,645 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+//
+// rtlm's Python bindings (pybind11): the estimator, the time-budget solver, the length
+// predictors, the scheduler with its policies and a backend written in Python, and the
+// simulator. docs/python.md shows them in use. Times cross the boundary as float seconds on the
+// scheduler's clock (its epoch is 0.0); token counts as ints; enums as their names.
+
+#include <pybind11/functional.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rtlm/rtlm.hpp"
+#include "rtlm/sim/simulation.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+rtlm::time_point at(double s) {
+  rtlm::detail::require_non_negative_finite("time (seconds)", s);
+  return rtlm::time_point{} + std::chrono::duration_cast<rtlm::duration>(rtlm::seconds(s));
+}
+double seconds_since_epoch(rtlm::time_point t) {
+  return std::chrono::duration<double>(t - rtlm::time_point{}).count();
+}
+rtlm::tokens tokens_of(std::int64_t n) { return rtlm::tokens(n); }
+std::vector<rtlm::tokens> tokens_of(const std::vector<std::int64_t>& v) {
+  std::vector<rtlm::tokens> out;
+  out.reserve(v.size());
+  for (const std::int64_t n : v) out.push_back(rtlm::tokens(n));
+  return out;
+}
+std::uint64_t id_of(rtlm::request_id id) { return rtlm::to_integer(id); }
+
+rtlm::device_kind device_named(const std::string& name) {
+  if (name == "gpu") return rtlm::device_kind::gpu;
+  if (name == "cpu") return rtlm::device_kind::cpu;
+  if (name == "other") return rtlm::device_kind::other;
+  throw rtlm::error("Capabilities.device", name, "must be gpu, cpu or other");
+}
+std::string device_name(rtlm::device_kind d) {
+  switch (d) {
+    case rtlm::device_kind::gpu:
+      return "gpu";
+    case rtlm::device_kind::cpu:
+      return "cpu";
+    case rtlm::device_kind::other:
+      return "other";
+  }
+  return "other";
+}
+
+rtlm::admission_mode admission_named(const std::string& name) {
+  if (name == "accept") return rtlm::admission_mode::accept;
+  if (name == "reject") return rtlm::admission_mode::reject;
+  if (name == "downgrade") return rtlm::admission_mode::downgrade;
+  if (name == "relax_deadline") return rtlm::admission_mode::relax_deadline;
+  throw rtlm::error("SchedulerConfig.admission", name,
+                    "must be accept, reject, downgrade or relax_deadline");
+}
+std::string admission_name(rtlm::admission_mode m) {
+  switch (m) {
+    case rtlm::admission_mode::accept:
+      return "accept";
+    case rtlm::admission_mode::reject:
+      return "reject";
+    case rtlm::admission_mode::downgrade:
+      return "downgrade";
+    case rtlm::admission_mode::relax_deadline:
+      return "relax_deadline";
+  }
+  return "reject";
+}
+
+rtlm::policy_kind policy_named(const std::string& name) {
+  const std::optional<rtlm::policy_kind> k = rtlm::policy_kind_from_string(name);
+  if (!k) {
+    throw rtlm::error("SchedulerConfig.policy", name,
+                      "is not a policy (first_come_first_served, priority_classes, "
+                      "earliest_deadline_first, shortest_prompt_first, shortest_predicted_first, "
+                      "shortest_predicted_remaining, least_laxity_first, "
+                      "uncertainty_aware_priority)");
+  }
+  return *k;
+}
+
+rtlm::priority_class priority_named(const std::string& name) {
+  if (name == "realtime") return rtlm::priority_class::realtime;
+  if (name == "interactive") return rtlm::priority_class::interactive;
+  if (name == "standard") return rtlm::priority_class::standard;
+  if (name == "background") return rtlm::priority_class::background;
+  throw rtlm::error("priority", name, "must be realtime, interactive, standard or background");
+}
+
+std::string step_status_name(rtlm::step_status s) {
+  switch (s) {
+    case rtlm::step_status::ok:
+      return "ok";
+    case rtlm::step_status::unsupported:
+      return "unsupported";
+    case rtlm::step_status::backend_failure:
+      return "backend_failure";
+    case rtlm::step_status::invalid_result:
+      return "invalid_result";
+  }
+  return "backend_failure";
+}
+
+// A model_backend whose step runs in Python: subclass rtlm.Backend and define run_step(plan),
+// returning a StepResult. An exception it raises fails the step (step_status backend_failure,
+// with its message), as a C++ host's would.
+class python_backend : public rtlm::model_backend {
+ public:
+  explicit python_backend(rtlm::backend_capabilities caps) : caps_(std::move(caps)) {}
+  [[nodiscard]] const rtlm::backend_capabilities& capabilities() const noexcept override {
+    return caps_;
+  }
+
+ private:
+  void run_step(const rtlm::step_plan& plan, rtlm::step_result& result) override {
+    py::gil_scoped_acquire gil;
+    const py::function f =
+        py::get_override(static_cast<const rtlm::model_backend*>(this), "run_step");
+    if (!f) throw std::logic_error("rtlm.Backend subclasses must define run_step(plan)");
+    result = f(plan).cast<rtlm::step_result>();
+  }
+
+  rtlm::backend_capabilities caps_;
+};
+
+// Hands every scheduler event to a Python callable: on_event(kind, id, reason, backend, at).
+// An exception the callable raises is reported as unraisable: the step goes on.
+class python_observer final : public rtlm::scheduler_observer {
+ public:
+  explicit python_observer(py::function f) : f_(std::move(f)) {}
+  void on_event(const rtlm::request_event& e, const rtlm::request& /*r*/) noexcept override {
+    py::gil_scoped_acquire gil;
+    try {
+      f_(std::string(rtlm::to_string(e.kind)), id_of(e.id), std::string(rtlm::to_string(e.reason)),
+         e.backend, seconds_since_epoch(e.at));
+    } catch (py::error_already_set& err) {
+      err.discard_as_unraisable("rtlm.Scheduler observer");
+    }
+  }
+
+ private:
+  py::function f_;
+};
+
+// The scheduler with its observer and the Python objects it points to kept alive.
+class python_scheduler {
+ public:
+  explicit python_scheduler(const rtlm::scheduler_config& config) : s_(config) {}
+
+  std::size_t add_backend(py::object backend, py::object estimator) {
+    auto& b = backend.cast<rtlm::model_backend&>();
+    const auto& e = estimator.cast<const rtlm::step_time_estimator&>();
+    const std::size_t index = s_.add_backend(b, e);
+    kept_.push_back(std::move(backend));
+    kept_.push_back(std::move(estimator));
+    return index;
+  }
+
+  void set_observer(std::optional<py::function> f) {
+    if (!f) {
+      s_.set_observer(nullptr);
+      observer_.reset();
+      return;
+    }
+    observer_ = std::make_unique<python_observer>(std::move(*f));
+    s_.set_observer(observer_.get());
+  }
+
+  rtlm::scheduler& get() { return s_; }
+
+ private:
+  rtlm::scheduler s_;
+  std::unique_ptr<python_observer> observer_;
+  std::vector<py::object> kept_;
+};
+
+// What one step did, with Python types.
+struct python_step_report {
+  std::size_t backend = 0;
+  std::string status;
+  std::string error;
+  std::size_t computed = 0;
+  std::size_t finished = 0;
+  std::vector<std::uint64_t> affected;
+  double predicted = 0.0;
+  double measured = 0.0;
+};
+
+python_step_report to_python(const rtlm::step_report& r) {
+  python_step_report p;
+  p.backend = r.backend;
+  p.status = step_status_name(r.status);
+  p.error = std::string(r.error);
+  p.computed = r.computed;
+  p.finished = r.finished;
+  for (const rtlm::request_id id : r.affected) p.affected.push_back(id_of(id));
+  p.predicted = r.predicted.count();
+  p.measured = r.measured.count();
+  return p;
+}
+
+// A length predictor with its prompt-feature extractor: text in, length estimate out.
+class python_length_predictor {
+ public:
+  python_length_predictor(const std::string& kind, double coverage)
+      : coverage_(checked_coverage(coverage)),
+        predictor_(make(kind)),
+        extractor_(predictor_->feature_config()) {}
+
+  rtlm::length_estimate predict(const std::string& prompt) const {
+    const rtlm::length_distribution d = predictor_->predict(extractor_.extract(prompt));
+    return d.to_estimate(d.quantile(coverage_), coverage_);
+  }
+  void learn(const std::string& prompt, std::int64_t length) {
+    predictor_->learn(extractor_.extract(prompt), rtlm::tokens(length));
+  }
+  void fit(const std::vector<std::string>& prompts, const std::vector<std::int64_t>& lengths) {
+    std::vector<rtlm::prompt_features> features;
+    features.reserve(prompts.size());
+    for (const std::string& p : prompts) features.push_back(extractor_.extract(p));
+    const std::vector<rtlm::tokens> t = tokens_of(lengths);
+    predictor_->fit(features, t);
+  }
+
+ private:
+  static double checked_coverage(double coverage) {
+    rtlm::detail::require(coverage > 0.0 && coverage < 1.0, "LengthPredictor.coverage", coverage,
+                          "must be in (0, 1)");
+    return coverage;
+  }
+  static std::unique_ptr<rtlm::length_predictor> make(const std::string& kind) {
+    if (kind == "regressor") return std::make_unique<rtlm::online_length_regressor>();
+    if (kind == "classifier") return std::make_unique<rtlm::bucketed_length_classifier>();
+    throw rtlm::error("LengthPredictor.kind", kind, "must be regressor or classifier");
+  }
+
+  double coverage_;
+  std::unique_ptr<rtlm::length_predictor> predictor_;
+  rtlm::prompt_feature_extractor extractor_;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(rtlm, m) {
+  m.doc() = "rtlm: deadline- and time-budget-aware scheduling for LLM inference";
+  m.attr("__version__") = rtlm::version_string;
+  py::register_exception<rtlm::error>(m, "Error", PyExc_ValueError);
+
+  // ---- estimation -------------------------------------------------------------------------------
+  py::class_<rtlm::step_time_estimator>(m, "StepTimeEstimator",
+                                        "Predicted prefill and decode-step times, in seconds.")
+      .def(
+          "prefill_time",
+          [](const rtlm::step_time_estimator& e, std::int64_t new_tokens, std::int64_t cached) {
+            return e.prefill_time(tokens_of(new_tokens), tokens_of(cached)).count();
+          },
+          py::arg("new_tokens"), py::arg("cached_tokens") = 0,
+          "Seconds to prefill new_tokens after cached_tokens already in the KV cache.")
+      .def(
+          "decode_time",
+          [](const rtlm::step_time_estimator& e, const std::vector<std::int64_t>& kv) {
+            const std::vector<rtlm::tokens> t = tokens_of(kv);
+            return e.decode_time(t).count();
+          },
+          py::arg("kv_lengths"), "Seconds of one decode step over sequences of these KV lengths.")
+      .def(
+          "prefill_upper_bound",
+          [](const rtlm::step_time_estimator& e, std::int64_t n, std::int64_t cached, double lv) {
+            return e.prefill_upper_bound(tokens_of(n), tokens_of(cached), lv).count();
+          },
+          py::arg("new_tokens"), py::arg("cached_tokens") = 0, py::arg("level") = 0.99,
+          "The calibrated upper bound at `level` of prefill_time().")
+      .def(
+          "decode_upper_bound",
+          [](const rtlm::step_time_estimator& e, const std::vector<std::int64_t>& kv, double lv) {
+            const std::vector<rtlm::tokens> t = tokens_of(kv);
+            return e.decode_upper_bound(t, lv).count();
+          },
+          py::arg("kv_lengths"), py::arg("level") = 0.99,
+          "The calibrated upper bound at `level` of decode_time().");
+  py::class_<rtlm::fitted_roofline_estimator, rtlm::step_time_estimator>(
+      m, "FittedEstimator", "rtlm's roofline-feature estimator, fitted to a measured profile.");
+
+  m.def(
+      "fit_estimator",
+      [](const std::string& profile_path, const std::string& model) {
+        const rtlm::profile prof = rtlm::load_profile_csv(profile_path);
+        const std::optional<rtlm::model_config> shape = rtlm::models::by_name(model);
+        if (!shape) throw rtlm::error("model", model, "is not a known model shape");
+        return rtlm::fit_roofline_estimator(
+                   rtlm::step_featurizer{rtlm::model_shape(*shape),
+                                         rtlm::hardware_spec(rtlm::accelerators::h100_sxm_bf16())},
+                   prof)
+            .estimator;
+      },
+      py::arg("profile_path"), py::arg("model") = "llama-3.1-8b",
+      "Fits rtlm's estimator to a profile CSV (docs/estimator.md) measured on `model`.");
+
+  // ---- time budgets -----------------------------------------------------------------------------
+  py::class_<rtlm::time_budget_plan>(m, "BudgetPlan", "What the time-budget solver decided.")
+      .def_readonly("alpha", &rtlm::time_budget_plan::alpha, "evicted share of the prompt's KV")
+      .def_property_readonly("kept_tokens",
+                             [](const rtlm::time_budget_plan& p) { return p.kept_tokens.count(); })
+      .def_property_readonly("worst_case",
+                             [](const rtlm::time_budget_plan& p) { return p.worst_case.count(); })
+      .def_property_readonly("slack",
+                             [](const rtlm::time_budget_plan& p) { return p.slack.count(); })
+      .def_property_readonly(
+          "shortfall",
+          [](const rtlm::time_budget_plan& p) { return std::string(rtlm::to_string(p.shortfall)); })
+      .def_property_readonly("feasible", &rtlm::time_budget_plan::feasible);
+
+  py::class_<rtlm::time_budget_solver>(m, "TimeBudgetSolver",
+                                       "The least KV eviction ratio that meets a time budget.")
+      .def(py::init([](const rtlm::step_time_estimator& e, std::int64_t max_tokens) {
+             return rtlm::time_budget_solver(
+                 e, rtlm::request_table_options{.max_tokens = tokens_of(max_tokens)});
+           }),
+           py::arg("estimator"), py::arg("max_tokens") = 32768, py::keep_alive<1, 2>())
+      .def(
+          "solve",
+          [](const rtlm::time_budget_solver& s, std::int64_t prompt_tokens,
+             std::int64_t length_bound, double budget, double elapsed, double predictor_time,
+             double alpha_max) {
+            rtlm::time_budget_problem p;
+            p.budget = rtlm::seconds(budget);
+            p.elapsed = rtlm::seconds(elapsed);
+            p.predictor_time = rtlm::seconds(predictor_time);
+            p.prompt_tokens = tokens_of(prompt_tokens);
+            p.length_bound = tokens_of(length_bound);
+            p.alpha_max = alpha_max;
+            return s.solve(p);
+          },
+          py::arg("prompt_tokens"), py::arg("length_bound"), py::arg("budget"),
+          py::arg("elapsed") = 0.0, py::arg("predictor_time") = 0.0, py::arg("alpha_max") = 0.95,
+          "The smallest alpha in [0, alpha_max] whose worst case fits `budget` seconds.");
+
+  // ---- length prediction ------------------------------------------------------------------------
+  py::class_<rtlm::length_estimate>(m, "LengthEstimate", "A request's predicted output length.")
+      .def(py::init([](double mean, std::int64_t upper_bound, double coverage, double uncertainty) {
+             return rtlm::length_estimate{.mean_tokens = mean,
+                                          .upper_bound = tokens_of(upper_bound),
+                                          .bound_coverage = coverage,
+                                          .uncertainty = uncertainty};
+           }),
+           py::arg("mean"), py::arg("upper_bound"), py::arg("coverage") = 0.9,
+           py::arg("uncertainty") = 0.0)
+      .def_readonly("mean", &rtlm::length_estimate::mean_tokens)
+      .def_property_readonly("upper_bound",
+                             [](const rtlm::length_estimate& e) { return e.upper_bound.count(); })
+      .def_readonly("coverage", &rtlm::length_estimate::bound_coverage)
+      .def_readonly("uncertainty", &rtlm::length_estimate::uncertainty);
+
+  py::class_<python_length_predictor>(
+      m, "LengthPredictor",
+      "An output-length predictor over prompt text: kind 'regressor' (online) or 'classifier' "
+      "(TimeBill-style buckets); its upper bound is the predicted distribution's `coverage` "
+      "quantile.")
+      .def(py::init<const std::string&, double>(), py::arg("kind") = "regressor",
+           py::arg("coverage") = 0.9)
+      .def("predict", &python_length_predictor::predict, py::arg("prompt"))
+      .def("learn", &python_length_predictor::learn, py::arg("prompt"), py::arg("length"))
+      .def("fit", &python_length_predictor::fit, py::arg("prompts"), py::arg("lengths"));
+
+  // ---- the backend interface --------------------------------------------------------------------
+  py::class_<rtlm::backend_capabilities>(m, "Capabilities", "What a backend can do.")
+      .def(py::init([](std::int64_t kv_capacity, std::string name, std::string device,
+                       int max_batch_size, std::int64_t max_step_tokens, bool can_chunk_prefill,
+                       bool can_evict_kv, bool can_preempt_recompute, bool can_preempt_swap) {
+             rtlm::backend_capabilities c;
+             c.name = std::move(name);
+             c.device = device_named(device);
+             c.kv_capacity = tokens_of(kv_capacity);
+             c.max_batch_size = max_batch_size;
+             c.max_step_tokens = tokens_of(max_step_tokens);
+             c.can_chunk_prefill = can_chunk_prefill;
+             c.can_evict_kv = can_evict_kv;
+             c.can_preempt_recompute = can_preempt_recompute;
+             c.can_preempt_swap = can_preempt_swap;
+             return c;
+           }),
+           py::arg("kv_capacity"), py::arg("name") = "gpu0", py::arg("device") = "gpu",
+           py::arg("max_batch_size") = 0, py::arg("max_step_tokens") = 0,
+           py::arg("can_chunk_prefill") = false, py::arg("can_evict_kv") = false,
+           py::arg("can_preempt_recompute") = false, py::arg("can_preempt_swap") = false)
+      .def_readonly("name", &rtlm::backend_capabilities::name)
+      .def_property_readonly(
+          "device", [](const rtlm::backend_capabilities& c) { return device_name(c.device); })
+      .def_property_readonly(
+          "kv_capacity", [](const rtlm::backend_capabilities& c) { return c.kv_capacity.count(); })
+      .def_readonly("max_batch_size", &rtlm::backend_capabilities::max_batch_size)
+      .def_readonly("can_evict_kv", &rtlm::backend_capabilities::can_evict_kv);
+
+  py::class_<rtlm::prefill_assignment>(m, "Prefill")
+      .def_property_readonly("id", [](const rtlm::prefill_assignment& p) { return id_of(p.id); })
+      .def_property_readonly("new_tokens",
+                             [](const rtlm::prefill_assignment& p) { return p.new_tokens.count(); })
+      .def_property_readonly(
+          "cached_tokens",
+          [](const rtlm::prefill_assignment& p) { return p.cached_tokens.count(); })
+      .def_readonly("final_chunk", &rtlm::prefill_assignment::final_chunk);
+  py::class_<rtlm::decode_assignment>(m, "Decode")
+      .def_property_readonly("id", [](const rtlm::decode_assignment& d) { return id_of(d.id); })
+      .def_property_readonly("kv_length",
+                             [](const rtlm::decode_assignment& d) { return d.kv_length.count(); });
+  py::class_<rtlm::kv_eviction>(m, "Eviction")
+      .def_property_readonly("id", [](const rtlm::kv_eviction& e) { return id_of(e.id); })
+      .def_readonly("ratio", &rtlm::kv_eviction::ratio)
+      .def_property_readonly("kept_tokens",
+                             [](const rtlm::kv_eviction& e) { return e.kept_tokens.count(); });
+  py::class_<rtlm::preemption>(m, "Preemption")
+      .def_property_readonly("id", [](const rtlm::preemption& p) { return id_of(p.id); })
+      .def_property_readonly("mode", [](const rtlm::preemption& p) {
+        return std::string(p.mode == rtlm::preemption_mode::swap ? "swap" : "recompute");
+      });
+
+  const auto ids = [](const std::vector<rtlm::request_id>& v) {
+    std::vector<std::uint64_t> out;
+    out.reserve(v.size());
+    for (const rtlm::request_id id : v) out.push_back(id_of(id));
+    return out;
+  };
+  py::class_<rtlm::step_plan>(m, "StepPlan",
+                              "One step for a backend: release, preempt, swap in and evict, then "
+                              "compute the prefills and then the decodes, in this order.")
+      .def_property_readonly("releases",
+                             [ids](const rtlm::step_plan& p) { return ids(p.releases); })
+      .def_readonly("preemptions", &rtlm::step_plan::preemptions)
+      .def_property_readonly("swap_ins",
+                             [ids](const rtlm::step_plan& p) { return ids(p.swap_ins); })
+      .def_readonly("evictions", &rtlm::step_plan::evictions)
+      .def_readonly("prefills", &rtlm::step_plan::prefills)
+      .def_readonly("decodes", &rtlm::step_plan::decodes)
+      .def("computed", &rtlm::step_plan::computed, "prefills plus decodes");
+
+  py::class_<rtlm::step_result>(m, "StepResult",
+                                "What a backend's step did: one outcome per computed sequence, "
+                                "in plan order, and the measured seconds.")
+      .def(py::init([](const std::vector<std::tuple<std::uint64_t, std::int64_t, bool>>& outcomes,
+                       double step_time) {
+             rtlm::step_result r;
+             for (const auto& [id, generated, finished] : outcomes) {
+               r.outcomes.push_back({.id = rtlm::request_id{id},
+                                     .generated = tokens_of(generated),
+                                     .finished = finished});
+             }
+             r.step_time = rtlm::seconds(step_time);
+             return r;
+           }),
+           py::arg("outcomes"), py::arg("step_time"),
+           "outcomes: (request id, tokens generated this step, finished) per computed sequence");
+
+  py::class_<rtlm::model_backend, python_backend>(
+      m, "Backend",
+      "A model runtime: subclass it, pass Capabilities to __init__, and define run_step(plan) "
+      "returning a StepResult.")
+      .def(py::init<rtlm::backend_capabilities>(), py::arg("capabilities"))
+      .def_property_readonly("capabilities", &rtlm::model_backend::capabilities,
+                             py::return_value_policy::reference_internal);
+
+  // ---- scheduling -------------------------------------------------------------------------------
+  py::class_<rtlm::scheduler_config>(m, "SchedulerConfig", "How a scheduler is configured.")
+      .def(py::init([](const std::string& policy, const std::string& admission, bool consolidate,
+                       double alpha_max, double bound_level, std::size_t max_requests,
+                       std::int64_t max_step_tokens, std::int64_t default_output_tokens) {
+             rtlm::scheduler_config c;
+             c.policy = policy_named(policy);
+             c.admission = admission_named(admission);
+             c.consolidate = consolidate;
+             c.alpha_max = alpha_max;
+             c.bound_level = bound_level;
+             c.max_requests = max_requests;
+             c.intake_capacity = std::min<std::size_t>(max_requests, c.intake_capacity);
+             c.intake_shards = 1;  // Python's threads submit one at a time (the GIL)
+             c.max_step_tokens = tokens_of(max_step_tokens);
+             c.default_output_tokens = tokens_of(default_output_tokens);
+             c.validate();
+             return c;
+           }),
+           py::arg("policy") = "uncertainty_aware_priority", py::arg("admission") = "reject",
+           py::arg("consolidate") = false, py::arg("alpha_max") = 0.9, py::arg("bound_level") = 0.0,
+           py::arg("max_requests") = 16384, py::arg("max_step_tokens") = 2048,
+           py::arg("default_output_tokens") = 256)
+      .def_property_readonly(
+          "policy",
+          [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.policy)); })
+      .def_property_readonly(
+          "admission", [](const rtlm::scheduler_config& c) { return admission_name(c.admission); })
+      .def_readonly("consolidate", &rtlm::scheduler_config::consolidate)
+      .def_readonly("alpha_max", &rtlm::scheduler_config::alpha_max);
+
+  py::class_<python_step_report>(m, "StepReport", "What one step did.")
+      .def_readonly("backend", &python_step_report::backend)
+      .def_readonly("status", &python_step_report::status, "ok, unsupported, backend_failure, ...")
+      .def_readonly("error", &python_step_report::error, "the backend's message when not ok")
+      .def_readonly("computed", &python_step_report::computed)
+      .def_readonly("finished", &python_step_report::finished)
+      .def_readonly("affected", &python_step_report::affected, "the ids of a failed step")
+      .def_readonly("predicted", &python_step_report::predicted, "planned step seconds")
+      .def_readonly("measured", &python_step_report::measured, "measured step seconds");
+
+  py::class_<python_scheduler>(
+      m, "Scheduler",
+      "RT-LM's scheduler for continuous batching: submit requests, then step each backend.")
+      .def(py::init<const rtlm::scheduler_config&>(), py::arg("config") = rtlm::scheduler_config{})
+      .def("add_backend", &python_scheduler::add_backend, py::arg("backend"), py::arg("estimator"),
+           "Adds a backend timed by `estimator`; returns its index.")
+      .def("set_observer", &python_scheduler::set_observer, py::arg("on_event"),
+           "on_event(kind, id, reason, backend, at) for every request event; None for none.")
+      .def(
+          "submit",
+          [](python_scheduler& s, std::uint64_t id, std::int64_t prompt_tokens, double arrival,
+             std::optional<double> deadline, std::optional<double> time_budget,
+             const std::string& priority, std::optional<std::int64_t> max_new_tokens,
+             std::optional<rtlm::length_estimate> predicted) {
+            rtlm::request r;
+            r.id = rtlm::request_id{id};
+            r.prompt_tokens = tokens_of(prompt_tokens);
+            r.arrival = at(arrival);
+            if (deadline) r.deadline = at(*deadline);
+            if (time_budget) r.time_budget = rtlm::seconds(*time_budget);
+            r.priority = priority_named(priority);
+            if (max_new_tokens) r.max_new_tokens = tokens_of(*max_new_tokens);
+            r.predicted_length = predicted;
+            const rtlm::submit_status status = s.get().submit(r);
+            if (status == rtlm::submit_status::invalid) r.validate();  // throws, naming the field
+            return status == rtlm::submit_status::accepted;
+          },
+          py::arg("id"), py::arg("prompt_tokens"), py::arg("arrival") = 0.0,
+          py::arg("deadline") = py::none(), py::arg("time_budget") = py::none(),
+          py::arg("priority") = "standard", py::arg("max_new_tokens") = py::none(),
+          py::arg("predicted") = py::none(),
+          "Queues a request; False when the intake is full (nothing was queued); raises "
+          "rtlm.Error for an invalid request.")
+      .def(
+          "cancel",
+          [](python_scheduler& s, std::uint64_t id) {
+            return s.get().cancel(rtlm::request_id{id}) == rtlm::cancel_status::accepted;
+          },
+          py::arg("id"), "Queues a cancellation; False when the cancellation queue is full.")
+      .def(
+          "step",
+          [](python_scheduler& s, std::size_t b, double now) {
+            rtlm::detail::require(b < s.get().backend_count(), "backend", b, "is not a backend");
+            return to_python(s.get().step(b, at(now)));
+          },
+          py::arg("backend"), py::arg("now"),
+          "Plans backend `backend`'s step at `now`, runs it, and applies what it did.")
+      .def(
+          "plan_step",
+          [](python_scheduler& s, std::size_t b, double now) {
+            rtlm::detail::require(b < s.get().backend_count(), "backend", b, "is not a backend");
+            return s.get().plan_step(b, at(now));  // a copy: Python may keep it
+          },
+          py::arg("backend"), py::arg("now"),
+          "The plan of backend `backend`'s next step (the same until complete_step()).")
+      .def(
+          "complete_step",
+          [](python_scheduler& s, std::size_t b, const rtlm::step_result& result, double now) {
+            rtlm::detail::require(b < s.get().backend_count(), "backend", b, "is not a backend");
+            return to_python(s.get().complete_step(b, rtlm::step_status::ok, result, at(now)));
+          },
+          py::arg("backend"), py::arg("result"), py::arg("now"),
+          "Applies a step the host ran itself, finished at `now`.")
+      .def("update_prediction",
+           [](python_scheduler& s, std::uint64_t id, const rtlm::length_estimate& e) {
+             return s.get().update_prediction(rtlm::request_id{id}, e);
+           })
+      .def("waiting", [](python_scheduler& s, std::size_t b) { return s.get().waiting(b); })
+      .def("running", [](python_scheduler& s, std::size_t b) { return s.get().running(b); })
+      .def("reserved_kv",
+           [](python_scheduler& s, std::size_t b) { return s.get().reserved_kv(b).count(); })
+      .def("planned_eviction",
+           [](python_scheduler& s, std::uint64_t id) {
+             return s.get().planned_eviction(rtlm::request_id{id});
+           })
+      .def_property_readonly("live_requests",
+                             [](python_scheduler& s) { return s.get().live_requests(); });
+
+  // ---- simulation -------------------------------------------------------------------------------
+  py::class_<rtlm::sim::trace>(m, "Trace", "Arrivals and token counts of a workload.")
+      .def("__len__", [](const rtlm::sim::trace& t) { return t.requests.size(); })
+      .def_property_readonly("span", &rtlm::sim::trace::span, "seconds from first to last arrival")
+      .def("stretched", &rtlm::sim::stretch_arrivals, py::arg("factor"),
+           "The trace with every inter-arrival gap multiplied by `factor`.")
+      .def("first_seconds", &rtlm::sim::first_seconds, py::arg("seconds"));
+  m.def("load_trace", &rtlm::sim::load_trace, py::arg("path"),
+        "An Azure LLM trace CSV, a Mooncake JSON Lines file, or a "
+        "timestamp_ms,input_length,output_length CSV.");
+
+  py::class_<rtlm::sim::simulation_metrics>(m, "SimulationMetrics", "DESIGN.md 4.4's figures.")
+      .def_readonly("requests", &rtlm::sim::simulation_metrics::requests)
+      .def_readonly("finished", &rtlm::sim::simulation_metrics::finished)
+      .def_readonly("rejected", &rtlm::sim::simulation_metrics::rejected)
+      .def_readonly("mean_latency", &rtlm::sim::simulation_metrics::mean_latency)
+      .def_readonly("p50_latency", &rtlm::sim::simulation_metrics::p50_latency)
+      .def_readonly("p99_latency", &rtlm::sim::simulation_metrics::p99_latency)
+      .def_readonly("mean_ttft", &rtlm::sim::simulation_metrics::mean_ttft)
+      .def_readonly("mean_tpot", &rtlm::sim::simulation_metrics::mean_tpot)
+      .def_readonly("deadline_miss_rate", &rtlm::sim::simulation_metrics::deadline_miss_rate)
+      .def_readonly("goodput", &rtlm::sim::simulation_metrics::goodput)
+      .def_readonly("throughput", &rtlm::sim::simulation_metrics::throughput)
+      .def_readonly("max_queue_wait", &rtlm::sim::simulation_metrics::max_queue_wait)
+      .def_readonly("utilization", &rtlm::sim::simulation_metrics::utilization)
+      .def_readonly("mean_eviction", &rtlm::sim::simulation_metrics::mean_eviction);
+
+  m.def(
+      "simulate",
+      [](const rtlm::sim::trace& t, const rtlm::step_time_estimator& e,
+         const rtlm::backend_capabilities& caps, const rtlm::scheduler_config& config,
+         std::optional<double> deadline_slack, std::optional<py::function> predict) {
+        rtlm::sim::simulation_config c;
+        c.scheduler = config;
+        c.backends.push_back({.config = {.capabilities = caps}, .estimator = &e});
+        c.deadlines.rule = deadline_slack ? rtlm::sim::deadline_rule::kind::slack
+                                          : rtlm::sim::deadline_rule::kind::none;
+        if (deadline_slack) c.deadlines.slack = *deadline_slack;
+        if (predict) {
+          c.predict = [f = *predict](std::size_t i, const rtlm::sim::trace_request& q) {
+            return f(i, q.prompt.count(), q.output.count())
+                .cast<std::optional<rtlm::length_estimate>>();
+          };
+        }
+        return rtlm::sim::summarize(rtlm::sim::simulate(t, c));
+      },
+      py::arg("trace"), py::arg("estimator"), py::arg("capabilities"),
+      py::arg("config") = rtlm::scheduler_config{}, py::arg("deadline_slack") = py::none(),
+      py::arg("predict") = py::none(),
+      "Replays `trace` through the scheduler on one simulated backend timed by `estimator`. "
+      "deadline_slack: deadline = arrival + slack x isolated service time (None: no deadlines). "
+      "predict(index, prompt_tokens, true_output_tokens) -> LengthEstimate or None.");
+}

@@ -1,0 +1,179 @@
+# Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+"""rtlm's Python bindings: each part called as a research prototype would call it."""
+
+import os
+
+import pytest
+
+import rtlm
+
+DATA = os.environ.get("RTLM_DATA_DIR", os.path.join(os.path.dirname(__file__), "..", "..",
+                                                     "benchmarks", "data"))
+PROFILE = os.path.join(DATA, "profiles", "h100_llama-3.1-8b.csv")
+
+
+@pytest.fixture(scope="module")
+def estimator():
+    return rtlm.fit_estimator(PROFILE, "llama-3.1-8b")
+
+
+def test_errors_are_value_errors_that_name_the_field():
+    assert issubclass(rtlm.Error, ValueError)
+    with pytest.raises(rtlm.Error, match="model.*no-such-model"):
+        rtlm.fit_estimator(PROFILE, "no-such-model")
+    with pytest.raises(rtlm.Error, match="SchedulerConfig.policy"):
+        rtlm.SchedulerConfig(policy="fastest_first")
+    with pytest.raises(rtlm.Error, match="alpha_max"):
+        rtlm.SchedulerConfig(alpha_max=1.5)
+
+
+def test_the_estimator_times_prefills_and_decode_steps(estimator):
+    # The fitted H100 model: a 1,024-token prefill takes ~28 ms; a lone decode step ~7 ms; a
+    # batch of 64 costs more than one sequence, and the 0.99 bound lies above the estimate.
+    assert 0.020 < estimator.prefill_time(1024) < 0.035
+    assert 0.005 < estimator.decode_time([512]) < 0.009
+    assert estimator.decode_time([512] * 64) > estimator.decode_time([512])
+    assert estimator.decode_upper_bound([512], 0.99) >= estimator.decode_time([512])
+    assert estimator.prefill_time(2048, 1024) > 0
+
+
+def test_the_solver_finds_the_least_eviction_that_fits(estimator):
+    solver = rtlm.TimeBudgetSolver(estimator, max_tokens=8192)
+    loose = solver.solve(prompt_tokens=4096, length_bound=100, budget=10.0)
+    assert loose.feasible and loose.alpha == 0.0 and loose.kept_tokens == 4096
+    # Halfway between the worst case keeping everything and the one evicting alpha_max.
+    most = solver.solve(prompt_tokens=4096, length_bound=100, budget=0.0)
+    assert most.alpha == 0.95 and most.worst_case < loose.worst_case
+    budget = (loose.worst_case + most.worst_case) / 2
+    tight = solver.solve(prompt_tokens=4096, length_bound=100, budget=budget)
+    assert tight.feasible and 0.0 < tight.alpha < 0.95
+    assert tight.worst_case <= budget
+    hopeless = solver.solve(prompt_tokens=4096, length_bound=100, budget=0.01)
+    assert not hopeless.feasible and hopeless.shortfall == "prefill_too_long"
+    with pytest.raises(rtlm.Error, match="budget"):
+        solver.solve(prompt_tokens=10, length_bound=10, budget=float("nan"))
+
+
+class CountingBackend(rtlm.Backend):
+    """Generates one token per computed sequence; each request ends after `lengths[id]` tokens."""
+
+    def __init__(self, lengths, fail_steps=0, **caps):
+        super().__init__(rtlm.Capabilities(kv_capacity=100_000, can_chunk_prefill=True,
+                                           can_preempt_recompute=True, **caps))
+        self.lengths = lengths
+        self.made = {}
+        self.fail_steps = fail_steps
+        self.plans = []
+
+    def run_step(self, plan):
+        self.plans.append(plan)
+        if self.fail_steps > 0:
+            self.fail_steps -= 1
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        outcomes = []
+        for p in plan.prefills:
+            made = self.made.get(p.id, 0) + (1 if p.final_chunk else 0)
+            self.made[p.id] = made
+            outcomes.append((p.id, 1 if p.final_chunk else 0, made >= self.lengths[p.id]))
+        for d in plan.decodes:
+            made = self.made[d.id] + 1
+            self.made[d.id] = made
+            outcomes.append((d.id, 1, made >= self.lengths[d.id]))
+        return rtlm.StepResult(outcomes, step_time=0.01)
+
+
+def run(scheduler, backend_index, until=1000):
+    now = 0.0
+    for _ in range(until):
+        report = scheduler.step(backend_index, now)
+        assert report.status == "ok", report.error
+        now += report.measured
+        if scheduler.live_requests == 0 and report.computed == 0:
+            break
+    return now
+
+
+def test_the_scheduler_drives_a_python_backend_in_policy_order(estimator):
+    events = []
+    scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(policy="shortest_predicted_first"))
+    backend = CountingBackend({1: 3, 2: 40, 3: 2}, max_batch_size=1)
+    b = scheduler.add_backend(backend, estimator)
+    scheduler.set_observer(lambda kind, rid, reason, be, at: events.append((kind, rid)))
+    assert scheduler.submit(1, prompt_tokens=16)  # takes the batch of one
+    scheduler.step(b, 0.0)
+    assert scheduler.submit(2, prompt_tokens=16, predicted=rtlm.LengthEstimate(40, 60))
+    assert scheduler.submit(3, prompt_tokens=16, predicted=rtlm.LengthEstimate(2, 4))
+    run(scheduler, b)
+    admitted = [rid for kind, rid in events if kind == "admitted"]
+    finished = [rid for kind, rid in events if kind == "finished"]
+    assert admitted == [1, 3, 2]  # the shorter prediction first
+    assert sorted(finished) == [1, 2, 3]
+    assert backend.made == {1: 3, 2: 40, 3: 2}
+
+
+def test_a_backend_that_raises_fails_its_step_not_the_scheduler(estimator):
+    scheduler = rtlm.Scheduler()
+    backend = CountingBackend({7: 2}, fail_steps=1)
+    b = scheduler.add_backend(backend, estimator)
+    assert scheduler.submit(7, prompt_tokens=8)
+    report = scheduler.step(b, 0.0)
+    assert report.status == "backend_failure"
+    assert "illegal memory access" in report.error
+    assert report.affected == [7]
+    run(scheduler, b)  # retried, then finished
+    assert backend.made[7] == 2
+
+
+def test_bad_requests_are_errors_and_a_full_intake_says_so(estimator):
+    scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(max_requests=4))
+    with pytest.raises(rtlm.Error, match="request.max_new_tokens"):
+        scheduler.submit(1, prompt_tokens=8, max_new_tokens=0)
+    accepted = [scheduler.submit(i, prompt_tokens=8) for i in range(10)]
+    assert accepted[:4] == [True] * 4 and not all(accepted)
+
+
+def test_a_tight_deadline_gets_an_eviction(estimator):
+    scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(policy="earliest_deadline_first"))
+    backend = CountingBackend({1: 50}, can_evict_kv=True)
+    b = scheduler.add_backend(backend, estimator)
+    alone = estimator.prefill_time(8000) + 49 * estimator.decode_time([8000])
+    assert scheduler.submit(1, prompt_tokens=8000, deadline=0.8 * alone,
+                            predicted=rtlm.LengthEstimate(50, 50))
+    scheduler.step(b, 0.0)
+    assert 0.0 < scheduler.planned_eviction(1) <= 0.9
+    run(scheduler, b)
+    evictions = [e for plan in backend.plans for e in plan.evictions]
+    assert len(evictions) == 1 and evictions[0].id == 1 and evictions[0].kept_tokens < 8000
+
+
+def test_length_predictors_learn_from_text():
+    predictor = rtlm.LengthPredictor("regressor", coverage=0.9)
+    prompts = ["Write a long essay about the sea."] * 20 + ["Say yes or no."] * 20
+    lengths = [600] * 20 + [3] * 20
+    predictor.fit(prompts, lengths)
+    long, short = predictor.predict(prompts[0]), predictor.predict(prompts[-1])
+    assert long.mean > 4 * short.mean
+    assert long.upper_bound >= long.mean and long.coverage == 0.9
+    predictor.learn("Say yes or no.", 2)
+    with pytest.raises(rtlm.Error, match="LengthPredictor.kind"):
+        rtlm.LengthPredictor("oracle")
+
+
+def test_the_simulator_replays_a_trace(estimator, tmp_path):
+    path = tmp_path / "trace.csv"
+    rows = ["timestamp_ms,input_length,output_length"]
+    rows += [f"{i * 200},{200 + 10 * i},{20 + i}" for i in range(50)]
+    path.write_text("\n".join(rows) + "\n")
+    trace = rtlm.load_trace(str(path))
+    assert len(trace) == 50 and trace.span == pytest.approx(9.8)
+    caps = rtlm.Capabilities(kv_capacity=100_000, max_batch_size=16, max_step_tokens=2048,
+                             can_chunk_prefill=True, can_preempt_recompute=True)
+    m = rtlm.simulate(trace, estimator, caps, deadline_slack=5.0,
+                      predict=lambda i, prompt, out: rtlm.LengthEstimate(out, out))
+    assert m.requests == 50 and m.finished + m.rejected == 50
+    assert 0 < m.mean_latency <= m.p99_latency
+    assert 0.0 <= m.deadline_miss_rate <= 1.0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("timestamp_ms,input_length,output_length\n0,10,x\n")
+    with pytest.raises(rtlm.Error, match="bad.csv:2"):
+        rtlm.load_trace(str(bad))
