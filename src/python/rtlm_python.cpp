@@ -24,8 +24,9 @@ namespace py = pybind11;
 
 namespace {
 
-rtlm::time_point at(double s) {
-  rtlm::detail::require_non_negative_finite("time (seconds)", s);
+// A time on the scheduler's clock, named `field` in the error when it is negative or not finite.
+rtlm::time_point at(const char* field, double s) {
+  rtlm::detail::require_non_negative_finite(field, s);
   return rtlm::time_point{} + std::chrono::duration_cast<rtlm::duration>(rtlm::seconds(s));
 }
 double seconds_since_epoch(rtlm::time_point t) {
@@ -529,8 +530,8 @@ PYBIND11_MODULE(rtlm, m) {
             rtlm::request r;
             r.id = rtlm::request_id{id};
             r.prompt_tokens = tokens_of(prompt_tokens);
-            r.arrival = at(arrival);
-            if (deadline) r.deadline = at(*deadline);
+            r.arrival = at("arrival", arrival);
+            if (deadline) r.deadline = at("deadline", *deadline);
             if (time_budget) r.time_budget = rtlm::seconds(*time_budget);
             r.priority = priority_named(priority);
             if (max_new_tokens) r.max_new_tokens = tokens_of(*max_new_tokens);
@@ -555,7 +556,7 @@ PYBIND11_MODULE(rtlm, m) {
           "step",
           [](python_scheduler& s, std::size_t b, double now) {
             rtlm::detail::require(b < s.get().backend_count(), "backend", b, "is not a backend");
-            return to_python(s.get().step(b, at(now)));
+            return to_python(s.get().step(b, at("now", now)));
           },
           py::arg("backend"), py::arg("now"),
           "Plans backend `backend`'s step at `now`, runs it, and applies what it did.")
@@ -563,7 +564,7 @@ PYBIND11_MODULE(rtlm, m) {
           "plan_step",
           [](python_scheduler& s, std::size_t b, double now) {
             rtlm::detail::require(b < s.get().backend_count(), "backend", b, "is not a backend");
-            return s.get().plan_step(b, at(now));  // a copy: Python may keep it
+            return s.get().plan_step(b, at("now", now));  // a copy: Python may keep it
           },
           py::arg("backend"), py::arg("now"),
           "The plan of backend `backend`'s next step (the same until complete_step()).")
@@ -571,7 +572,8 @@ PYBIND11_MODULE(rtlm, m) {
           "complete_step",
           [](python_scheduler& s, std::size_t b, const rtlm::step_result& result, double now) {
             rtlm::detail::require(b < s.get().backend_count(), "backend", b, "is not a backend");
-            return to_python(s.get().complete_step(b, rtlm::step_status::ok, result, at(now)));
+            return to_python(
+                s.get().complete_step(b, rtlm::step_status::ok, result, at("now", now)));
           },
           py::arg("backend"), py::arg("result"), py::arg("now"),
           "Applies a step the host ran itself, finished at `now`.")

@@ -128,6 +128,8 @@ def test_bad_requests_are_errors_and_a_full_intake_says_so(estimator):
     scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(max_requests=4))
     with pytest.raises(rtlm.Error, match="request.max_new_tokens"):
         scheduler.submit(1, prompt_tokens=8, max_new_tokens=0)
+    with pytest.raises(rtlm.Error, match="deadline"):
+        scheduler.submit(1, prompt_tokens=8, deadline=float("nan"))
     accepted = [scheduler.submit(i, prompt_tokens=8) for i in range(10)]
     assert accepted[:4] == [True] * 4 and not all(accepted)
 
