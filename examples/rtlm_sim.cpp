@@ -459,12 +459,14 @@ int run(const options& o) {
   fmt::print(
       "\n* oracle SRPT knows every true length: a bound, not a competitor.\n"
       "fcfs, prompt_sjf, edf and oracle_srpt run as vLLM does (no admission control, no "
-      "consolidation); rtlm's policies with admission control ({}){}.\n",
+      "consolidation); rtlm's policies with admission control ({}, on the {} length){}{}.\n",
       o.admission == rtlm::admission_mode::reject      ? "reject"
       : o.admission == rtlm::admission_mode::downgrade ? "downgrade"
       : o.admission == rtlm::admission_mode::accept    ? "accept"
                                                        : "relax",
-      o.consolidate ? " and dynamic consolidation" : "");
+      o.admission_length == rtlm::admission_basis::expected_length ? "expected"
+                                                                   : "expected-when-saturated",
+      o.evict ? ", KV eviction" : "", o.consolidate ? ", dynamic consolidation" : "");
   if (best) fmt::print("best rtlm policy (lowest mean latency): {}\n", runs[*best].name);
   fmt::print("simulated {:.0f} s in {:.2f} s of wall time ({:.0f} simulated s per wall s)\n",
              simulated, wall, speed);
