@@ -599,6 +599,31 @@ PYBIND11_MODULE(rtlm, m) {
       .def("stretched", &rtlm::sim::stretch_arrivals, py::arg("factor"),
            "The trace with every inter-arrival gap multiplied by `factor`.")
       .def("first_seconds", &rtlm::sim::first_seconds, py::arg("seconds"));
+  py::class_<rtlm::sim::trace_request>(m, "TraceRequest")
+      .def_readonly("arrival", &rtlm::sim::trace_request::arrival, "seconds after the first")
+      .def_property_readonly("prompt_tokens",
+                             [](const rtlm::sim::trace_request& r) { return r.prompt.count(); })
+      .def_property_readonly("output_tokens",
+                             [](const rtlm::sim::trace_request& r) { return r.output.count(); });
+  m.def(
+      "trace_requests", [](const rtlm::sim::trace& t) { return t.requests; }, py::arg("trace"),
+      "The trace's requests, in arrival order.");
+
+  py::class_<rtlm::sim::length_noise_model>(
+      m, "LengthNoiseModel",
+      "Predictions for requests without text (traces), drawn from a real predictor's measured "
+      "errors: load_length_errors(path, generator).")
+      .def(
+          "predict",
+          [](const rtlm::sim::length_noise_model& n, std::int64_t true_length, std::uint64_t key) {
+            return n.predict(tokens_of(true_length), key);
+          },
+          py::arg("true_length"), py::arg("key"))
+      .def("describe", &rtlm::sim::length_noise_model::describe);
+  m.def("load_length_errors", &rtlm::sim::load_length_errors, py::arg("path"), py::arg("generator"),
+        "The length-noise model of `generator`'s rows in a length-errors CSV "
+        "(benchmarks/data/length_errors/; evaluation use only: CC BY-NC 4.0).");
+
   m.def("load_trace", &rtlm::sim::load_trace, py::arg("path"),
         "An Azure LLM trace CSV, a Mooncake JSON Lines file, or a "
         "timestamp_ms,input_length,output_length CSV.");

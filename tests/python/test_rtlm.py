@@ -179,3 +179,19 @@ def test_the_simulator_replays_a_trace(estimator, tmp_path):
     bad.write_text("timestamp_ms,input_length,output_length\n0,10,x\n")
     with pytest.raises(rtlm.Error, match="bad.csv:2"):
         rtlm.load_trace(str(bad))
+
+
+def test_trace_rows_and_the_length_noise_model(tmp_path):
+    path = tmp_path / "trace.csv"
+    path.write_text("timestamp_ms,input_length,output_length\n0,100,50\n500,200,7\n")
+    rows = rtlm.trace_requests(rtlm.load_trace(str(path)))
+    assert [(r.arrival, r.prompt_tokens, r.output_tokens) for r in rows] == [(0.0, 100, 50),
+                                                                           (0.5, 200, 7)]
+    noise = rtlm.load_length_errors(os.path.join(DATA, "length_errors", "alpaca_eval_cv.csv"),
+                                    "Meta-Llama-3-8B-Instruct")
+    a, b = noise.predict(300, key=1), noise.predict(300, key=1)
+    assert a.mean == b.mean and a.upper_bound >= 1  # the same key, the same prediction
+    assert "Meta-Llama-3-8B-Instruct" in noise.describe()
+    with pytest.raises(rtlm.Error, match="no-such-model"):
+        rtlm.load_length_errors(os.path.join(DATA, "length_errors", "alpaca_eval_cv.csv"),
+                                "no-such-model")

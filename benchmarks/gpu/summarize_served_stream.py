@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Figures and a plot from examples/gpu_host.py's output (docs/gpu-results.md).
+
+Usage: python3 benchmarks/gpu/summarize_served_stream.py DIR [--svg PATH]
+Reads DIR/served_stream.csv and DIR/steps.csv; prints, per policy, mean and p99 latency of
+finished requests, deadline-miss rate (refused requests count as misses), live step-time MAPE
+(the scheduler's planned step time, after its online correction, against the GPU's), and the
+scheduler's time per step against the step's GPU time; writes a latency CDF as SVG.
+"""
+import argparse
+import collections
+import csv
+import math
+import os
+import statistics
+
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+
+
+def read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def cdf_svg(series, path, title):
+    w, h, left, top, right, bottom = 780, 440, 70, 40, 250, 55
+    pw, ph = w - left - right, h - top - bottom
+    xmax = max(max(v) for v in series.values())
+    xs = lambda x: left + pw * x / xmax  # noqa: E731
+    ys = lambda y: top + ph * (1 - y)  # noqa: E731
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+           'font-family="sans-serif" font-size="12">',
+           '<rect width="100%" height="100%" fill="white"/>',
+           f'<text x="{left}" y="22" font-size="15">{title}</text>']
+    for k in range(6):
+        y = k / 5
+        out.append(f'<line x1="{left}" x2="{left + pw}" y1="{ys(y):.1f}" y2="{ys(y):.1f}" '
+                   'stroke="#ddd"/>')
+        out.append(f'<text x="{left - 6}" y="{ys(y) + 4:.1f}" text-anchor="end">{y:.1f}</text>')
+    step = 10 ** math.floor(math.log10(xmax / 2))
+    x = 0.0
+    while x <= xmax:
+        out.append(f'<line x1="{xs(x):.1f}" x2="{xs(x):.1f}" y1="{top}" y2="{top + ph}" '
+                   'stroke="#ddd"/>')
+        out.append(f'<text x="{xs(x):.1f}" y="{top + ph + 16}" text-anchor="middle">{x:g}</text>')
+        x += step * (2 if xmax / step > 10 else 1)
+    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" '
+               'stroke="#444"/>')
+    out.append(f'<text x="{left + pw / 2}" y="{h - 12}" text-anchor="middle">'
+               'end-to-end latency (s), finished requests</text>')
+    out.append(f'<text transform="translate(16,{top + ph / 2}) rotate(-90)" '
+               'text-anchor="middle">fraction of requests</text>')
+    for i, (name, values) in enumerate(series.items()):
+        v = sorted(values)
+        pts = " ".join(f"{xs(x):.1f},{ys((k + 1) / len(v)):.1f}" for k, x in enumerate(v))
+        color = COLORS[i % len(COLORS)]
+        out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{pts}"/>')
+        ly = top + 14 + 18 * i
+        out.append(f'<line x1="{left + pw + 12}" x2="{left + pw + 32}" y1="{ly}" y2="{ly}" '
+                   f'stroke="{color}" stroke-width="3"/>')
+        out.append(f'<text x="{left + pw + 38}" y="{ly + 4}">{name}</text>')
+    out.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("--svg")
+    args = ap.parse_args()
+    requests = read(os.path.join(args.dir, "served_stream.csv"))
+    steps = read(os.path.join(args.dir, "steps.csv"))
+    by_policy = collections.defaultdict(list)
+    for r in requests:
+        by_policy[r["policy"]].append(r)
+    step_by = collections.defaultdict(list)
+    for s in steps:
+        step_by[s["policy"]].append(s)
+    print(f"{'policy':<28} {'n':>4} {'mean s':>8} {'p99 s':>8} {'miss':>7} {'refused':>8} "
+          f"{'step MAPE':>10} {'sched/GPU':>10}")
+    latencies = {}
+    for policy, rs in by_policy.items():
+        done = sorted(float(r["latency"]) for r in rs if r["outcome"] == "finished")
+        latencies[policy] = done
+        miss = 1 - sum(r["on_time"] == "True" for r in rs) / len(rs)
+        refused = sum(r["outcome"] == "rejected" for r in rs)
+        ss = step_by[policy]
+        mape = statistics.mean(abs(float(s["predicted"]) - float(s["measured"])) /
+                               float(s["measured"]) for s in ss)
+        overhead = sum(float(s["host_seconds"]) for s in ss) / sum(float(s["measured"])
+                                                                  for s in ss)
+        p99 = done[math.ceil(0.99 * len(done)) - 1]
+        print(f"{policy:<28} {len(rs):>4} {statistics.mean(done):8.3f} {p99:8.3f} {miss:7.4f} "
+              f"{refused:>8} {100 * mape:9.2f}% {100 * overhead:9.3f}%")
+    if args.svg:
+        cdf_svg(latencies, args.svg, "Served stream on an H200: latency CDF per policy")
+        print(f"wrote {args.svg}")
+
+
+if __name__ == "__main__":
+    main()

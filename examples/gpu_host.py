@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""rtlm driving a real transformer on one GPU: a research-prototype serving host.
+
+A continuous-batching loop around a Llama-3.1-8B-shaped model with random bf16 weights
+(benchmarks/gpu/profile_gpu.py's lean forward: fused projections, RMSNorm, RoPE, GQA flash
+attention over a preallocated KV cache). rtlm's scheduler, through its Python bindings, plans
+every step; the backend runs it. Each request owns a KV slot of --slot-tokens rows; a step runs
+its prefills eagerly, one request at a time, then all its decodes as one CUDA graph (captured
+per batch size): FlashAttention-2 varlen over the slots, each sequence reading only its own
+length (seqused_k). The model has no trained weights, so each request is forced to generate
+the length its trace recorded: the lengths are real, the text is not.
+
+The clock is the GPU's: time advances by each step's measured GPU time (CUDA events), and an
+idle GPU jumps to the next arrival. The scheduler's own time per step is measured separately
+on the host's clock.
+
+Usage (on the GPU machine, with the rtlm module on PYTHONPATH):
+    python3 examples/gpu_host.py --out DIR [--requests 400] [--load 0.9]
+It writes DIR/served_stream.csv (per policy: latency, deadline misses), DIR/steps.csv (per step:
+predicted and measured seconds, scheduler seconds) and prints a summary table.
+"""
+import argparse
+import csv
+import os
+import statistics
+import sys
+import time
+
+import rtlm
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+sys.path.insert(0, os.path.join(ROOT, "benchmarks", "gpu"))
+
+
+class SlotModel:
+    """The lean model with one KV slot of `slot_tokens` rows per request."""
+
+    def __init__(self, slots, slot_tokens, max_batch, prefill_attention="flash"):
+        import torch
+        import profile_gpu as pg
+        self.torch = torch
+        self.pg = pg
+        self.dev = torch.device("cuda")
+        self.C = slot_tokens
+        self.slots = slots
+        self.prefill_attention = prefill_attention
+        self.eager = False  # True: decode without CUDA graphs (a cross-check)
+        # One spare slot at the end: padding rows of a captured batch write there.
+        self.model = pg.LeanModel(pg.CONFIGS["llama-3.1-8b"], (slots + 1) * slot_tokens, self.dev)
+        m = self.model
+        self.max_batch = max_batch
+        self.graphs = {}
+        self.vocab = m.cfg["vocab"]
+        g = torch.Generator(device="cpu").manual_seed(0)
+        self.token_pool = torch.randint(0, self.vocab, (1 << 16,), generator=g).to(self.dev)
+        self.events = (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+
+    def begin(self):
+        self.events[0].record()
+
+    def end(self):
+        """GPU seconds since begin(), once the GPU has finished."""
+        self.events[1].record()
+        self.events[1].synchronize()
+        return self.events[0].elapsed_time(self.events[1]) / 1e3
+
+    # -- prefill: eager, one request, whole prompt (the backend does not chunk) ----------------
+    def prefill(self, slot, n):
+        torch, m = self.torch, self.model
+        base = slot * self.C
+        ids = self.token_pool[torch.arange(n, device=self.dev) % self.token_pool.numel()]
+        pos = torch.arange(n, device=self.dev)
+        nh, hd = m.nh, m.hd
+
+        def attn(i, q, k, v):
+            m.kv[i, 0, base: base + n].copy_(k)
+            m.kv[i, 1, base: base + n].copy_(v)
+            with self.pg.sdpa_ctx(self.prefill_attention):
+                o = torch.nn.functional.scaled_dot_product_attention(
+                    q.unsqueeze(0).transpose(1, 2), k.unsqueeze(0).transpose(1, 2),
+                    v.unsqueeze(0).transpose(1, 2), is_causal=True, scale=m.scale,
+                    enable_gqa=True)
+            return o.transpose(1, 2).reshape(n, nh * hd)
+
+        m.forward(ids, pos, attn, last_idx=torch.tensor([n - 1], device=self.dev))
+
+    # -- decode: one CUDA graph per batch size ----------------------------------------------------
+    def _graph(self, b):
+        if b in self.graphs:
+            return self.graphs[b]
+        torch, m = self.torch, self.model
+        C, nkv, hd, nh = self.C, m.nkv, m.hd, m.nh
+        g = nh // nkv
+        st = dict(ids=torch.zeros(b, dtype=torch.long, device=self.dev),
+                  pos=torch.zeros(b, dtype=torch.long, device=self.dev),
+                  widx=torch.zeros(b, dtype=torch.long, device=self.dev),
+                  cu_k=torch.arange(0, (b + 1) * C, C, dtype=torch.int32, device=self.dev),
+                  used=torch.ones(b, dtype=torch.int32, device=self.dev))
+        cu_qg = torch.arange(0, b * g + 1, g, dtype=torch.int32, device=self.dev)
+        rows = (self.slots + 1) * C
+
+        def attn(i, q, k, v):
+            kp, vp = m.kv[i, 0, :rows], m.kv[i, 1, :rows]
+            kp.index_copy_(0, st["widx"], k)
+            vp.index_copy_(0, st["widx"], v)
+            qs = q.reshape(b, nkv, g, hd).transpose(1, 2).reshape(b * g, nkv, hd)
+            # Slots in use leave gaps, so a sequence's span in cu_k can exceed a slot: the
+            # kernel's max_k is the whole cache; seqused_k makes each read its own length only.
+            o = torch.ops.aten._flash_attention_forward(
+                qs, kp, vp, cu_qg, st["cu_k"], g, rows, 0.0, False, False, scale=m.scale,
+                seqused_k=st["used"])[0]
+            return o.view(b, g, nkv, hd).transpose(1, 2).reshape(b, nh * hd)
+
+        def run():
+            return m.forward(st["ids"], st["pos"], attn)
+
+        graph = None if self.eager else self.pg.capture(run)[0]
+        self.graphs[b] = (graph, st, run)
+        return self.graphs[b]
+
+    def warm_up(self):
+        for b in range(1, self.max_batch + 1):
+            self._graph(b)
+
+    def decode(self, seqs):
+        """seqs: (slot, kv_length) per sequence; sequence j's new token goes to row kv_length."""
+        torch = self.torch
+        seqs = sorted(seqs)  # varlen needs the slots' start rows in increasing order
+        b = len(seqs)
+        graph, st, run = self._graph(b)
+        slots = torch.tensor([s for s, _ in seqs], dtype=torch.long)
+        lens = torch.tensor([n for _, n in seqs], dtype=torch.long)
+        st["pos"].copy_(lens, non_blocking=True)
+        st["widx"].copy_(slots * self.C + lens, non_blocking=True)
+        st["cu_k"][:b].copy_((slots * self.C).to(torch.int32), non_blocking=True)
+        st["cu_k"][b:].fill_(int(slots[-1]) * self.C + self.C)
+        st["used"].copy_((lens + 1).to(torch.int32), non_blocking=True)
+        st["ids"].copy_(self.token_pool[: b], non_blocking=True)
+        if graph is None:
+            run()
+        else:
+            graph.replay()
+
+
+class GpuBackend(rtlm.Backend):
+    """Runs rtlm's step plans on SlotModel; each request stops at its recorded length."""
+
+    def __init__(self, model, lengths):
+        super().__init__(rtlm.Capabilities(
+            kv_capacity=model.slots * model.C, name="gpu0", max_batch_size=model.max_batch,
+            max_step_tokens=0, can_chunk_prefill=False, can_preempt_recompute=True))
+        self.m = model
+        self.lengths = lengths  # request id -> true output length
+        self.free = list(range(model.slots - 1, -1, -1))
+        self.slot_of = {}
+        self.made = {}
+        self.wall = 0.0  # host seconds inside the last run_step (GPU wait included)
+
+    def _release(self, rid):
+        slot = self.slot_of.pop(rid, None)
+        if slot is not None:
+            self.free.append(slot)
+
+    def run_step(self, plan):
+        entered = time.perf_counter()
+        for rid in plan.releases:
+            self._release(rid)
+            self.made.pop(rid, None)
+        for p in plan.preemptions:  # recompute: the KV goes; the request is prefilled again
+            self._release(p.id)
+        self.m.begin()
+        outcomes = []
+        for p in plan.prefills:
+            if p.id not in self.slot_of:
+                self.slot_of[p.id] = self.free.pop()
+            if p.new_tokens + p.cached_tokens >= self.m.C:
+                raise RuntimeError(f"request {p.id}: {p.new_tokens} tokens exceed a KV slot")
+            self.m.prefill(self.slot_of[p.id], p.new_tokens)
+            made = self.made.get(p.id, 0) + 1
+            self.made[p.id] = made
+            outcomes.append((p.id, 1, made >= self.lengths[p.id]))
+        if plan.decodes:
+            seqs = []
+            for d in plan.decodes:
+                if d.kv_length + 1 >= self.m.C:
+                    raise RuntimeError(f"request {d.id}: KV {d.kv_length} exceeds a KV slot")
+                seqs.append((self.slot_of[d.id], d.kv_length))
+            self.m.decode(seqs)
+            for d in plan.decodes:
+                made = self.made[d.id] + 1
+                self.made[d.id] = made
+                outcomes.append((d.id, 1, made >= self.lengths[d.id]))
+        result = rtlm.StepResult(outcomes, step_time=self.m.end())
+        self.wall = time.perf_counter() - entered
+        return result
+
+
+def serve(model, estimator, requests, policy, predictions, args, step_log):
+    """Replays `requests` (arrival, prompt, output, deadline) on the GPU; returns per-request
+    (latency, on_time) and appends one row per step to step_log."""
+    lengths = {i: r[2] for i, r in enumerate(requests)}
+    backend = GpuBackend(model, lengths)
+    admission = "accept" if policy in ("first_come_first_served",) else "reject"
+    scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(policy=policy, admission=admission,
+                                                    max_requests=len(requests) + 1))
+    gpu = scheduler.add_backend(backend, estimator)
+    ended = {}
+
+    def on_event(kind, rid, reason, b, at):
+        if kind in ("finished", "rejected", "failed", "cancelled"):
+            ended[rid] = (kind, at)
+
+    scheduler.set_observer(on_event)
+    now, nxt, idle = 0.0, 0, 0
+    while len(ended) < len(requests):
+        while nxt < len(requests) and requests[nxt][0] <= now:
+            arrival, prompt, out, deadline = requests[nxt]
+            assert scheduler.submit(nxt, prompt_tokens=prompt, arrival=arrival,
+                                    deadline=deadline, predicted=predictions[nxt])
+            nxt += 1
+        backend.wall = 0.0
+        t0 = time.perf_counter()
+        report = scheduler.step(gpu, now)
+        # The scheduler's own time: the step less what the backend's run_step spent.
+        host = time.perf_counter() - t0 - backend.wall
+        if report.status != "ok":
+            raise RuntimeError(f"step failed: {report.status}: {report.error}")
+        if report.computed == 0:
+            if nxt < len(requests):
+                now = max(now, requests[nxt][0])
+            else:
+                idle += 1
+                if idle > 3:
+                    raise RuntimeError(f"{len(requests) - len(ended)} requests can never run")
+            continue
+        idle = 0
+        now += report.measured
+        step_log.append(dict(policy=policy, computed=report.computed, predicted=report.predicted,
+                             measured=report.measured, host_seconds=host))
+    results = []
+    for i, (arrival, _, _, deadline) in enumerate(requests):
+        kind, at = ended[i]
+        ok = kind == "finished"
+        results.append(dict(policy=policy, id=i, outcome=kind,
+                            latency=at - arrival if ok else float("nan"),
+                            on_time=ok and (deadline is None or at <= deadline)))
+    return results, now
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--requests", type=int, default=400)
+    ap.add_argument("--load", type=float, default=0.9)
+    ap.add_argument("--slack", type=float, default=5.0)
+    ap.add_argument("--slots", type=int, default=160)
+    ap.add_argument("--slot-tokens", type=int, default=4096)
+    ap.add_argument("--policies", default="first_come_first_served,shortest_predicted_first")
+    ap.add_argument("--prefill-attention", default="flash", choices=["flash", "cudnn"])
+    ap.add_argument("--eager-decode", action="store_true", help="no CUDA graphs (cross-check)")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    data = os.path.join(ROOT, "benchmarks", "data")
+    estimator = rtlm.fit_estimator(os.path.join(data, "profiles", "h100_llama-3.1-8b.csv"))
+    noise = rtlm.load_length_errors(os.path.join(data, "length_errors", "alpaca_eval_cv.csv"),
+                                    "Meta-Llama-3-8B-Instruct")
+    trace = rtlm.load_trace(os.path.join(data, "traces", "azure-llm-2023",
+                                         "AzureLLMInferenceTrace_conv.csv"))
+    rows = [r for r in rtlm.trace_requests(trace)
+            if r.prompt_tokens + r.output_tokens + 2 < args.slot_tokens][: args.requests]
+
+    model = SlotModel(args.slots, args.slot_tokens, args.slots, args.prefill_attention)
+    model.eager = args.eager_decode
+    t = time.time()
+    model.warm_up()
+    print(f"captured {len(model.graphs)} decode graphs in {time.time() - t:.0f} s", flush=True)
+
+    # Capacity: everything queued at once, FCFS, no deadlines; then arrivals stretched to `load`.
+    burst = [(0.0, r.prompt_tokens, r.output_tokens, None) for r in rows]
+    preds = [noise.predict(r.output_tokens, i) for i, r in enumerate(rows)]
+    _, span = serve(model, estimator, burst, "first_come_first_served", preds, args, [])
+    capacity = len(rows) / span
+    first = rows[0].arrival
+    rate = (len(rows) - 1) / max(rows[-1].arrival - first, 1e-9)
+    stretch = rate / (args.load * capacity)
+    requests = []
+    for r in rows:
+        arrival = (r.arrival - first) * stretch
+        alone = estimator.prefill_time(r.prompt_tokens) + (r.output_tokens - 1) * \
+            estimator.decode_time([r.prompt_tokens + r.output_tokens // 2])
+        requests.append((arrival, r.prompt_tokens, r.output_tokens, arrival + args.slack * alone))
+    print(f"capacity {capacity:.2f} requests/s; arrivals x {stretch:.3f} for load {args.load}",
+          flush=True)
+
+    per_request, steps, summary = [], [], []
+    for policy in args.policies.split(","):
+        results, end = serve(model, estimator, requests, policy, preds, args, steps)
+        per_request += results
+        done = [x for x in results if x["outcome"] == "finished"]
+        lat = sorted(x["latency"] for x in done)
+        mine = [s for s in steps if s["policy"] == policy]
+        mape = statistics.mean(abs(s["predicted"] - s["measured"]) / s["measured"] for s in mine)
+        overhead = statistics.median(s["host_seconds"] for s in mine)
+        gpu_median = statistics.median(s["measured"] for s in mine)
+        summary.append(dict(
+            policy=policy, requests=len(results), finished=len(done),
+            mean_latency=statistics.mean(lat), p99_latency=lat[int(0.99 * (len(lat) - 1))],
+            deadline_miss_rate=1 - sum(x["on_time"] for x in results) / len(results),
+            throughput=len(done) / end, steps=len(mine), step_mape=mape,
+            host_seconds_per_step_median=overhead, gpu_seconds_per_step_median=gpu_median))
+    for name, table in (("served_stream.csv", per_request), ("steps.csv", steps),
+                        ("summary.csv", summary)):
+        with open(os.path.join(args.out, name), "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(table[0].keys()))
+            w.writeheader()
+            w.writerows(table)
+    import torch
+    print(f"GPU: {torch.cuda.get_device_name()}; torch {torch.__version__}")
+    print(f"{'policy':<28} {'mean s':>8} {'p99 s':>8} {'miss':>7} {'MAPE':>7} {'host ms':>8} "
+          f"{'GPU ms':>8}")
+    for s in summary:
+        print(f"{s['policy']:<28} {s['mean_latency']:8.3f} {s['p99_latency']:8.3f} "
+              f"{s['deadline_miss_rate']:7.4f} {100 * s['step_mape']:6.2f}% "
+              f"{1e3 * s['host_seconds_per_step_median']:8.3f} "
+              f"{1e3 * s['gpu_seconds_per_step_median']:8.3f}")
+
+
+if __name__ == "__main__":
+    main()
