@@ -258,10 +258,14 @@ def main():
     ap.add_argument("--policies", default="first_come_first_served,shortest_predicted_first")
     ap.add_argument("--prefill-attention", default="flash", choices=["flash", "cudnn"])
     ap.add_argument("--eager-decode", action="store_true", help="no CUDA graphs (cross-check)")
+    ap.add_argument("--profile", help="the step-time profile the scheduler's estimator is fitted "
+                    "to (default: the bundled H100 Llama-3.1-8B profile)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     data = os.path.join(ROOT, "benchmarks", "data")
-    estimator = rtlm.fit_estimator(os.path.join(data, "profiles", "h100_llama-3.1-8b.csv"))
+    profile = args.profile or os.path.join(data, "profiles", "h100_llama-3.1-8b.csv")
+    estimator = rtlm.fit_estimator(profile)
+    print(f"estimator fitted to {profile}", flush=True)
     noise = rtlm.load_length_errors(os.path.join(data, "length_errors", "alpaca_eval_cv.csv"),
                                     "Meta-Llama-3-8B-Instruct")
     trace = rtlm.load_trace(os.path.join(data, "traces", "azure-llm-2023",
