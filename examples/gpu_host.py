@@ -195,7 +195,7 @@ class GpuBackend(rtlm.Backend):
         return result
 
 
-def serve(model, estimator, requests, policy, predictions, args, step_log):
+def serve(model, estimator, requests, policy, predictions, step_log):
     """Replays `requests` (arrival, prompt, output, deadline) on the GPU; returns per-request
     (latency, on_time) and appends one row per step to step_log."""
     lengths = {i: r[2] for i, r in enumerate(requests)}
@@ -215,8 +215,9 @@ def serve(model, estimator, requests, policy, predictions, args, step_log):
     while len(ended) < len(requests):
         while nxt < len(requests) and requests[nxt][0] <= now:
             arrival, prompt, out, deadline = requests[nxt]
-            assert scheduler.submit(nxt, prompt_tokens=prompt, arrival=arrival,
-                                    deadline=deadline, predicted=predictions[nxt])
+            if not scheduler.submit(nxt, prompt_tokens=prompt, arrival=arrival, deadline=deadline,
+                                    predicted=predictions[nxt]):
+                raise RuntimeError("the scheduler's intake is full")  # sized for every request
             nxt += 1
         backend.wall = 0.0
         t0 = time.perf_counter()
@@ -282,7 +283,7 @@ def main():
     # Capacity: everything queued at once, FCFS, no deadlines; then arrivals stretched to `load`.
     burst = [(0.0, r.prompt_tokens, r.output_tokens, None) for r in rows]
     preds = [noise.predict(r.output_tokens, i) for i, r in enumerate(rows)]
-    _, span = serve(model, estimator, burst, "first_come_first_served", preds, args, [])
+    _, span = serve(model, estimator, burst, "first_come_first_served", preds, [])
     capacity = len(rows) / span
     first = rows[0].arrival
     rate = (len(rows) - 1) / max(rows[-1].arrival - first, 1e-9)
@@ -298,7 +299,7 @@ def main():
 
     per_request, steps, summary = [], [], []
     for policy in args.policies.split(","):
-        results, end = serve(model, estimator, requests, policy, preds, args, steps)
+        results, end = serve(model, estimator, requests, policy, preds, steps)
         per_request += results
         done = [x for x in results if x["outcome"] == "finished"]
         lat = sorted(x["latency"] for x in done)
