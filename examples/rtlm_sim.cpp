@@ -189,14 +189,10 @@ options parse(int argc, char** argv) {
           o.predictor, "must be noise, oracle or none");
     } else if (a == "--admission") {
       const std::string& v = value();
-      static const std::map<std::string, rtlm::admission_mode, std::less<>> modes = {
-          {"reject", rtlm::admission_mode::reject},
-          {"downgrade", rtlm::admission_mode::downgrade},
-          {"relax", rtlm::admission_mode::relax_deadline},
-          {"accept", rtlm::admission_mode::accept}};
-      const auto it = modes.find(v);
-      if (it == modes.end()) throw rtlm::error(a, v, "must be reject, downgrade, relax or accept");
-      o.admission = it->second;
+      const std::optional<rtlm::admission_mode> m =
+          rtlm::admission_mode_from_string(v == "relax" ? "relax_deadline" : v);
+      if (!m) throw rtlm::error(a, v, "must be reject, downgrade, relax or accept");
+      o.admission = *m;
     } else if (a == "--admission-length") {
       const std::string& v = value();
       if (v == "saturated") {
@@ -460,10 +456,7 @@ int run(const options& o) {
       "\n* oracle SRPT knows every true length: a bound, not a competitor.\n"
       "fcfs, prompt_sjf, edf and oracle_srpt run as vLLM does (no admission control, no "
       "consolidation); rtlm's policies with admission control ({}, on the {} length){}{}.\n",
-      o.admission == rtlm::admission_mode::reject      ? "reject"
-      : o.admission == rtlm::admission_mode::downgrade ? "downgrade"
-      : o.admission == rtlm::admission_mode::accept    ? "accept"
-                                                       : "relax",
+      rtlm::to_string(o.admission),
       o.admission_length == rtlm::admission_basis::expected_length ? "expected"
                                                                    : "expected-when-saturated",
       o.evict ? ", KV eviction" : "", o.consolidate ? ", dynamic consolidation" : "");

@@ -47,38 +47,14 @@ rtlm::device_kind device_named(const std::string& name) {
   if (name == "other") return rtlm::device_kind::other;
   throw rtlm::error("Capabilities.device", name, "must be gpu, cpu or other");
 }
-std::string device_name(rtlm::device_kind d) {
-  switch (d) {
-    case rtlm::device_kind::gpu:
-      return "gpu";
-    case rtlm::device_kind::cpu:
-      return "cpu";
-    case rtlm::device_kind::other:
-      return "other";
-  }
-  return "other";
-}
 
 rtlm::admission_mode admission_named(const std::string& name) {
-  if (name == "accept") return rtlm::admission_mode::accept;
-  if (name == "reject") return rtlm::admission_mode::reject;
-  if (name == "downgrade") return rtlm::admission_mode::downgrade;
-  if (name == "relax_deadline") return rtlm::admission_mode::relax_deadline;
-  throw rtlm::error("SchedulerConfig.admission", name,
-                    "must be accept, reject, downgrade or relax_deadline");
-}
-std::string admission_name(rtlm::admission_mode m) {
-  switch (m) {
-    case rtlm::admission_mode::accept:
-      return "accept";
-    case rtlm::admission_mode::reject:
-      return "reject";
-    case rtlm::admission_mode::downgrade:
-      return "downgrade";
-    case rtlm::admission_mode::relax_deadline:
-      return "relax_deadline";
+  const std::optional<rtlm::admission_mode> m = rtlm::admission_mode_from_string(name);
+  if (!m) {
+    throw rtlm::error("SchedulerConfig.admission", name,
+                      "must be accept, reject, downgrade or relax_deadline");
   }
-  return "reject";
+  return *m;
 }
 
 rtlm::policy_kind policy_named(const std::string& name) {
@@ -99,20 +75,6 @@ rtlm::priority_class priority_named(const std::string& name) {
   if (name == "standard") return rtlm::priority_class::standard;
   if (name == "background") return rtlm::priority_class::background;
   throw rtlm::error("priority", name, "must be realtime, interactive, standard or background");
-}
-
-std::string step_status_name(rtlm::step_status s) {
-  switch (s) {
-    case rtlm::step_status::ok:
-      return "ok";
-    case rtlm::step_status::unsupported:
-      return "unsupported";
-    case rtlm::step_status::backend_failure:
-      return "backend_failure";
-    case rtlm::step_status::invalid_result:
-      return "invalid_result";
-  }
-  return "backend_failure";
 }
 
 // A model_backend whose step runs in Python: subclass rtlm.Backend and define run_step(plan),
@@ -203,7 +165,7 @@ struct python_step_report {
 python_step_report to_python(const rtlm::step_report& r) {
   python_step_report p;
   p.backend = r.backend;
-  p.status = step_status_name(r.status);
+  p.status = std::string(rtlm::to_string(r.status));
   p.error = std::string(r.error);
   p.computed = r.computed;
   p.finished = r.finished;
@@ -398,8 +360,10 @@ PYBIND11_MODULE(rtlm, m) {
            py::arg("can_chunk_prefill") = false, py::arg("can_evict_kv") = false,
            py::arg("can_preempt_recompute") = false, py::arg("can_preempt_swap") = false)
       .def_readonly("name", &rtlm::backend_capabilities::name)
-      .def_property_readonly(
-          "device", [](const rtlm::backend_capabilities& c) { return device_name(c.device); })
+      .def_property_readonly("device",
+                             [](const rtlm::backend_capabilities& c) {
+                               return std::string(rtlm::to_string(c.device));
+                             })
       .def_property_readonly(
           "kv_capacity", [](const rtlm::backend_capabilities& c) { return c.kv_capacity.count(); })
       .def_readonly("max_batch_size", &rtlm::backend_capabilities::max_batch_size)
@@ -499,7 +463,8 @@ PYBIND11_MODULE(rtlm, m) {
           "policy",
           [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.policy)); })
       .def_property_readonly(
-          "admission", [](const rtlm::scheduler_config& c) { return admission_name(c.admission); })
+          "admission",
+          [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.admission)); })
       .def_readonly("consolidate", &rtlm::scheduler_config::consolidate)
       .def_readonly("alpha_max", &rtlm::scheduler_config::alpha_max);
 

@@ -40,6 +40,16 @@ class model_backend_test : public ::testing::Test {
   rtlm::step_result result_;
 };
 
+TEST(model_backend_names, statuses_and_devices_are_named_after_their_enumerators) {
+  EXPECT_EQ(rtlm::to_string(rtlm::step_status::ok), "ok");
+  EXPECT_EQ(rtlm::to_string(rtlm::step_status::unsupported), "unsupported");
+  EXPECT_EQ(rtlm::to_string(rtlm::step_status::backend_failure), "backend_failure");
+  EXPECT_EQ(rtlm::to_string(rtlm::step_status::invalid_result), "invalid_result");
+  EXPECT_EQ(rtlm::to_string(rtlm::device_kind::gpu), "gpu");
+  EXPECT_EQ(rtlm::to_string(rtlm::device_kind::cpu), "cpu");
+  EXPECT_EQ(rtlm::to_string(rtlm::device_kind::other), "other");
+}
+
 TEST_F(model_backend_test, a_good_step_is_ok) {
   EXPECT_CALL(backend_, run_step(_, _)).WillOnce(Invoke(&model_backend_test::answer));
   EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::ok);

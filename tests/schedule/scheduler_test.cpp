@@ -819,6 +819,15 @@ TEST_F(scheduler_test, predictions_can_be_refined_while_waiting) {
   EXPECT_EQ(admitted, (std::vector<request_id>{request_id{1}, request_id{3}, request_id{2}}));
 }
 
+TEST(scheduler_config, admission_modes_round_trip_their_names) {
+  for (const auto m : {rtlm::admission_mode::accept, rtlm::admission_mode::reject,
+                       rtlm::admission_mode::downgrade, rtlm::admission_mode::relax_deadline}) {
+    EXPECT_EQ(rtlm::admission_mode_from_string(rtlm::to_string(m)), m);
+  }
+  EXPECT_EQ(rtlm::to_string(rtlm::admission_mode::relax_deadline), "relax_deadline");
+  EXPECT_FALSE(rtlm::admission_mode_from_string("relax"));
+}
+
 TEST(scheduler_config, invalid_fields_are_named) {
   const auto blamed = [](rtlm::scheduler_config c) {
     return rtlm::test::blamed_field([&] { rtlm::scheduler s(c); });

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "rtlm/core/units.hpp"
 
@@ -9,6 +10,19 @@ namespace rtlm {
 
 /// Where a backend runs its model.
 enum class device_kind { gpu, cpu, other };
+
+/// The name of `d` ("gpu", "cpu", "other"). O(1); no allocation; thread-safe.
+[[nodiscard]] constexpr std::string_view to_string(device_kind d) noexcept {
+  switch (d) {
+    case device_kind::gpu:
+      return "gpu";
+    case device_kind::cpu:
+      return "cpu";
+    case device_kind::other:
+      return "other";
+  }
+  return "other";
+}
 
 /// How a backend forms batches.
 enum class batching_mode {

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "rtlm/backend/backend_capabilities.hpp"
 #include "rtlm/backend/step_plan.hpp"
@@ -18,6 +19,21 @@ enum class step_status {
   backend_failure,  ///< the host's run_step threw; last_error() holds its message
   invalid_result,   ///< run_step returned a result that breaks the contract; last_error() says how
 };
+
+/// The name of `s`, equal to its enumerator ("backend_failure"). O(1); no allocation; thread-safe.
+[[nodiscard]] constexpr std::string_view to_string(step_status s) noexcept {
+  switch (s) {
+    case step_status::ok:
+      return "ok";
+    case step_status::unsupported:
+      return "unsupported";
+    case step_status::backend_failure:
+      return "backend_failure";
+    case step_status::invalid_result:
+      return "invalid_result";
+  }
+  return "backend_failure";
+}
 
 /// The interface a host implements to let rtlm drive its model runtime (or the simulator's).
 ///

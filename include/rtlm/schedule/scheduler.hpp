@@ -436,7 +436,7 @@ class basic_scheduler {
         continue;
       }
       options_.push_back({.device = s.backend->capabilities().device,
-                          .wait = s.queued_work / s.concurrency,
+                          .wait = predicted_wait(s),
                           .service = isolated_service(s, t)});
       option_backend_.push_back(b);
     }
@@ -471,6 +471,17 @@ class basic_scheduler {
     t.state = slot_state::waiting;
     s.queued_work += t.service;
     emit(request_event_kind::queued, t.r, b, now);
+  }
+
+  // How long a request placed on `s` now is predicted to wait: its queued work over its batch
+  // concurrency. Placement, admission control and consolidation all read it.
+  [[nodiscard]] static seconds predicted_wait(const backend_state& s) noexcept {
+    return s.queued_work / s.concurrency;
+  }
+  // Saturated: the predicted wait has reached offload.saturated_wait (the GPUs' "saturated" of
+  // CPU offloading's rule 2, also where admission sheds load and consolidation stops).
+  [[nodiscard]] bool saturated(const backend_state& s) const noexcept {
+    return predicted_wait(s) >= config_.offload.saturated_wait;
   }
 
   // The output lengths planned for `t` from its prediction (or the configured default), at
@@ -509,9 +520,8 @@ class basic_scheduler {
     for (const std::size_t b : option_backend_) {
       const backend_state& s = *backends_[b];
       const double alpha = s.backend->capabilities().can_evict_kv ? config_.alpha_max : 0.0;
-      const bool saturated = s.queued_work / s.concurrency >= config_.offload.saturated_wait;
       const bool expected =
-          config_.admission_length == admission_basis::expected_length || saturated;
+          config_.admission_length == admission_basis::expected_length || saturated(s);
       const time_budget_problem judged = time_budget_problem::until(
           deadline, now, t.r.prompt_tokens, expected ? t.output_mean : tokens(1), alpha);
       const time_budget_plan plan = s.solver.solve(judged);
@@ -817,10 +827,9 @@ class basic_scheduler {
     //    the batch under overload while the queue grows.
     std::size_t k = s.candidates.size();
     double step_with_k = 0.0;
-    // A saturated backend (its queue's predicted wait at least offload.saturated_wait) holds
-    // nothing back: there, a smaller batch only moves misses into the growing queue.
-    const bool saturated = s.queued_work / s.concurrency >= config_.offload.saturated_wait;
-    if (config_.consolidate && !saturated && (!s.constraints.empty() || any_deadline)) {
+    // A saturated backend holds nothing back: there, a smaller batch only moves misses into the
+    // growing queue.
+    if (config_.consolidate && !saturated(s) && (!s.constraints.empty() || any_deadline)) {
       const double current = config_.bound_level > 0.0
                                  ? decode_seconds(s, std::span(s.batch_kv).first(s.kv.size()))
                                  : s.base_decode.count() * s.estimator.decode_factor();

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 #include "rtlm/core/units.hpp"
 #include "rtlm/detail/validate.hpp"
@@ -21,6 +23,31 @@ enum class admission_mode : std::uint8_t {
   downgrade,       ///< keep it as best effort: background priority, deadline dropped
   relax_deadline,  ///< keep it with deadline = now + relaxed_deadline_factor x its isolated time
 };
+
+/// The name of `m`, equal to its enumerator ("relax_deadline"). O(1); no allocation; thread-safe.
+[[nodiscard]] constexpr std::string_view to_string(admission_mode m) noexcept {
+  switch (m) {
+    case admission_mode::accept:
+      return "accept";
+    case admission_mode::reject:
+      return "reject";
+    case admission_mode::downgrade:
+      return "downgrade";
+    case admission_mode::relax_deadline:
+      return "relax_deadline";
+  }
+  return "reject";
+}
+
+/// The mode named `name` (as to_string() writes it), or nullopt. O(modes); thread-safe.
+[[nodiscard]] constexpr std::optional<admission_mode> admission_mode_from_string(
+    std::string_view name) noexcept {
+  for (const admission_mode m : {admission_mode::accept, admission_mode::reject,
+                                 admission_mode::downgrade, admission_mode::relax_deadline}) {
+    if (to_string(m) == name) return m;
+  }
+  return std::nullopt;
+}
 
 /// The output length admission control judges a deadline on (see docs/scheduling.md,
 /// "Admission control").
