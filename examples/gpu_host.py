@@ -21,6 +21,7 @@ predicted and measured seconds, scheduler seconds) and prints a summary table.
 """
 import argparse
 import csv
+import math
 import os
 import statistics
 import sys
@@ -309,7 +310,8 @@ def main():
         gpu_median = statistics.median(s["measured"] for s in mine)
         summary.append(dict(
             policy=policy, requests=len(results), finished=len(done),
-            mean_latency=statistics.mean(lat), p99_latency=lat[int(0.99 * (len(lat) - 1))],
+            # Nearest rank, as rtlm::sim::summarize and summarize_served_stream.py take it.
+            mean_latency=statistics.mean(lat), p99_latency=lat[math.ceil(0.99 * len(lat)) - 1],
             deadline_miss_rate=1 - sum(x["on_time"] for x in results) / len(results),
             throughput=len(done) / end, steps=len(mine), step_mape=mape,
             host_seconds_per_step_median=overhead, gpu_seconds_per_step_median=gpu_median))
