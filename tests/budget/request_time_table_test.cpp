@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "estimate/temp_file.hpp"
+#include "rtlm/budget/eviction_ratio.hpp"
 #include "rtlm/estimate/timebill_estimator.hpp"
 
 namespace {
@@ -54,6 +55,16 @@ TEST(request_time_table, extrapolates_a_linear_cost_exactly_past_the_table) {
   const rtlm::request_time_table t = linear_table();
   EXPECT_NEAR(t.decode_run_time(tokens(64), tokens(100)).count(), exact_run(64, 100), 1e-9);
   EXPECT_NEAR(t.decode_run_time(tokens(32), tokens(100)).count(), exact_run(32, 100), 1e-9);
+}
+
+TEST(request_time_table, absurd_lengths_saturate_instead_of_overflowing) {
+  // Found by fuzz/fuzz_time_budget_solver: a run from a huge KV length overflowed int64.
+  const rtlm::request_time_table t = linear_table();
+  constexpr std::int64_t huge = std::numeric_limits<std::int64_t>::max() / 2 + 1;
+  const seconds run = t.decode_run_time(tokens(huge), tokens(huge));
+  EXPECT_TRUE(run.count() > 0.0) << run.count();
+  EXPECT_EQ(rtlm::kept_tokens_for_ratio(tokens(std::numeric_limits<std::int64_t>::max()), 0.0),
+            tokens(std::numeric_limits<std::int64_t>::max()));
 }
 
 TEST(request_time_table, prefill_is_the_greatest_time_in_its_cell) {

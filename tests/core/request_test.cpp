@@ -58,6 +58,11 @@ TEST(request, bad_fields_are_named) {
   rtlm::request r = base_request();
   r.prompt_tokens = rtlm::tokens(-1);
   EXPECT_EQ(blamed_field(r), "request.prompt_tokens");
+  // Lengths past max_request_tokens would overflow the scheduler's sums of lengths.
+  r.prompt_tokens = rtlm::max_request_tokens + 1_tok;
+  EXPECT_EQ(blamed_field(r), "request.prompt_tokens");
+  r.prompt_tokens = rtlm::max_request_tokens;
+  EXPECT_EQ(blamed_field(r), "");
 
   for (double budget : {nan, inf, -0.5}) {
     r = base_request();
@@ -70,6 +75,12 @@ TEST(request, bad_fields_are_named) {
   r = base_request();
   r.max_new_tokens = 0_tok;
   EXPECT_EQ(blamed_field(r), "request.max_new_tokens");
+  r.max_new_tokens = rtlm::tokens(std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(blamed_field(r), "request.max_new_tokens");
+  r = base_request();
+  r.predicted_length = rtlm::length_estimate{
+      .mean_tokens = 10, .upper_bound = rtlm::tokens(1LL << 62), .bound_coverage = 0.9};
+  EXPECT_EQ(blamed_field(r), "request.predicted_length.upper_bound");
   r = base_request();
   r.predicted_length =
       rtlm::length_estimate{.mean_tokens = 10, .upper_bound = 20_tok, .bound_coverage = 1.0};
@@ -77,6 +88,15 @@ TEST(request, bad_fields_are_named) {
   r.predicted_length->bound_coverage = 0.9;
   r.predicted_length->mean_tokens = nan;
   EXPECT_EQ(blamed_field(r), "request.predicted_length.mean_tokens");
+}
+
+TEST(request, a_budget_past_the_timeline_saturates) {
+  rtlm::request r = base_request();
+  r.time_budget = rtlm::seconds(5e63);  // valid, and far past the nanosecond timeline's end
+  EXPECT_EQ(blamed_field(r), "");
+  EXPECT_EQ(r.effective_deadline(), rtlm::time_point::max());
+  EXPECT_EQ(rtlm::add_saturated(t0, rtlm::seconds(-5e63)), rtlm::time_point::min());
+  EXPECT_EQ(rtlm::add_saturated(t0, rtlm::seconds(1.5)), t0 + 1500ms);
 }
 
 TEST(request, nan_budget_message_shows_the_value) {

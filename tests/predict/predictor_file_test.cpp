@@ -92,6 +92,23 @@ TEST(predictor_file, conformal_bound_round_trips) {
   fs::remove(path);
 }
 
+TEST(predictor_file, conformal_bound_loads_from_a_stream) {
+  rtlm::conformal_length_bound b({.window = 50});
+  for (int k = 0; k < 10; ++k) b.observe_score(0.1 * k);
+  const fs::path path = temp_file("bound_stream");
+  rtlm::save_conformal_bound(b, path);
+  std::istringstream in(read_all(path));
+  fs::remove(path);
+  EXPECT_EQ(rtlm::load_conformal_bound(in, "bound.rtlm").serialize(), b.serialize());
+  std::istringstream truncated(std::string("RTLMLENP"));
+  try {
+    (void)rtlm::load_conformal_bound(truncated, "bound.rtlm");
+    ADD_FAILURE() << "a truncated file loaded";
+  } catch (const rtlm::error& e) {
+    EXPECT_EQ(e.value(), "bound.rtlm");  // the stream's name, as messages give it
+  }
+}
+
 TEST(predictor_file, corrupt_or_foreign_files_are_refused_with_a_clear_message) {
   const rtlm::online_length_regressor r({.features = {.hash_bits = 8}});
   std::ostringstream out;
@@ -134,6 +151,30 @@ TEST(predictor_file, corrupt_or_foreign_files_are_refused_with_a_clear_message) 
   EXPECT_THROW((void)rtlm::load_length_predictor(path), rtlm::error);
   EXPECT_EQ(read_all(path).size(), 100U);
   fs::remove(path);
+}
+
+// A file of a few kilobytes may declare a model of gigabytes (a feature space of 2^24 hashed
+// slots, say). The loader refuses it from the sizes alone, before allocating anything that big.
+TEST(predictor_file, a_model_larger_than_its_file_is_refused_before_allocating) {
+  const rtlm::online_length_regressor regressor({.features = {.hash_bits = 8}});
+  const rtlm::bucketed_length_classifier classifier({.features = {.hash_bits = 8}});
+  for (const rtlm::length_predictor* model :
+       {static_cast<const rtlm::length_predictor*>(&regressor),
+        static_cast<const rtlm::length_predictor*>(&classifier)}) {
+    std::ostringstream out;
+    rtlm::save_length_predictor(*model, out);
+    std::string bytes = out.str();
+    ASSERT_EQ(load_error(bytes), "");
+    // The payload starts at byte 32 with the feature configuration's hash_bits (a little-endian
+    // u32); 24 is valid for the extractor. Then the checksum (bytes 24..31) is made right again.
+    bytes[32] = 24;
+    const std::string payload = bytes.substr(32);
+    rtlm::detail::byte_writer sum;
+    sum.u64(rtlm::detail::checksum(payload));
+    bytes.replace(24, 8, sum.data());
+    EXPECT_NE(load_error(bytes).find("a model larger than the data it holds"), std::string::npos)
+        << load_error(bytes);
+  }
 }
 
 }  // namespace

@@ -241,6 +241,9 @@ TEST(request_intake, invalid_request_field_agrees_with_validate) {
     cases.push_back(r);
   }
   r = make_request(1);
+  r.prompt_tokens = rtlm::max_request_tokens + rtlm::tokens(1);
+  cases.push_back(r);
+  r = make_request(1);
   r.deadline = t0 - 1ns;
   cases.push_back(r);
   r = make_request(1);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -803,6 +804,19 @@ TEST_F(scheduler_test, static_batches_group_similar_predicted_lengths) {
   EXPECT_TRUE(scheduler_->plan_step(0, now_).prefills.empty());
 }
 
+TEST_F(scheduler_test, a_prompt_no_step_can_take_whole_is_rejected) {
+  // Found by fuzz/fuzz_scheduler: a static batch prefilled a prompt past max_step_tokens.
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.batching = rtlm::batching_mode::static_batch;
+  caps.max_step_tokens = 100_tok;
+  make({}, caps);
+  submit(make_request(1, 200_tok));
+  submit(make_request(2, 50_tok));
+  run_to_completion();
+  EXPECT_EQ(events_.ids(request_event_kind::rejected), std::vector<request_id>{request_id{1}});
+  EXPECT_EQ(events_.ids(request_event_kind::finished), std::vector<request_id>{request_id{2}});
+}
+
 TEST_F(scheduler_test, predictions_can_be_refined_while_waiting) {
   make_busy_batch_of_one(rtlm::policy_kind::shortest_predicted_first);
   for (std::uint64_t id = 2; id <= 3; ++id) {
@@ -814,6 +828,10 @@ TEST_F(scheduler_test, predictions_can_be_refined_while_waiting) {
   // Request 3 turns out short: it now goes first.
   EXPECT_TRUE(scheduler_->update_prediction(request_id{3}, predicted(1, 1000_tok)));
   EXPECT_FALSE(scheduler_->update_prediction(request_id{1}, predicted(1, 1000_tok)));
+  // An estimate submit() would refuse is refused here too, and changes nothing.
+  EXPECT_FALSE(scheduler_->update_prediction(request_id{2}, predicted(-3e54, 1000_tok)));
+  EXPECT_FALSE(scheduler_->update_prediction(
+      request_id{2}, predicted(std::numeric_limits<double>::quiet_NaN(), 1000_tok)));
   run_to_completion();
   const std::vector<request_id> admitted = events_.ids(request_event_kind::admitted);
   EXPECT_EQ(admitted, (std::vector<request_id>{request_id{1}, request_id{3}, request_id{2}}));

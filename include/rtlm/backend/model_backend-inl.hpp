@@ -3,10 +3,10 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
 #include <exception>
 
 #include "rtlm/backend/model_backend.hpp"
+#include "rtlm/detail/step_result_check.hpp"
 
 namespace rtlm {
 namespace detail {
@@ -34,27 +34,6 @@ inline const char* unsupported_reason(const step_plan& plan, const backend_capab
     return "the plan's batch exceeds max_batch_size";
   if (caps.max_step_tokens.count() > 0 && step_tokens > caps.max_step_tokens)
     return "the plan's new tokens exceed max_step_tokens";
-  return nullptr;
-}
-
-// Why `result` breaks the contract for `plan`, or nullptr when it keeps it.
-inline const char* invalid_result_reason(const step_plan& plan, const step_result& result) {
-  if (!std::isfinite(result.step_time.count()) || result.step_time.count() < 0)
-    return "step_time is not a finite number >= 0";
-  if (result.outcomes.size() != plan.computed())
-    return "the number of outcomes differs from the number of computed requests";
-  for (std::size_t i = 0; i < plan.prefills.size(); ++i) {
-    const request_outcome& o = result.outcomes[i];
-    if (o.id != plan.prefills[i].id) return "an outcome's id is out of plan order";
-    if (o.generated.count() < 0) return "an outcome generated a negative number of tokens";
-    if (!plan.prefills[i].final_chunk && o.generated.count() != 0)
-      return "a non-final prefill chunk generated tokens";
-  }
-  for (std::size_t i = 0; i < plan.decodes.size(); ++i) {
-    const request_outcome& o = result.outcomes[plan.prefills.size() + i];
-    if (o.id != plan.decodes[i].id) return "an outcome's id is out of plan order";
-    if (o.generated.count() < 0) return "an outcome generated a negative number of tokens";
-  }
   return nullptr;
 }
 

@@ -47,7 +47,9 @@ struct kv_eviction {
 /// Plain data; reuse one plan across steps (clear() keeps the capacity) so that planning
 /// allocates nothing after warm-up.
 struct step_plan {
-  std::vector<request_id> releases;  ///< finished or cancelled: free all their state
+  /// Finished, cancelled or failed: free all their state. May name a request the backend holds
+  /// nothing for (every step of it failed): a release of that is a no-op.
+  std::vector<request_id> releases;
   std::vector<preemption> preemptions;
   std::vector<request_id> swap_ins;
   std::vector<kv_eviction> evictions;

@@ -10,7 +10,7 @@ namespace rtlm {
 /// What happened to one computed request in a step.
 struct request_outcome {
   request_id id{};
-  tokens generated;       ///< output tokens produced this step (0 for a non-final prefill chunk)
+  tokens generated;  ///< output tokens produced this step: 0 or 1 (0 for a non-final prefill chunk)
   bool finished = false;  ///< it emitted end-of-sequence or hit the backend's own length cap
 };
 
@@ -19,7 +19,7 @@ struct request_outcome {
 struct step_result {
   /// One outcome per computed request, in plan order: every prefill, then every decode.
   std::vector<request_outcome> outcomes;
-  seconds step_time{0};  ///< measured time of the step, finite and >= 0
+  seconds step_time{0};  ///< measured time of the step, finite, >= 0 and at most 1e9 s
 
   /// Empties the result, keeping the capacity.
   void clear() noexcept {

@@ -17,6 +17,8 @@ constexpr tokens kept_tokens_for_ratio(tokens length, double alpha) noexcept {
   const double a = alpha >= 0.0 ? std::min(alpha, 1.0) : 0.0;  // NaN fails `>=`
   // The 1e-9 absorbs rounding: (1 - 0.9) * 10 is 0.99999999999999978, which keeps 1, not 0.
   const double kept = (1.0 - a) * static_cast<double>(n) + 1e-9;
+  // Compared as doubles first: near 2^63 the product rounds up past what tokens::rep holds.
+  if (kept >= static_cast<double>(n)) return tokens(n);
   return tokens(std::min(n, static_cast<tokens::rep>(kept)));
 }
 

@@ -101,7 +101,10 @@ RTLM_INLINE seconds request_time_table::decode_run_time(tokens first_kv,
                                                         tokens steps) const noexcept {
   if (steps.count() <= 0) return seconds(0);
   const std::int64_t a = std::max<std::int64_t>(0, first_kv.count());
-  return seconds(std::max(0.0, cumulative_upper(a + steps.count()) - cumulative_lower(a)));
+  // A run past the largest length ends there: such runs cost about forever, not an overflow.
+  constexpr std::int64_t largest = std::numeric_limits<std::int64_t>::max();
+  const std::int64_t end = steps.count() > largest - a ? largest : a + steps.count();
+  return seconds(std::max(0.0, cumulative_upper(end) - cumulative_lower(a)));
 }
 
 RTLM_INLINE tokens request_time_table::max_decode_steps(tokens first_kv,
@@ -122,7 +125,8 @@ RTLM_INLINE tokens request_time_table::max_decode_steps(tokens first_kv,
     } else {
       u = tail_hi_ > 0 ? room / tail_hi_ : 1e15;
     }
-    x = (cells_ << shift_) + static_cast<std::int64_t>(std::min(u, 1e15));
+    // u is NaN when the tail's times overflow to infinity (inf - inf): no step is known to fit.
+    x = (cells_ << shift_) + static_cast<std::int64_t>(u >= 0.0 ? std::min(u, 1e15) : 0.0);
   } else {
     const auto it = std::upper_bound(cumulative_.begin(), cumulative_.end(), target);
     const auto i = static_cast<std::int64_t>(it - cumulative_.begin()) - 1;  // S[i] <= target

@@ -98,9 +98,11 @@ class request_time_table {
   void init_grid(const request_table_options& options);
   void finish_grid();
   static double checked(const char* what, tokens n, double value) {
-    detail::require(std::isfinite(value) && value >= 0.0,
-                    fmt::format("request_time_table {} time at {} tokens", what, n.count()), value,
-                    "must be a finite number of seconds >= 0");
+    // The field is formatted only on failure: this runs for every tabulated length.
+    if (!(std::isfinite(value) && value >= 0.0)) {
+      throw error(fmt::format("request_time_table {} time at {} tokens", what, n.count()),
+                  fmt::format("{}", value), "must be a finite number of seconds >= 0");
+    }
     return value;
   }
   // Bounds on the cumulative decode time of KV lengths 0 .. x - 1.

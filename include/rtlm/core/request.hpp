@@ -21,6 +21,11 @@ enum class priority_class : std::uint8_t {
   background = 3,   ///< batch or offline work
 };
 
+/// The largest token count a request may carry (prompt, output cap, predicted bound): 2^40,
+/// far past any model's context, and small enough that the scheduler's sums of a few lengths
+/// cannot overflow.
+inline constexpr tokens max_request_tokens{std::int64_t{1} << 40};
+
 /// What a length predictor attaches to a request: the distribution of its output length, reduced
 /// to what schedulers and the budget solver consume. Plain data.
 struct length_estimate {
@@ -42,13 +47,15 @@ struct request_progress {
 /// scheduler attach later. Plain data: copyable, movable, not synchronized.
 struct request {
   request_id id{};                         ///< host-chosen, unique among live requests
-  tokens prompt_tokens;                    ///< prompt length after tokenization, >= 0
+  tokens prompt_tokens;                    ///< prompt length after tokenization, in
+                                           ///< [0, max_request_tokens]
   std::optional<std::string> prompt_text;  ///< the prompt, when the host has it (for prediction)
   time_point arrival{};                    ///< when the host received it
   std::optional<time_point> deadline;      ///< absolute time by which it must finish
   std::optional<seconds> time_budget;      ///< time allowed from arrival to the last token
   priority_class priority = priority_class::standard;
-  std::optional<tokens> max_new_tokens;             ///< the host's cap on output length
+  std::optional<tokens> max_new_tokens;             ///< the host's cap on output length, in
+                                                    ///< [1, max_request_tokens]
   std::optional<length_estimate> predicted_length;  ///< attached by a length predictor
   request_progress progress;                        ///< maintained by the scheduler
 
@@ -56,17 +63,19 @@ struct request {
   /// O(1), no allocation.
   [[nodiscard]] std::optional<time_point> effective_deadline() const {
     std::optional<time_point> by_budget;
-    if (time_budget) by_budget = arrival + std::chrono::duration_cast<duration>(*time_budget);
+    // Saturated: a budget of centuries is valid and means the end of the timeline.
+    if (time_budget) by_budget = add_saturated(arrival, *time_budget);
     if (deadline && by_budget) return std::min(*deadline, *by_budget);
     return deadline ? deadline : by_budget;
   }
 
-  /// Throws rtlm::error naming the field when the request is malformed: a negative prompt
-  /// length, a NaN, infinite or negative time budget, a deadline before arrival, a max_new_tokens
-  /// below 1, or an inconsistent predicted length. O(1), no allocation unless it throws.
+  /// Throws rtlm::error naming the field when the request is malformed: a prompt length outside
+  /// [0, max_request_tokens], a NaN, infinite or negative time budget, a deadline before arrival,
+  /// a max_new_tokens outside [1, max_request_tokens], or an inconsistent predicted length (an
+  /// upper_bound outside [0, max_request_tokens], ...). O(1), no allocation unless it throws.
   void validate() const {
-    detail::require(prompt_tokens.count() >= 0, "request.prompt_tokens", prompt_tokens,
-                    "must be >= 0");
+    detail::require(prompt_tokens.count() >= 0 && prompt_tokens <= max_request_tokens,
+                    "request.prompt_tokens", prompt_tokens, "must be in [0, 2^40]");
     if (time_budget) {
       detail::require_non_negative_finite("request.time_budget", time_budget->count());
     }
@@ -75,14 +84,15 @@ struct request {
                       "must not be before arrival (ns after arrival)");
     }
     if (max_new_tokens) {
-      detail::require(max_new_tokens->count() >= 1, "request.max_new_tokens", *max_new_tokens,
-                      "must be >= 1");
+      detail::require(max_new_tokens->count() >= 1 && *max_new_tokens <= max_request_tokens,
+                      "request.max_new_tokens", *max_new_tokens, "must be in [1, 2^40]");
     }
     if (predicted_length) {
       const length_estimate& p = *predicted_length;
       detail::require_non_negative_finite("request.predicted_length.mean_tokens", p.mean_tokens);
-      detail::require(p.upper_bound.count() >= 0, "request.predicted_length.upper_bound",
-                      p.upper_bound, "must be >= 0");
+      detail::require(p.upper_bound.count() >= 0 && p.upper_bound <= max_request_tokens,
+                      "request.predicted_length.upper_bound", p.upper_bound,
+                      "must be in [0, 2^40]");
       detail::require(p.bound_coverage > 0.0 && p.bound_coverage < 1.0,
                       "request.predicted_length.bound_coverage", p.bound_coverage,
                       "must be in (0, 1)");

@@ -22,6 +22,20 @@ using seconds = std::chrono::duration<double>;
 static_assert(std::is_same_v<duration, std::chrono::nanoseconds>,
               "rtlm assumes a nanosecond steady clock (true of libstdc++ and libc++)");
 
+/// `t` plus `d`, saturated at the ends of the timeline (about 292 years either side of the
+/// clock's epoch) instead of overflowing; a NaN `d` gives `t`. For predicted times, which may be
+/// absurdly long for absurd inputs. O(1), no allocation.
+constexpr time_point add_saturated(time_point t, seconds d) noexcept {
+  // 4096 ns short of the ends, which covers the rounding of doubles near 2^63.
+  constexpr double end = 0x1p63 - 0x1p12;
+  const double ns = d.count() * 1e9;
+  const auto from = static_cast<double>(t.time_since_epoch().count());
+  if (ns != ns) return t;
+  if (!(ns < end - from)) return time_point::max();
+  if (!(ns > -end - from)) return time_point::min();
+  return t + duration(static_cast<duration::rep>(ns));
+}
+
 /// A number of tokens (prompt, generated, KV-cache entries). A named integer so a token count
 /// never mixes with a byte count or a time. Trivially copyable; constexpr; no allocation.
 class tokens {

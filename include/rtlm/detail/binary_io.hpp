@@ -59,6 +59,8 @@ class byte_reader {
     for (double& x : v) x = f64();
     return v;
   }
+  /// Bytes not read yet. O(1).
+  [[nodiscard]] std::size_t remaining() const noexcept { return bytes_.size() - offset_; }
   /// Throws unless every byte was read.
   void expect_end() const {
     if (offset_ != bytes_.size()) fail("bytes after the end of the data");

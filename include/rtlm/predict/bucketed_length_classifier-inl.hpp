@@ -251,6 +251,15 @@ bucketed_length_classifier::deserialize(std::string_view payload, const std::str
   c.epochs = static_cast<int>(std::min<std::uint64_t>(epochs, 1U << 30U));
   c.learning_rate = r.f64();
   c.seed = r.u64();
+  // A few bytes can declare a huge model: the arrays it needs must be in the payload before the
+  // constructor allocates them (the feature configuration is already checked, so the dimension
+  // is at most about 2^25).
+  const std::size_t left = r.remaining() / 16;  // two arrays of 8-byte values per size
+  const std::uint64_t default_rank = c.bucket_count <= 32 ? c.bucket_count : 24;  // as the ctor
+  const std::uint64_t rank = c.basis_size != 0 ? c.basis_size : default_rank;
+  const std::size_t dimension = detail::feature_dimension(c.features);
+  if (c.bucket_count > left || rank > left / std::max<std::size_t>(1, dimension))
+    r.fail("a model larger than the data it holds");
   std::optional<bucketed_length_classifier> model;
   try {
     model.emplace(c);

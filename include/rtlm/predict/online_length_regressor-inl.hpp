@@ -375,6 +375,10 @@ online_length_regressor::deserialize(std::string_view payload, const std::string
   c.prior_log_sd = r.f64();
   c.max_tokens = r.f64();
   c.exact_fit_limit = r.u64();
+  // A few bytes can declare a large feature space: its two weight arrays must be in the payload
+  // before the constructor allocates them.
+  if (detail::feature_dimension(c.features) > r.remaining() / 16)
+    r.fail("a model larger than the data it holds");
   std::optional<online_length_regressor> model;
   try {
     model.emplace(c);

@@ -114,15 +114,20 @@ RTLM_INLINE void save_conformal_bound(const conformal_length_bound& bound,
   detail::write_predictor_file(out, detail::conformal_bound_kind, bound.serialize(), path.string());
 }
 
+RTLM_INLINE conformal_length_bound load_conformal_bound(std::istream& in,
+                                                        const std::string& source) {
+  detail::predictor_file_contents c = detail::read_predictor_file(in, source);
+  if (c.kind != detail::conformal_bound_kind) {
+    throw error("length predictor file", source,
+                fmt::format("holds predictor kind {}, not a conformal bound", c.kind));
+  }
+  return conformal_length_bound::deserialize(c.payload, source);
+}
+
 RTLM_INLINE conformal_length_bound load_conformal_bound(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw error("length predictor file", path.string(), "cannot be opened");
-  detail::predictor_file_contents c = detail::read_predictor_file(in, path.string());
-  if (c.kind != detail::conformal_bound_kind) {
-    throw error("length predictor file", path.string(),
-                fmt::format("holds predictor kind {}, not a conformal bound", c.kind));
-  }
-  return conformal_length_bound::deserialize(c.payload, path.string());
+  return load_conformal_bound(in, path.string());
 }
 
 }  // namespace rtlm

@@ -36,6 +36,9 @@ void save_length_predictor(const length_predictor& predictor, std::ostream& out)
 void save_conformal_bound(const conformal_length_bound& bound, const std::filesystem::path& path);
 /// Loads a conformal bound saved by save_conformal_bound; throws like load_length_predictor.
 [[nodiscard]] conformal_length_bound load_conformal_bound(const std::filesystem::path& path);
+/// The same, from a stream; `source` names it in messages.
+[[nodiscard]] conformal_length_bound load_conformal_bound(std::istream& in,
+                                                          const std::string& source);
 
 }  // namespace rtlm
 

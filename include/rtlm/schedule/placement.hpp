@@ -37,7 +37,7 @@ struct placement_option {
   seconds service{0};
 
   [[nodiscard]] time_point finish(time_point now) const noexcept {
-    return now + std::chrono::duration_cast<duration>(wait + service);
+    return add_saturated(now, wait + service);  // centuries for a 2^40-token prompt, say
   }
 };
 

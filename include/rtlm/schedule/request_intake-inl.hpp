@@ -40,14 +40,17 @@ RTLM_INLINE std::string_view invalid_request_field(const request& r) noexcept {
   // The rules of request::validate(), in its order; the tests check that both blame the same
   // field.
   const auto non_negative_finite = [](double v) { return std::isfinite(v) && v >= 0.0; };
-  if (r.prompt_tokens.count() < 0) return "request.prompt_tokens";
+  const auto length_in = [](tokens n, std::int64_t least) {
+    return n.count() >= least && n <= max_request_tokens;
+  };
+  if (!length_in(r.prompt_tokens, 0)) return "request.prompt_tokens";
   if (r.time_budget && !non_negative_finite(r.time_budget->count())) return "request.time_budget";
   if (r.deadline && *r.deadline < r.arrival) return "request.deadline";
-  if (r.max_new_tokens && r.max_new_tokens->count() < 1) return "request.max_new_tokens";
+  if (r.max_new_tokens && !length_in(*r.max_new_tokens, 1)) return "request.max_new_tokens";
   if (r.predicted_length) {
     const length_estimate& p = *r.predicted_length;
     if (!non_negative_finite(p.mean_tokens)) return "request.predicted_length.mean_tokens";
-    if (p.upper_bound.count() < 0) return "request.predicted_length.upper_bound";
+    if (!length_in(p.upper_bound, 0)) return "request.predicted_length.upper_bound";
     if (!(p.bound_coverage > 0.0 && p.bound_coverage < 1.0)) {
       return "request.predicted_length.bound_coverage";
     }

@@ -20,6 +20,7 @@
 #include "rtlm/core/request.hpp"
 #include "rtlm/core/units.hpp"
 #include "rtlm/detail/assert.hpp"
+#include "rtlm/detail/step_result_check.hpp"
 #include "rtlm/estimate/online_step_correction.hpp"
 #include "rtlm/schedule/placement.hpp"
 #include "rtlm/schedule/request_index.hpp"
@@ -35,7 +36,9 @@ namespace rtlm {
 struct step_report {
   std::size_t backend = 0;
   step_status status = step_status::ok;
-  std::string_view error;    ///< the backend's message when status != ok; valid until its next step
+  /// Why, when status != ok: the backend's message, or the check a host's result failed (a
+  /// static string); the backend's is valid until its next step.
+  std::string_view error;
   std::size_t computed = 0;  ///< sequences in the forward pass
   std::size_t finished = 0;  ///< requests that finished in this step
   /// The requests of a failed step (status != ok): their work in it is lost and is planned
@@ -121,9 +124,12 @@ class basic_scheduler {
   /// Plans backend `b`'s next step at time `now`: takes in submitted requests and cancellations
   /// (placing, checking and queueing each), then decides the step (see docs/scheduling.md).
   /// Returns the plan to execute; it stays valid and unchanged until complete_step(b, ...)
-  /// (calling plan_step(b) again before that returns the same plan). Scheduler thread; noexcept.
+  /// (calling plan_step(b) again before that returns the same plan). The scheduler's time is
+  /// monotone: a `now` earlier than the latest one given to plan_step(), complete_step() or
+  /// step() is taken as that latest one. Scheduler thread; noexcept.
   const step_plan& plan_step(std::size_t b, time_point now) noexcept {
     RTLM_ASSERT(b < backends_.size());
+    now = monotone(now);
     backend_state& s = *backends_[b];
     if (s.in_flight) return s.plan;
     take_in(now);
@@ -134,10 +140,13 @@ class basic_scheduler {
 
   /// Applies the outcome of backend `b`'s planned step, finished at `now`: progress, finished
   /// requests (released in the next plan), the estimator's online update, failures. `status` is
-  /// what model_backend::execute() returned (or the host's own verdict). Scheduler thread.
+  /// what model_backend::execute() returned (or the host's own verdict, e.g. backend_failure for
+  /// a step it timed out); a result that breaks the plan (model_backend::execute()'s checks) is
+  /// taken as invalid_result. `now` is monotone, as in plan_step(). Scheduler thread.
   step_report complete_step(std::size_t b, step_status status, const step_result& result,
                             time_point now) noexcept {
     RTLM_ASSERT(b < backends_.size());
+    now = monotone(now);
     backend_state& s = *backends_[b];
     step_report report;
     report.backend = b;
@@ -146,12 +155,13 @@ class basic_scheduler {
     affected_.clear();
     if (!s.in_flight) return report;
     s.in_flight = false;
-    if (status == step_status::ok && !result_matches_plan(s.plan, result)) {
-      status = step_status::invalid_result;
-    }
+    // The host's own result (not from execute()) gets the same checks; the report names why.
+    const char* invalid =
+        status == step_status::ok ? detail::invalid_result_reason(s.plan, result) : nullptr;
+    if (invalid != nullptr) status = step_status::invalid_result;
     report.status = status;
     if (status != step_status::ok) {
-      report.error = s.backend->last_error();
+      report.error = invalid != nullptr ? std::string_view(invalid) : s.backend->last_error();
       fail_step(b, now);
       report.affected = affected_;
       return report;
@@ -166,6 +176,7 @@ class basic_scheduler {
   /// A backend that throws or returns garbage does not take the scheduler down: the report
   /// carries the failure and the affected requests. Scheduler thread; noexcept.
   step_report step(std::size_t b, time_point now) noexcept {
+    now = monotone(now);  // the step ends a step time after the scheduler's time, not the host's
     backend_state& s = *backends_[b];
     const step_plan& plan = plan_step(b, now);
     const step_status status = s.backend->execute(plan, s.result);
@@ -176,8 +187,12 @@ class basic_scheduler {
   }
 
   /// Re-orders a waiting request after the host refined its length prediction; false when it is
-  /// not waiting. Uses the queue's mutable handle (O(log n)). Scheduler thread.
+  /// not waiting, or when `estimate` is one submit() would refuse (request::validate()'s rules
+  /// for predicted_length). Uses the queue's mutable handle (O(log n)). Scheduler thread.
   bool update_prediction(request_id id, const length_estimate& estimate) noexcept {
+    request probe;  // no text: checking it allocates nothing
+    probe.predicted_length = estimate;
+    if (!invalid_request_field(probe).empty()) return false;
     const std::optional<std::uint32_t> slot = index_.find(id);
     if (!slot || slots_[*slot].state != slot_state::waiting) return false;
     tracked& t = slots_[*slot];
@@ -343,6 +358,13 @@ class basic_scheduler {
     bool in_flight = false;
   };
 
+  // The scheduler's clock never goes backwards: a host clock that jumped back would order events
+  // wrongly and make latencies (first token minus admission, say) negative.
+  time_point monotone(time_point now) noexcept {
+    latest_ = std::max(latest_, now);
+    return latest_;
+  }
+
   static const scheduler_config& validated(const scheduler_config& c) {
     c.validate();
     return c;
@@ -432,9 +454,8 @@ class basic_scheduler {
     option_backend_.clear();
     for (std::size_t b = 0; b < backends_.size(); ++b) {
       backend_state& s = *backends_[b];
-      if (reservation(t, s.backend->capabilities()) > s.backend->capabilities().kv_capacity) {
-        continue;
-      }
+      const backend_capabilities& caps = s.backend->capabilities();
+      if (reservation(t, caps) > caps.kv_capacity || !prefill_fits_a_step(t, caps)) continue;
       options_.push_back({.device = s.backend->capabilities().device,
                           .wait = predicted_wait(s),
                           .service = isolated_service(s, t)});
@@ -471,6 +492,14 @@ class basic_scheduler {
     t.state = slot_state::waiting;
     s.queued_work += t.service;
     emit(request_event_kind::queued, t.r, b, now);
+  }
+
+  // Whether a backend that prefills a prompt whole (static batches, or no chunked prefill) can
+  // take `t`'s in one step of its max_step_tokens; a backend that chunks always can.
+  [[nodiscard]] static bool prefill_fits_a_step(const tracked& t,
+                                                const backend_capabilities& caps) noexcept {
+    const bool whole = caps.batching == batching_mode::static_batch || !caps.can_chunk_prefill;
+    return !whole || caps.max_step_tokens.count() <= 0 || t.prefill_target <= caps.max_step_tokens;
   }
 
   // How long a request placed on `s` now is predicted to wait: its queued work over its batch
@@ -547,8 +576,7 @@ class basic_scheduler {
         return true;
       case admission_mode::relax_deadline:
         t.r.time_budget.reset();
-        t.r.deadline =
-            now + std::chrono::duration_cast<duration>(shortest * config_.relaxed_deadline_factor);
+        t.r.deadline = add_saturated(now, shortest * config_.relaxed_deadline_factor);
         emit(request_event_kind::deadline_relaxed, t.r, 0, now, worst);
         return true;
     }
@@ -634,9 +662,13 @@ class basic_scheduler {
     s.decode_entries.clear();
     s.kv.clear();
     const backend_capabilities& caps = s.backend->capabilities();
-    const std::size_t max_batch = caps.max_batch_size > 0
-                                      ? static_cast<std::size_t>(caps.max_batch_size)
-                                      : std::numeric_limits<std::size_t>::max();
+    std::size_t max_batch = caps.max_batch_size > 0 ? static_cast<std::size_t>(caps.max_batch_size)
+                                                    : std::numeric_limits<std::size_t>::max();
+    // Every sequence of a step computes at least one new token, so a backend's max_step_tokens
+    // bounds its batch too (else the decodes alone could exceed it).
+    if (caps.max_step_tokens.count() > 0) {
+      max_batch = std::min(max_batch, static_cast<std::size_t>(caps.max_step_tokens.count()));
+    }
     tokens budget =
         caps.max_step_tokens.count() > 0 ? caps.max_step_tokens : config_.max_step_tokens;
 
@@ -687,7 +719,7 @@ class basic_scheduler {
       budget -= chunk;
     }
     // Swapped-out requests come back first, oldest first, while their KV fits.
-    while (!s.swapped.empty() && s.running.size() < max_batch) {
+    while (!s.swapped.empty() && s.running.size() < max_batch && budget > tokens(0)) {
       const std::uint32_t slot = s.swapped.front();
       tracked& t = slots_[slot];
       const tokens need = std::max(reservation(t, caps), kv_of(t) + tokens(1));
@@ -976,19 +1008,6 @@ class basic_scheduler {
 
   // ---- completion -----------------------------------------------------------------------------
 
-  static bool result_matches_plan(const step_plan& plan, const step_result& result) noexcept {
-    if (result.outcomes.size() != plan.computed()) return false;
-    if (!std::isfinite(result.step_time.count()) || result.step_time.count() < 0.0) return false;
-    for (std::size_t i = 0; i < plan.prefills.size(); ++i) {
-      if (result.outcomes[i].id != plan.prefills[i].id) return false;
-    }
-    for (std::size_t i = 0; i < plan.decodes.size(); ++i) {
-      if (result.outcomes[plan.prefills.size() + i].id != plan.decodes[i].id) return false;
-    }
-    return std::all_of(result.outcomes.begin(), result.outcomes.end(),
-                       [](const request_outcome& o) { return o.generated.count() >= 0; });
-  }
-
   [[nodiscard]] bool current(const plan_entry& e) const noexcept {
     const tracked& t = slots_[e.slot];
     return t.generation == e.generation && t.state == slot_state::running;
@@ -1062,6 +1081,7 @@ class basic_scheduler {
   bool drain_limited_ = false;                // the last drain stopped at the free slots
   scheduler_observer* observer_ = nullptr;
   std::uint64_t next_sequence_ = 0;
+  time_point latest_ = time_point::min();  // the latest `now` given: see monotone()
 };
 
 #ifndef RTLM_HEADER_ONLY

@@ -29,7 +29,8 @@ enum class request_event_reason : std::uint8_t {
   prefill_too_long,   ///< no backend can even prefill it before its deadline
   eviction_too_weak,  ///< no backend finishes its expected length in time, even at alpha_max
   duplicate_id,       ///< another live request has the same id
-  too_long,           ///< its prompt and output cap exceed every backend's KV capacity
+  too_long,           ///< its prompt and output cap exceed every backend's KV capacity (or
+                      ///< its prompt the max_step_tokens of each that prefills prompts whole)
   no_backend,         ///< the scheduler has no backend
   backend_failure,    ///< its steps failed max_failed_steps times in a row
 };

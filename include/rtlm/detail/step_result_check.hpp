@@ -1,0 +1,49 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+
+#include "rtlm/backend/step_plan.hpp"
+#include "rtlm/backend/step_result.hpp"
+
+namespace rtlm::detail {
+
+// The longest step time a result may report, in seconds (about 31 years): far inside
+// rtlm::duration's range (about 292 years), so the scheduler's `now + step_time` cannot overflow.
+inline constexpr double max_step_seconds = 1e9;
+
+// Why `result` breaks the contract for `plan`, or nullptr when it keeps it: one outcome per
+// computed request in plan order, each with the tokens its step asks for at most (one; none
+// for a non-final prefill chunk), and a finite step time in [0, max_step_seconds]. Shared by
+// model_backend::execute() and the scheduler's complete_step(), so both judge alike. O(batch);
+// no allocation.
+inline const char* invalid_result_reason(const step_plan& plan,
+                                         const step_result& result) noexcept {
+  const double t = result.step_time.count();
+  if (!std::isfinite(t) || t < 0) return "step_time is not a finite number >= 0";
+  if (t > max_step_seconds) return "step_time is longer than 1e9 s";
+  if (result.outcomes.size() != plan.computed())
+    return "the number of outcomes differs from the number of computed requests";
+  const auto tokens_ok = [](const request_outcome& o, bool may_emit) -> const char* {
+    if (o.generated.count() < 0) return "an outcome generated a negative number of tokens";
+    if (!may_emit && o.generated.count() != 0) return "a non-final prefill chunk generated tokens";
+    // A step computes one position per sequence: more tokens would put the scheduler's view of
+    // the request's KV and output length out of step with the backend's.
+    if (o.generated.count() > 1) return "an outcome generated more than one token";
+    return nullptr;
+  };
+  for (std::size_t i = 0; i < plan.prefills.size(); ++i) {
+    const request_outcome& o = result.outcomes[i];
+    if (o.id != plan.prefills[i].id) return "an outcome's id is out of plan order";
+    if (const char* why = tokens_ok(o, plan.prefills[i].final_chunk)) return why;
+  }
+  for (std::size_t i = 0; i < plan.decodes.size(); ++i) {
+    const request_outcome& o = result.outcomes[plan.prefills.size() + i];
+    if (o.id != plan.decodes[i].id) return "an outcome's id is out of plan order";
+    if (const char* why = tokens_ok(o, true)) return why;
+  }
+  return nullptr;
+}
+
+}  // namespace rtlm::detail
