@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <exception>
+#include <fstream>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -67,7 +68,13 @@ struct options {
   double rtlm_level = 0.99;     // the estimator's calibrated step-time bound rtlm plans with
   double rtlm_min_gain = 0.01;  // best effort: eviction must buy this much chance to finish
   std::size_t timebill_k = 5;
+  // What an eviction costs the host, a + b * prompt tokens seconds (0 on the simulated GPU by
+  // default; benchmarks/gpu measures it). rtlm plans with it; TimeBill, as published, does not.
+  double eviction_cost_a = 0;
+  double eviction_cost_b = 0;
   std::string json;
+  std::string plans;  // where to write every (workload, request, budget, policy) plan, if set
+  std::size_t plans_requests = SIZE_MAX;  // ...for the first this many requests of each workload
 };
 
 // One request: its prompt and real output length, and the noise its steps will see.
@@ -275,10 +282,15 @@ std::int64_t median_prompt(const std::vector<request_case>& cases) {
   return p[p.size() / 2];
 }
 
+rtlm::seconds eviction_cost(const options& opt, const request_case& c) {
+  return seconds(opt.eviction_cost_a +
+                 opt.eviction_cost_b * static_cast<double>(c.prompt_tokens.count()));
+}
+
 // Budgets T on a grid around the median vanilla latency; every policy on every request.
 void budget_sweep(const std::vector<request_case>& cases, const std::vector<prediction>& predicted,
                   const timing& fit, const options& opt, const std::string& prefix,
-                  json_figures& json) {
+                  json_figures& json, std::ofstream* plans) {
   std::int64_t longest_kv = 0;
   for (const request_case& c : cases)
     longest_kv = std::max(longest_kv, c.prompt_tokens.count() + c.length.count());
@@ -306,11 +318,15 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
              "policy", "complete", "cmp|feas", "skipnext", "alpha|cmp", "alpha", "infeasible");
   for (const double factor : opt.budget_factors) {
     const double budget = factor * median;
+    // The time a request takes at `kept` prompt tokens, the eviction's own cost included.
+    const auto run_time = [&](const request_case& c, tokens kept) {
+      return truth.time(c, kept) + (kept < c.prompt_tokens ? eviction_cost(opt, c).count() : 0.0);
+    };
     std::vector<bool> feasible(cases.size());
     std::size_t feasible_count = 0;
     for (std::size_t j = 0; j < cases.size(); ++j) {
       const tokens fewest = rtlm::kept_tokens_for_ratio(cases[j].prompt_tokens, opt.alpha_max);
-      feasible[j] = truth.time(cases[j], fewest) <= budget;
+      feasible[j] = run_time(cases[j], fewest) <= budget;
       feasible_count += feasible[j] ? 1U : 0U;
     }
     std::map<std::string, policy_figures> figures;
@@ -337,12 +353,22 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
           infeasible += plan.feasible() ? 0U : 1U;
         } else {
           problem.length_bound = predicted[j].rtlm_bound;
+          problem.eviction_time = eviction_cost(opt, c);
           const rtlm::time_budget_plan plan =
               rtlm_solver.solve_best_effort(problem, predicted[j].distribution, opt.rtlm_min_gain);
           alpha = plan.alpha;
           infeasible += plan.feasible() ? 0U : 1U;
         }
-        times[j] = truth.time(c, rtlm::kept_tokens_for_ratio(c.prompt_tokens, alpha));
+        const tokens kept = rtlm::kept_tokens_for_ratio(c.prompt_tokens, alpha);
+        times[j] = run_time(c, kept);
+        if (plans != nullptr && j < opt.plans_requests) {
+          // What a GPU host replays (benchmarks/gpu/time_budget_gpu.py): the request, the budget
+          // and the plan, with the simulated time beside it for comparison.
+          *plans << fmt::format("{},{},{},{},{:.6f},{},{:.6f},{},{:.6f}\n",
+                                prefix.empty() ? "alpaca_eval" : "long_context", j,
+                                c.prompt_tokens.count(), c.length.count(), budget, pol.name, alpha,
+                                kept.count(), times[j]);
+        }
         const bool done = times[j] <= budget;
         alpha_sum += alpha;
         if (done) {
@@ -412,7 +438,18 @@ int run(const options& opt) {
       "  predictors: 5-fold cross-validation (seed {}); rtlm bound at coverage {}, estimator "
       "bound level {}, min_gain {}; TimeBill 512 x 16 buckets, k = {}\n",
       opt.seed, opt.rtlm_coverage, opt.rtlm_level, opt.rtlm_min_gain, opt.timebill_k);
+  fmt::print(
+      "  eviction cost: {} s + {} s per prompt token (rtlm plans with it; the runs pay it)\n",
+      opt.eviction_cost_a, opt.eviction_cost_b);
   json_figures json;
+  std::ofstream plans_file;
+  if (!opt.plans.empty()) {
+    plans_file.open(opt.plans);
+    if (!plans_file) throw std::runtime_error("--plans: cannot write " + opt.plans);
+    plans_file << "workload,request,prompt_tokens,output_tokens,budget_s,policy,alpha,kept_tokens,"
+                  "simulated_s\n";
+  }
+  std::ofstream* plans = opt.plans.empty() ? nullptr : &plans_file;
 
   // AlpacaEval: the served model's real outputs to real prompts.
   const std::map<std::string, std::string> prompts =
@@ -469,7 +506,7 @@ int run(const options& opt) {
       "it cannot hide behind the prefill: {} (so t_predict = 0)\n",
       latency_model.c, latency_model.b, latency_model.a, not_hidden);
   json.emplace_back("predictor.prompts_not_hidden_behind_prefill", static_cast<double>(not_hidden));
-  budget_sweep(cases, predicted, fit, opt, "", json);
+  budget_sweep(cases, predicted, fit, opt, "", json, plans);
 
   // Long context: a sample of the Mooncake trace's real (input, output) lengths, within the
   // profile's measured KV range. No prompt text: the predictors learn the length distribution.
@@ -512,9 +549,11 @@ int run(const options& opt) {
         "\nLong context: {} requests sampled (seed {}) of the {} in {} with input + output <= "
         "32768, prompts median {} tokens\n",
         sample.size(), opt.seed + 5, eligible, opt.long_context, median_prompt(sample));
-    budget_sweep(sample, sample_predicted, fit, opt, "long_context.", json);
+    budget_sweep(sample, sample_predicted, fit, opt, "long_context.", json, plans);
   }
   if (!opt.json.empty()) rtlm::bench::write_flat_json(opt.json, json);
+  if (plans != nullptr && !plans_file.flush())
+    throw std::runtime_error("--plans: writing " + opt.plans + " failed");
   return 0;
 }
 
@@ -523,6 +562,7 @@ void usage() {
       "usage: eval_time_budget [--data DIR] [--profile FILE] [--model NAME] [--budgets F,F,...]\n"
       "                        [--long-context FILE] [--long-context-requests N] [--seed N]\n"
       "                        [--rtlm-coverage Q] [--rtlm-min-gain G] [--json PATH]\n"
+      "                        [--plans PATH] [--plans-requests N] [--eviction-cost A,B]\n"
       "  --data DIR      instructions.tsv and token_lengths.csv (default {}/alpaca_eval)\n"
       "  --profile FILE  rtlm profile CSV of the served model (default: the H100 Llama-3.1-8B "
       "one)\n"
@@ -536,7 +576,15 @@ void usage() {
       "  --rtlm-coverage Q  coverage of the length bound rtlm plans for (default 0.95)\n"
       "  --rtlm-min-gain G  chance to finish that eviction must buy past the bound (default "
       "0.01)\n"
-      "  --json PATH     also write the figures as a flat JSON object\n",
+      "  --eviction-cost A,B  an eviction costs A + B x prompt tokens seconds on top (default "
+      "0,0);\n"
+      "                  rtlm plans with it, TimeBill (as published) does not\n"
+      "  --json PATH     also write the figures as a flat JSON object\n"
+      "  --plans PATH    also write every plan (workload, request, lengths, budget, policy, "
+      "alpha,\n"
+      "                  kept tokens, simulated seconds) as CSV, for a GPU host to replay\n"
+      "  --plans-requests N  only the first N requests of each workload in --plans (default "
+      "all)\n",
       RTLM_BENCHMARK_DATA_DIR);
 }
 
@@ -577,6 +625,18 @@ int main(int argc, char** argv) {
         opt.seed = std::stoull(value());
       } else if (args[k] == "--json") {
         opt.json = value();
+      } else if (args[k] == "--eviction-cost") {
+        const std::vector<std::string> f = rtlm::bench::split(value(), ',');
+        if (f.size() != 2) throw std::runtime_error("--eviction-cost: expected A,B");
+        opt.eviction_cost_a = std::stod(f[0]);
+        opt.eviction_cost_b = std::stod(f[1]);
+        if (!(opt.eviction_cost_a >= 0) || !(opt.eviction_cost_b >= 0) ||
+            !std::isfinite(opt.eviction_cost_a) || !std::isfinite(opt.eviction_cost_b))
+          throw std::runtime_error("--eviction-cost: A and B must be finite and >= 0");
+      } else if (args[k] == "--plans") {
+        opt.plans = value();
+      } else if (args[k] == "--plans-requests") {
+        opt.plans_requests = std::stoull(value());
       } else if (args[k] == "--help" || args[k] == "-h") {
         usage();
         return 0;

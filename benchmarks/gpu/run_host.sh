@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds rtlm's Python module on a GPU machine that has PyTorch, pybind11 and a C++ compiler but
-# not rtlm's header-only dependencies, then runs examples/gpu_host.py. RTLM_DEPS points at a copy
-# of the Eigen, {fmt} and Boost headers the module includes (docs/gpu-results.md says how it was
-# made). Usage: RTLM_DEPS=DIR OUT=DIR bash benchmarks/gpu/run_host.sh [gpu_host.py options]
+# not rtlm's header-only dependencies, then runs examples/gpu_host.py (or the Python script given
+# first) with --out $OUT. RTLM_DEPS points at a copy of the Eigen, {fmt} and Boost headers the
+# module includes (docs/gpu-results.md says how it was made).
+# Usage: RTLM_DEPS=DIR OUT=DIR bash benchmarks/gpu/run_host.sh [SCRIPT.py] [the script's options]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
@@ -18,4 +19,6 @@ if [ ! -f "$build/rtlm$suffix" ]; then
     src/python/rtlm_python.cpp -o "$build/rtlm$suffix"
   echo "built the rtlm module in $((SECONDS - start)) s"
 fi
-PYTHONPATH="$build" PYTHONUNBUFFERED=1 python3 examples/gpu_host.py --out "$OUT" "$@"
+script=examples/gpu_host.py
+case "${1:-}" in *.py) script=$1; shift ;; esac
+PYTHONPATH="$build" PYTHONUNBUFFERED=1 python3 "$script" --out "$OUT" "$@"

@@ -5,14 +5,19 @@
 // simulator. docs/python.md shows them in use. Times cross the boundary as float seconds on the
 // scheduler's clock (its epoch is 0.0); token counts as ints; enums as their names.
 
+#include <pybind11/eigen.h>
 #include <pybind11/functional.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -75,6 +80,47 @@ rtlm::priority_class priority_named(const std::string& name) {
   if (name == "standard") return rtlm::priority_class::standard;
   if (name == "background") return rtlm::priority_class::background;
   throw rtlm::error("priority", name, "must be realtime, interactive, standard or background");
+}
+
+// ---- KV selection: numpy arrays in, a [heads, kept] int64 array of positions out
+// -----------------
+using positions_array =
+    Eigen::Matrix<std::int64_t, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+positions_array positions_of(const rtlm::kv_selection& s) {
+  positions_array out(s.head_count(), s.kept_per_head().count());
+  const std::span<const std::int64_t> all = s.all_positions();
+  std::copy(all.begin(), all.end(), out.data());
+  return out;
+}
+
+// Exactly one of alpha (an eviction ratio) and kept (a kept-token budget).
+rtlm::kv_budget kv_budget_of(std::optional<double> alpha, std::optional<std::int64_t> kept) {
+  if (alpha.has_value() == kept.has_value()) {
+    throw rtlm::error("alpha", alpha ? fmt::format("{}", *alpha) : "None",
+                      "give exactly one of alpha (an eviction ratio) and kept (tokens to keep)");
+  }
+  return alpha ? rtlm::kv_budget::ratio(*alpha) : rtlm::kv_budget::kept(rtlm::tokens(*kept));
+}
+
+rtlm::snapkv_options snapkv_options_of(std::int64_t window, std::int64_t kernel,
+                                       const std::string& pooling, const std::string& gqa) {
+  rtlm::snapkv_options o{.window = window, .kernel = kernel};
+  if (pooling == "max") {
+    o.pooling = rtlm::snapkv_pooling::max;
+  } else if (pooling == "average") {
+    o.pooling = rtlm::snapkv_pooling::average;
+  } else {
+    throw rtlm::error("pooling", pooling, "must be max or average");
+  }
+  if (gqa == "kv_group_mean") {
+    o.gqa = rtlm::snapkv_gqa::kv_group_mean;
+  } else if (gqa == "per_query_head") {
+    o.gqa = rtlm::snapkv_gqa::per_query_head;
+  } else {
+    throw rtlm::error("gqa", gqa, "must be kv_group_mean or per_query_head");
+  }
+  return o;
 }
 
 // A model_backend whose step runs in Python: subclass rtlm.Backend and define run_step(plan),
@@ -297,7 +343,7 @@ PYBIND11_MODULE(rtlm, m) {
           "solve",
           [](const rtlm::time_budget_solver& s, std::int64_t prompt_tokens,
              std::int64_t length_bound, double budget, double elapsed, double predictor_time,
-             double alpha_max) {
+             double alpha_max, double eviction_time) {
             rtlm::time_budget_problem p;
             p.budget = rtlm::seconds(budget);
             p.elapsed = rtlm::seconds(elapsed);
@@ -305,11 +351,61 @@ PYBIND11_MODULE(rtlm, m) {
             p.prompt_tokens = tokens_of(prompt_tokens);
             p.length_bound = tokens_of(length_bound);
             p.alpha_max = alpha_max;
+            p.eviction_time = rtlm::seconds(eviction_time);
             return s.solve(p);
           },
           py::arg("prompt_tokens"), py::arg("length_bound"), py::arg("budget"),
           py::arg("elapsed") = 0.0, py::arg("predictor_time") = 0.0, py::arg("alpha_max") = 0.95,
-          "The smallest alpha in [0, alpha_max] whose worst case fits `budget` seconds.");
+          py::arg("eviction_time") = 0.0,
+          "The smallest alpha in [0, alpha_max] whose worst case fits `budget` seconds; an "
+          "eviction costs `eviction_time` seconds on top.");
+
+  // ---- KV selection -----------------------------------------------------------------------------
+  // The GIL is released while selecting, so a host can select several layers on threads.
+  m.def(
+      "select_snapkv",
+      [](const Eigen::Ref<const rtlm::attention_matrix>& probabilities, std::int64_t query_heads,
+         std::int64_t kv_heads, std::optional<double> alpha, std::optional<std::int64_t> kept,
+         std::int64_t window, std::int64_t kernel, const std::string& pooling,
+         const std::string& gqa) {
+        const rtlm::kv_budget budget = kv_budget_of(alpha, kept);
+        const rtlm::snapkv_options options = snapkv_options_of(window, kernel, pooling, gqa);
+        rtlm::kv_selection out;
+        {
+          const py::gil_scoped_release unlocked;
+          rtlm::select_snapkv(probabilities, {.query_heads = query_heads, .kv_heads = kv_heads},
+                              budget, options, out);
+        }
+        return positions_of(out);
+      },
+      py::arg("window_probabilities"), py::arg("query_heads"), py::arg("kv_heads"), py::kw_only(),
+      py::arg("alpha") = py::none(), py::arg("kept") = py::none(), py::arg("window") = 32,
+      py::arg("kernel") = 5, py::arg("pooling") = "max", py::arg("gqa") = "kv_group_mean",
+      "SnapKV's kept prompt positions for one layer, [heads, kept] int64, each row ascending. "
+      "window_probabilities: float32 [query_heads * min(window, length), length], query head "
+      "h's last window queries in rows [h w, (h + 1) w). Give alpha or kept "
+      "(docs/kv-selection.md).");
+  m.def(
+      "select_snapkv_from_window_scores",
+      [](const Eigen::Ref<const rtlm::attention_matrix>& scores, std::int64_t query_heads,
+         std::int64_t kv_heads, std::optional<double> alpha, std::optional<std::int64_t> kept,
+         std::int64_t window, std::int64_t kernel, const std::string& pooling,
+         const std::string& gqa) {
+        const rtlm::kv_budget budget = kv_budget_of(alpha, kept);
+        const rtlm::snapkv_options options = snapkv_options_of(window, kernel, pooling, gqa);
+        rtlm::kv_selection out;
+        {
+          const py::gil_scoped_release unlocked;
+          rtlm::select_snapkv_from_window_scores(
+              scores, {.query_heads = query_heads, .kv_heads = kv_heads}, budget, options, out);
+        }
+        return positions_of(out);
+      },
+      py::arg("window_scores"), py::arg("query_heads"), py::arg("kv_heads"), py::kw_only(),
+      py::arg("alpha") = py::none(), py::arg("kept") = py::none(), py::arg("window") = 32,
+      py::arg("kernel") = 5, py::arg("pooling") = "max", py::arg("gqa") = "kv_group_mean",
+      "As select_snapkv, from the window's attention already summed per query head on the "
+      "device: window_scores is float32 [query_heads, length].");
 
   // ---- length prediction ------------------------------------------------------------------------
   py::class_<rtlm::length_estimate>(m, "LengthEstimate", "A request's predicted output length.")

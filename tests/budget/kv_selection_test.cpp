@@ -215,6 +215,62 @@ TEST(kv_selection, window_attention_feeds_select_snapkv) {
   EXPECT_EQ(head(s, 0), (positions{1, 4, 5}));
 }
 
+// Window sums per query head of `probabilities` (query_heads * window rows), as a GPU host
+// reduces them before shipping them to select_snapkv_from_window_scores.
+attention_matrix window_sums(const attention_matrix& probabilities, std::int64_t query_heads) {
+  const std::int64_t window = probabilities.rows() / query_heads;
+  attention_matrix sums(query_heads, probabilities.cols());
+  for (std::int64_t h = 0; h < query_heads; ++h)
+    sums.row(h) = probabilities.middleRows(h * window, window).colwise().sum();
+  return sums;
+}
+
+TEST(kv_selection, snapkv_from_window_scores_selects_as_from_the_probabilities) {
+  // Hand case: window sums 6 5 0 9 0 0 over the prefix, kernel 1, capacity 4 = window + 2.
+  const rtlm::snapkv_options hand{.window = 2, .kernel = 1};
+  EXPECT_EQ(
+      head(rtlm::select_snapkv_from_window_scores(window_sums(hand_case(), 1), {}, keep(4), hand),
+           0),
+      (positions{0, 3, 6, 7}));
+  // Random GQA attention, both poolings and GQA modes, budgets across the edge cases: the two
+  // entry points keep the same positions.
+  const attention_heads gqa{.query_heads = 8, .kv_heads = 2};
+  const std::int64_t length = 57;
+  const std::int64_t window = 5;
+  const attention_matrix q = attention_matrix::Random(gqa.query_heads * window, 16);
+  const attention_matrix k = attention_matrix::Random(gqa.kv_heads * length, 16);
+  const attention_matrix p = rtlm::snapkv_window_attention(q, k, gqa);
+  const attention_matrix sums = window_sums(p, gqa.query_heads);
+  for (const rtlm::snapkv_pooling pooling :
+       {rtlm::snapkv_pooling::max, rtlm::snapkv_pooling::average}) {
+    for (const rtlm::snapkv_gqa mode :
+         {rtlm::snapkv_gqa::kv_group_mean, rtlm::snapkv_gqa::per_query_head}) {
+      const rtlm::snapkv_options o{.window = window, .kernel = 5, .pooling = pooling, .gqa = mode};
+      for (const std::int64_t kept : {0, 3, 5, 6, 20, 56, 57, 80}) {
+        const kv_selection a = rtlm::select_snapkv(p, gqa, keep(kept), o);
+        const kv_selection b = rtlm::select_snapkv_from_window_scores(sums, gqa, keep(kept), o);
+        ASSERT_EQ(a.head_count(), b.head_count());
+        for (std::int64_t h = 0; h < a.head_count(); ++h)
+          EXPECT_EQ(head(a, h), head(b, h)) << "kept " << kept << " head " << h;
+      }
+    }
+  }
+  // Bad input names the field.
+  EXPECT_EQ(field_of([&] {
+              (void)rtlm::select_snapkv_from_window_scores(sums, {.query_heads = 4, .kv_heads = 2},
+                                                           keep(9), {});
+            }),
+            "window_scores.rows");
+  attention_matrix bad = sums;
+  bad(3, 7) = -1.0F;
+  EXPECT_EQ(field_of([&] { (void)rtlm::select_snapkv_from_window_scores(bad, gqa, keep(9), {}); }),
+            "window_scores(3, 7)");
+  EXPECT_EQ(field_of([&] {
+              (void)rtlm::select_snapkv_from_window_scores(sums, gqa, keep(9), {.window = 0});
+            }),
+            "snapkv_options.window");
+}
+
 TEST(kv_selection, streaming_llm_keeps_sinks_and_recent_tokens) {
   const tokens ten(10);
   EXPECT_EQ(head(rtlm::select_streaming_llm(ten, keep(7)), 0), (positions{0, 1, 2, 3, 7, 8, 9}));

@@ -281,6 +281,52 @@ TEST(time_budget_solver, best_effort_evicts_only_when_it_raises_the_chance_to_fi
             "solve_best_effort min_gain");
 }
 
+// A host whose eviction itself takes time (scoring, selecting, gathering the kept KV) states
+// it as eviction_time: every plan that evicts pays it, the plan that keeps everything does not.
+TEST(time_budget_solver, an_eviction_that_costs_time_is_planned_with_its_cost) {
+  const rtlm::timebill_estimator e(coefficients);
+  const rtlm::time_budget_solver solver(e, {.max_tokens = tokens(4096), .cell = tokens(1)});
+  // Without the cost T = 6.595 needs alpha 0.5 (closed_form_meets_the_budget_exactly); a 0.5 s
+  // eviction leaves 10 (1 - alpha) + 1.495 = 5.995 for the decode: alpha 0.55, 450 kept. (A
+  // budget a hair over 6.595 s keeps the numeric plan's 450 tokens clear of rounding.)
+  rtlm::time_budget_problem p = problem(6.595 + 1e-9, 1000, 101);
+  p.eviction_time = seconds(0.5);
+  const rtlm::time_budget_plan closed = rtlm::solve_time_budget(coefficients, p);
+  ASSERT_TRUE(closed.feasible());
+  EXPECT_NEAR(closed.alpha, 0.55, 1e-9);
+  EXPECT_EQ(closed.kept_tokens.count(), 450);
+  EXPECT_NEAR(closed.worst_case.count(), 6.595, 1e-8);
+  const rtlm::time_budget_plan numeric = solver.solve(p);
+  ASSERT_TRUE(numeric.feasible());
+  EXPECT_EQ(numeric.kept_tokens.count(), 450);
+  EXPECT_NEAR(numeric.worst_case.count(), 6.595, 1e-8);
+  EXPECT_NEAR(solver.worst_case(p, numeric.alpha).count(), 6.595, 1e-8);
+  EXPECT_NEAR(solver.worst_case(p, 0.0).count(), 0.1 + 11.495, 1e-9);  // no eviction, no cost
+  // A budget the whole prompt meets is met without evicting, whatever eviction would cost.
+  p.budget = seconds(11.6);
+  EXPECT_EQ(solver.solve(p).alpha, 0.0);
+  EXPECT_EQ(rtlm::solve_time_budget(coefficients, p).alpha, 0.0);
+  // A cost that eats the whole saving: nothing fits, and best effort keeps the KV, since
+  // evicting would lower the chance to finish.
+  p.budget = seconds(6.595);
+  p.eviction_time = seconds(10);
+  EXPECT_EQ(solver.solve(p).shortfall, budget_shortfall::eviction_too_weak);
+  EXPECT_EQ(rtlm::solve_time_budget(coefficients, p).shortfall,
+            budget_shortfall::eviction_too_weak);
+  rtlm::length_distribution d;
+  const std::vector<double> edges{0, 10, 2000};
+  const std::vector<double> probability{0.5, 0.5};
+  d.assign(edges, probability);
+  EXPECT_EQ(solver.solve_best_effort(p, d, 0.01).alpha, 0.0);
+  EXPECT_EQ(solver.longest_output(p, 0.95).count(), 0);  // 0.1 + 10 s > 6.595 s
+  // A bad cost is an error naming it.
+  p.eviction_time = seconds(std::nan(""));
+  EXPECT_EQ(blamed_field([&] { (void)solver.solve(p); }), "time_budget_problem.eviction_time");
+  p.eviction_time = seconds(-1);
+  EXPECT_EQ(blamed_field([&] { (void)rtlm::solve_time_budget(coefficients, p); }),
+            "time_budget_problem.eviction_time");
+}
+
 TEST(time_budget_solver, shortfalls_have_names) {
   EXPECT_EQ(rtlm::to_string(budget_shortfall::none), "none");
   EXPECT_EQ(rtlm::to_string(budget_shortfall::deadline_passed), "deadline_passed");

@@ -148,6 +148,31 @@ def test_a_tight_deadline_gets_an_eviction(estimator):
     assert len(evictions) == 1 and evictions[0].id == 1 and evictions[0].kept_tokens < 8000
 
 
+def test_snapkv_selects_from_probabilities_or_from_window_scores():
+    import numpy as np  # the README installs python3-numpy; arrays cross as numpy
+    # One head, length 8, window 2 (the hand case of tests/budget/kv_selection_test.cpp):
+    # window sums 6 5 0 9 0 0 over the prefix; kernel 1 and 4 kept keep 0, 3 and the window.
+    p = np.array([[3, 2, 0, 5, 0, 0, 6, 0], [3, 3, 0, 4, 0, 0, 2, 4]], dtype=np.float32) / 16
+    kept = rtlm.select_snapkv(p, 1, 1, kept=4, window=2, kernel=1)
+    assert kept.dtype == np.int64 and kept.tolist() == [[0, 3, 6, 7]]
+    scores = p.sum(axis=0, keepdims=True)
+    assert rtlm.select_snapkv_from_window_scores(scores, 1, 1, kept=4, window=2,
+                                                 kernel=1).tolist() == [[0, 3, 6, 7]]
+    # GQA: 4 query heads over 2 KV heads give one row per KV head; a ratio works too.
+    rng = np.random.default_rng(0)
+    probs = rng.random((4 * 3, 40), dtype=np.float32)
+    by_kv = rtlm.select_snapkv(probs, 4, 2, alpha=0.5, window=3)
+    assert by_kv.shape == (2, 20)
+    sums = probs.reshape(4, 3, 40).sum(axis=1)
+    assert (rtlm.select_snapkv_from_window_scores(sums, 4, 2, alpha=0.5, window=3) == by_kv).all()
+    with pytest.raises(rtlm.Error, match="alpha"):
+        rtlm.select_snapkv(p, 1, 1, window=2)  # neither alpha nor kept
+    with pytest.raises(rtlm.Error, match="window_probabilities.rows"):
+        rtlm.select_snapkv(p, 2, 1, kept=4, window=2)
+    with pytest.raises(rtlm.Error, match="pooling"):
+        rtlm.select_snapkv(p, 1, 1, kept=4, window=2, pooling="min")
+
+
 def test_length_predictors_learn_from_text():
     predictor = rtlm.LengthPredictor("regressor", coverage=0.9)
     prompts = ["Write a long essay about the sea."] * 20 + ["Say yes or no."] * 20

@@ -135,24 +135,22 @@ RTLM_INLINE std::span<const std::int64_t> kv_selection::positions(
           static_cast<std::size_t>(kept_)};
 }
 
-RTLM_INLINE void select_snapkv(const Eigen::Ref<const attention_matrix>& window_probabilities,
-                               attention_heads heads, kv_budget budget,
-                               const snapkv_options& options, kv_selection& out) {
-  using detail::require;
-  using access = detail::kv_selection_access;
-  namespace ks = detail::kv_select;
-  const auto& p = window_probabilities;
-  ks::require_heads(heads);
+namespace detail::kv_select {
+
+inline void require_snapkv_options(const snapkv_options& options) {
   require(options.window >= 1, "snapkv_options.window", options.window, "must be at least 1");
   require(options.kernel >= 1 && options.kernel % 2 == 1, "snapkv_options.kernel", options.kernel,
           "must be odd and at least 1");
-  const std::int64_t length = p.cols();
-  const std::int64_t window = std::min(options.window, length);
-  require(p.rows() == heads.query_heads * window, "window_probabilities.rows", p.rows(),
-          fmt::format("must be query_heads * min(window, length) = {} * {}", heads.query_heads,
-                      window));
-  ks::require_entries(p, "window_probabilities", true);
+}
 
+// SnapKV's selection once the inputs are checked. `window_sum_of(q, sums)` writes query head q's
+// window score of each prefix position into `sums` (size length - window): the two public entry
+// points differ only in where those sums come from.
+template <class WindowSumOf>
+void select_snapkv_checked(attention_heads heads, kv_budget budget, const snapkv_options& options,
+                           std::int64_t length, std::int64_t window, kv_selection& out,
+                           WindowSumOf window_sum_of) {
+  using access = kv_selection_access;
   const bool grouped = options.gqa == snapkv_gqa::kv_group_mean;
   const std::int64_t selection_heads = grouped ? heads.kv_heads : heads.query_heads;
   const std::int64_t group = grouped ? heads.query_heads / heads.kv_heads : 1;
@@ -164,8 +162,7 @@ RTLM_INLINE void select_snapkv(const Eigen::Ref<const attention_matrix>& window_
   };
   if (kept >= length || kept <= window) {
     // Everything, or only (part of) the window: the scores cannot change the answer.
-    for (std::int64_t s = 0; s < selection_heads; ++s)
-      ks::fill_range(head_positions(s), length - kept);
+    for (std::int64_t s = 0; s < selection_heads; ++s) fill_range(head_positions(s), length - kept);
     return;
   }
 
@@ -179,19 +176,69 @@ RTLM_INLINE void select_snapkv(const Eigen::Ref<const attention_matrix>& window_
   for (std::int64_t s = 0; s < selection_heads; ++s) {
     std::fill(score.begin(), score.end(), 0.0);
     for (std::int64_t q = s * group; q < (s + 1) * group; ++q) {
-      std::fill(window_sum.begin(), window_sum.end(), 0.0);
-      for (std::int64_t i = q * window; i < (q + 1) * window; ++i) {
-        for (std::int64_t j = 0; j < prefix; ++j) {
-          window_sum[static_cast<std::size_t>(j)] += static_cast<double>(p(i, j));
-        }
-      }
-      ks::add_pooled(window_sum, options.kernel, options.pooling, weight, score);
+      window_sum_of(q, std::span<double>(window_sum));
+      add_pooled(window_sum, options.kernel, options.pooling, weight, score);
     }
     const std::span<std::int64_t> positions = head_positions(s);
     const auto heavy = static_cast<std::size_t>(kept - window);
-    ks::top_positions(score, access::order(out), positions.first(heavy));
-    ks::fill_range(positions.subspan(heavy), prefix);
+    top_positions(score, access::order(out), positions.first(heavy));
+    fill_range(positions.subspan(heavy), prefix);
   }
+}
+
+}  // namespace detail::kv_select
+
+RTLM_INLINE void select_snapkv(const Eigen::Ref<const attention_matrix>& window_probabilities,
+                               attention_heads heads, kv_budget budget,
+                               const snapkv_options& options, kv_selection& out) {
+  using detail::require;
+  namespace ks = detail::kv_select;
+  const auto& p = window_probabilities;
+  ks::require_heads(heads);
+  ks::require_snapkv_options(options);
+  const std::int64_t length = p.cols();
+  const std::int64_t window = std::min(options.window, length);
+  require(p.rows() == heads.query_heads * window, "window_probabilities.rows", p.rows(),
+          fmt::format("must be query_heads * min(window, length) = {} * {}", heads.query_heads,
+                      window));
+  ks::require_entries(p, "window_probabilities", true);
+  ks::select_snapkv_checked(
+      heads, budget, options, length, window, out, [&](std::int64_t q, std::span<double> sums) {
+        std::fill(sums.begin(), sums.end(), 0.0);
+        for (std::int64_t i = q * window; i < (q + 1) * window; ++i) {
+          for (std::size_t j = 0; j < sums.size(); ++j) {
+            sums[j] += static_cast<double>(p(i, static_cast<Eigen::Index>(j)));
+          }
+        }
+      });
+}
+
+RTLM_INLINE void select_snapkv_from_window_scores(
+    const Eigen::Ref<const attention_matrix>& window_scores, attention_heads heads,
+    kv_budget budget, const snapkv_options& options, kv_selection& out) {
+  using detail::require;
+  namespace ks = detail::kv_select;
+  ks::require_heads(heads);
+  ks::require_snapkv_options(options);
+  require(window_scores.rows() == heads.query_heads, "window_scores.rows", window_scores.rows(),
+          fmt::format("must be attention_heads.query_heads ({})", heads.query_heads));
+  ks::require_entries(window_scores, "window_scores", true);
+  const std::int64_t length = window_scores.cols();
+  ks::select_snapkv_checked(
+      heads, budget, options, length, std::min(options.window, length), out,
+      [&](std::int64_t q, std::span<double> sums) {
+        for (std::size_t j = 0; j < sums.size(); ++j) {
+          sums[j] = static_cast<double>(window_scores(q, static_cast<Eigen::Index>(j)));
+        }
+      });
+}
+
+RTLM_INLINE kv_selection select_snapkv_from_window_scores(
+    const Eigen::Ref<const attention_matrix>& window_scores, attention_heads heads,
+    kv_budget budget, const snapkv_options& options) {
+  kv_selection out;
+  select_snapkv_from_window_scores(window_scores, heads, budget, options, out);
+  return out;
 }
 
 RTLM_INLINE kv_selection

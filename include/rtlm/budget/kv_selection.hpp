@@ -160,6 +160,24 @@ void select_snapkv(const Eigen::Ref<const attention_matrix>& window_probabilitie
     const Eigen::Ref<const attention_matrix>& window_probabilities, attention_heads heads,
     kv_budget budget, const snapkv_options& options = {});
 
+/// SnapKV selection from the window scores a runtime has already reduced on its device: row h
+/// of `window_scores` holds, for each prompt position p (one column per position, so length =
+/// cols()), query head h's attention probabilities of its last w = min(options.window, length)
+/// prompt queries summed over those queries; rows() must be query_heads. Entries must be finite
+/// and >= 0; columns of the window itself are not read. The selection is exactly select_snapkv's
+/// on the probabilities whose window sums these are; a host ships query_heads x length floats
+/// per layer off the GPU instead of query_heads x w x length. Throws rtlm::error naming the bad
+/// argument and its value. O(query_heads length kernel + heads (length + C log C)); allocates
+/// only to grow `out` (and for a copy when not row-major with unit inner stride). Reentrant.
+void select_snapkv_from_window_scores(const Eigen::Ref<const attention_matrix>& window_scores,
+                                      attention_heads heads, kv_budget budget,
+                                      const snapkv_options& options, kv_selection& out);
+
+/// As the overload above, into a new kv_selection (allocates).
+[[nodiscard]] kv_selection select_snapkv_from_window_scores(
+    const Eigen::Ref<const attention_matrix>& window_scores, attention_heads heads,
+    kv_budget budget, const snapkv_options& options = {});
+
 /// SnapKV's window attention: softmax(Q K^T / sqrt(d)) of each query head's last w prompt queries
 /// against its KV head's keys, causally masked inside the window (window query j, at position
 /// length - w + j, sees keys 0 .. length - w + j; later keys get probability 0). `queries` is

@@ -15,6 +15,7 @@ RTLM_INLINE void time_budget_problem::validate() const {
                   "must be a finite number of seconds");
   detail::require_non_negative_finite("time_budget_problem.elapsed", elapsed.count());
   detail::require_non_negative_finite("time_budget_problem.predictor_time", predictor_time.count());
+  detail::require_non_negative_finite("time_budget_problem.eviction_time", eviction_time.count());
   detail::require(prompt_tokens.count() >= 0, "time_budget_problem.prompt_tokens",
                   prompt_tokens.count(), "must be >= 0");
   detail::require(length_bound.count() >= 0, "time_budget_problem.length_bound",
@@ -44,6 +45,11 @@ inline std::int64_t decode_steps(tokens length_bound) noexcept {
   return std::max<std::int64_t>(0, length_bound.count() - 1);
 }
 
+// The eviction's own cost, paid by a plan that keeps less than the whole prompt.
+inline seconds eviction_cost(const time_budget_problem& problem, tokens kept) noexcept {
+  return kept < problem.prompt_tokens ? problem.eviction_time : seconds(0);
+}
+
 }  // namespace detail
 
 RTLM_INLINE time_budget_plan solve_time_budget(const timebill_coefficients& c,
@@ -59,9 +65,10 @@ RTLM_INLINE time_budget_plan solve_time_budget(const timebill_coefficients& c,
   };
   const double remaining = problem.remaining().count();
   const auto plan = [&](double alpha, budget_shortfall shortfall) {
-    const double worst = fixed + decode(alpha);
+    const tokens kept = kept_tokens_for_ratio(problem.prompt_tokens, alpha);
+    const double worst = fixed + detail::eviction_cost(problem, kept).count() + decode(alpha);
     return time_budget_plan{.alpha = alpha,
-                            .kept_tokens = kept_tokens_for_ratio(problem.prompt_tokens, alpha),
+                            .kept_tokens = kept,
                             .worst_case = seconds(worst),
                             .slack = seconds(remaining - worst),
                             .shortfall = shortfall};
@@ -73,11 +80,18 @@ RTLM_INLINE time_budget_plan solve_time_budget(const timebill_coefficients& c,
   if (steps <= 0 || nx <= 0 || c.p <= 0)
     return plan(problem.alpha_max, budget_shortfall::eviction_too_weak);
   // TimeBill's Eq. 11 with the middle term's stray p removed: t_decode(alpha*) = delta.
-  const double delta = remaining - fixed;
+  const double delta = remaining - fixed - problem.eviction_time.count();
   const double alpha = 1 - delta / (c.p * nx * steps) + (steps - 1) / (2 * nx) + c.q / (c.p * nx);
   if (!(alpha <= problem.alpha_max))
     return plan(problem.alpha_max, budget_shortfall::eviction_too_weak);
-  return plan(std::max(0.0, alpha), budget_shortfall::none);
+  // An alpha so small that it keeps the whole prompt evicts nothing; the smallest that evicts
+  // one token does, and its cost is already in delta.
+  const double least =
+      ratio_for_kept_tokens(problem.prompt_tokens, tokens(problem.prompt_tokens.count() - 1));
+  if (problem.eviction_time.count() > 0 && least > problem.alpha_max)
+    return plan(problem.alpha_max, budget_shortfall::eviction_too_weak);
+  return plan(std::max(alpha, problem.eviction_time.count() > 0 ? least : 0.0),
+              budget_shortfall::none);
 }
 
 RTLM_INLINE time_budget_plan
@@ -85,6 +99,7 @@ time_budget_solver::plan_at(const time_budget_problem& problem, tokens kept, dou
                             budget_shortfall shortfall) const noexcept {
   const seconds worst =
       problem.predictor_time + table_.prefill_time(problem.prompt_tokens) +
+      detail::eviction_cost(problem, kept) +
       table_.decode_run_time(kept, tokens(detail::decode_steps(problem.length_bound)));
   return time_budget_plan{.alpha = alpha,
                           .kept_tokens = kept,
@@ -95,9 +110,10 @@ time_budget_solver::plan_at(const time_budget_problem& problem, tokens kept, dou
 
 RTLM_INLINE seconds time_budget_solver::worst_case(const time_budget_problem& problem,
                                                    double alpha) const noexcept {
+  const tokens kept = kept_tokens_for_ratio(problem.prompt_tokens, alpha);
   return problem.predictor_time + table_.prefill_time(problem.prompt_tokens) +
-         table_.decode_run_time(kept_tokens_for_ratio(problem.prompt_tokens, alpha),
-                                tokens(detail::decode_steps(problem.length_bound)));
+         detail::eviction_cost(problem, kept) +
+         table_.decode_run_time(kept, tokens(detail::decode_steps(problem.length_bound)));
 }
 
 RTLM_INLINE time_budget_plan time_budget_solver::solve(const time_budget_problem& problem) const {
@@ -113,7 +129,8 @@ RTLM_INLINE time_budget_plan time_budget_solver::solve(const time_budget_problem
     return plan_at(problem, fewest, problem.alpha_max, budget_shortfall::prefill_too_long);
   const double left = remaining - fixed;
   const auto fits = [&](tokens kept) {
-    return table_.decode_run_time(kept, steps).count() <= left;
+    return (detail::eviction_cost(problem, kept) + table_.decode_run_time(kept, steps)).count() <=
+           left;
   };
   if (fits(prompt)) return plan_at(problem, prompt, 0.0, budget_shortfall::none);
   if (!fits(fewest))
@@ -132,10 +149,11 @@ RTLM_INLINE time_budget_plan time_budget_solver::solve(const time_budget_problem
 
 RTLM_INLINE tokens time_budget_solver::longest_output(const time_budget_problem& problem,
                                                       double alpha) const noexcept {
-  const seconds left =
-      problem.remaining() - problem.predictor_time - table_.prefill_time(problem.prompt_tokens);
-  if (!(problem.remaining().count() > 0) || left.count() < 0) return tokens(0);
   const tokens kept = kept_tokens_for_ratio(problem.prompt_tokens, alpha);
+  const seconds left = problem.remaining() - problem.predictor_time -
+                       table_.prefill_time(problem.prompt_tokens) -
+                       detail::eviction_cost(problem, kept);
+  if (!(problem.remaining().count() > 0) || left.count() < 0) return tokens(0);
   return tokens(1) + table_.max_decode_steps(kept, left);
 }
 
@@ -151,10 +169,11 @@ time_budget_solver::solve_best_effort(const time_budget_problem& problem,
     const double alpha = ratio_for_kept_tokens(prompt, tokens(kept));
     return predicted.cdf(static_cast<double>(longest_output(problem, alpha).count()));
   };
-  // The chance of finishing grows as less KV is kept; keep the most whose chance is within
+  // The chance of finishing grows as less KV is kept (past the step of the eviction's own cost
+  // between the whole prompt and one token less); keep the most whose chance is within
   // min_gain of the best.
   const std::int64_t fewest = plan.kept_tokens.count();
-  const double wanted = chance(fewest) - min_gain;
+  const double wanted = std::max(chance(fewest), chance(prompt.count())) - min_gain;
   std::int64_t lo = fewest;  // meets `wanted`
   std::int64_t hi = prompt.count() + 1;
   if (chance(prompt.count()) >= wanted) lo = prompt.count();

@@ -18,13 +18,18 @@ namespace rtlm {
 /// The request prefills its `prompt_tokens` (emitting the first output token), its prompt's KV
 /// is evicted once at ratio alpha, and it decodes length_bound - 1 more tokens, decode step i
 /// (i = 1 .. N - 1) reading (1 - alpha) prompt_tokens + i - 1 cached tokens (TimeBill's model).
+/// Evicting anything costs the host `eviction_time` on top (TimeBill takes it as 0).
 struct time_budget_problem {
   seconds budget{0};          ///< T: the time the request may take, from its start
   seconds elapsed{0};         ///< already spent out of it (queueing, tokenizing), >= 0
   seconds predictor_time{0};  ///< length-predictor latency not hidden behind the prefill, >= 0
-  tokens prompt_tokens{0};    ///< N_x, >= 0
-  tokens length_bound{0};     ///< N_W: output tokens to plan for, the first one included, >= 0
-  double alpha_max = 0.95;    ///< the largest eviction ratio allowed, in [0, 1]
+  /// What an eviction itself costs (scoring, selecting and gathering the kept KV), paid only by
+  /// plans that keep fewer tokens than the prompt; >= 0. A plan never evicts when the saving
+  /// is smaller than this.
+  seconds eviction_time{0};
+  tokens prompt_tokens{0};  ///< N_x, >= 0
+  tokens length_bound{0};   ///< N_W: output tokens to plan for, the first one included, >= 0
+  double alpha_max = 0.95;  ///< the largest eviction ratio allowed, in [0, 1]
 
   /// A problem whose budget runs from `now` to `deadline` (negative once the deadline passed).
   [[nodiscard]] static time_budget_problem until(time_point deadline, time_point now,
@@ -41,9 +46,9 @@ struct time_budget_problem {
   /// The budget left for predictor, prefill and decode: budget - elapsed. O(1).
   [[nodiscard]] seconds remaining() const noexcept { return budget - elapsed; }
 
-  /// Throws rtlm::error naming the field and the value when a time is NaN or infinite, elapsed
-  /// or predictor_time is negative, a length is negative, or alpha_max is outside [0, 1]. A
-  /// negative budget is valid: it is a deadline that has passed. O(1).
+  /// Throws rtlm::error naming the field and the value when a time is NaN or infinite, elapsed,
+  /// predictor_time or eviction_time is negative, a length is negative, or alpha_max is outside [0,
+  /// 1]. A negative budget is valid: it is a deadline that has passed. O(1).
   void validate() const;
 };
 
@@ -62,7 +67,7 @@ enum class budget_shortfall : std::uint8_t {
 struct time_budget_plan {
   double alpha = 0.0;     ///< the eviction ratio of the prompt's KV, in [0, alpha_max]
   tokens kept_tokens{0};  ///< prompt KV kept: floor((1 - alpha) N_x), SnapKV's capacity
-  seconds worst_case{0};  ///< predicted predictor + prefill + decode time at alpha and N_W
+  seconds worst_case{0};  ///< predicted predictor + prefill (+ eviction) + decode time at N_W
   seconds slack{0};       ///< remaining() - worst_case; < 0 when the budget is not met
   budget_shortfall shortfall = budget_shortfall::none;  ///< why the budget is not met
 

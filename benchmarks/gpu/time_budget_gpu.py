@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""Time-budgeted single-stream inference on a real GPU (DESIGN.md 4.3, docs/gpu-results.md).
+
+Replays, one request at a time, the plans that `eval_time_budget --plans` wrote: for each
+request, each budget T and each policy (vanilla, fixed alpha, TimeBill with k = 5, rtlm), the
+eviction ratio alpha and the kept-token count. Every distinct (request, kept tokens) pair runs
+once on the Llama-3.1-8B-shaped model of benchmarks/gpu/profile_gpu.py (random bf16 weights):
+the prefill of the request's real prompt length; when the plan evicts, SnapKV on the model's
+own attention (each layer's last `--window` prompt queries against the prompt's keys, softmax
+on the GPU, summed per query head) with the kept positions chosen by rtlm's
+select_snapkv_from_window_scores (through the bindings, every layer, on CPU threads) and
+gathered into the cache; then the request's real output length less one of decode steps, one
+CUDA graph replay each over the (evicted) cache. The measured time runs from the prefill's
+start to the last token, selection included. The model has no trained weights, so the text is
+not real: the lengths are, and the attention the selection reads is the model's own.
+
+Usage (on the GPU machine, with the rtlm module on PYTHONPATH):
+    python3 benchmarks/gpu/time_budget_gpu.py --plans PLANS.csv --out DIR
+        [--workload long_context] [--requests 40] [--start 0] [--max-seconds 480]
+        [--policies vanilla,fixed_0.5,fixed_0.95,timebill,rtlm] [--skip-runs RUNS.csv,...]
+Writes DIR/runs.csv, one row per run (appended as it goes, so a stopped run keeps its rows);
+benchmarks/gpu/summarize_time_budget.py turns plans and runs into the figures.
+"""
+import argparse
+import collections
+import concurrent.futures
+import csv
+import os
+import sys
+import time
+
+import rtlm
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(ROOT, "benchmarks", "gpu"))
+
+
+class StreamModel:
+    """The lean model serving one request at a time, with SnapKV eviction after the prefill."""
+
+    def __init__(self, max_tokens, window, kernel, threads):
+        import torch
+        import profile_gpu as pg
+        self.torch, self.pg = torch, pg
+        self.dev = torch.device("cuda")
+        self.rows = max_tokens
+        self.m = pg.LeanModel(pg.CONFIGS["llama-3.1-8b"], max_tokens, self.dev)
+        self.window, self.kernel = window, kernel
+        self.pool = concurrent.futures.ThreadPoolExecutor(threads)
+        g = torch.Generator(device="cpu").manual_seed(0)
+        self.token_pool = torch.randint(0, self.m.cfg["vocab"], (1 << 16,), generator=g).to(self.dev)
+        self._capture_decode()
+
+    def _capture_decode(self):
+        """One decode step at batch 1 as a CUDA graph that advances its own position, write row
+        and KV length, so that a request's decode is N - 1 replays with no host work between."""
+        torch, m = self.torch, self.m
+        nkv, hd, nh = m.nkv, m.hd, m.nh
+        g = nh // nkv
+        st = dict(ids=torch.zeros(1, dtype=torch.long, device=self.dev),
+                  pos=torch.zeros(1, dtype=torch.long, device=self.dev),    # RoPE position
+                  widx=torch.zeros(1, dtype=torch.long, device=self.dev),   # KV row written
+                  used=torch.ones(1, dtype=torch.int32, device=self.dev))   # KV rows read
+        cu_q = torch.tensor([0, g], dtype=torch.int32, device=self.dev)
+        cu_k = torch.tensor([0, self.rows], dtype=torch.int32, device=self.dev)
+
+        def attn(i, q, k, v):
+            kp, vp = m.kv[i, 0], m.kv[i, 1]
+            kp.index_copy_(0, st["widx"], k)
+            vp.index_copy_(0, st["widx"], v)
+            # The g query heads of a KV head ride as g query rows of one sequence (GQA).
+            qs = q.reshape(1, nkv, g, hd).transpose(1, 2).reshape(g, nkv, hd)
+            o = torch.ops.aten._flash_attention_forward(
+                qs, kp, vp, cu_q, cu_k, g, self.rows, 0.0, False, False, scale=m.scale,
+                seqused_k=st["used"])[0]
+            return o.view(1, g, nkv, hd).transpose(1, 2).reshape(1, nh * hd)
+
+        def run():
+            out = m.forward(st["ids"], st["pos"], attn)
+            st["pos"].add_(1)
+            st["widx"].add_(1)
+            st["used"].add_(1)
+            return out
+
+        self.graph = self.pg.capture(run)[0]
+        self.st = st
+
+    def decode_step_seconds(self, kv_rows, steps=30):
+        """Median GPU seconds of one decode graph replay reading `kv_rows` cached rows."""
+        torch = self.torch
+        times = []
+        for _ in range(steps):
+            self.st["pos"].fill_(kv_rows)
+            self.st["widx"].fill_(kv_rows)
+            self.st["used"].fill_(kv_rows + 1)
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            self.graph.replay()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) / 1e3)
+        return sorted(times)[len(times) // 2]
+
+    def check_decode_reads_its_kv(self):
+        """Refuses to measure anything when a long cache costs no more than a short one: every
+        step must read its KV (bytes per token x rows), and no H200 reads faster than 5 TB/s."""
+        short, long = 1024, self.rows - 128
+        t_short, t_long = self.decode_step_seconds(short), self.decode_step_seconds(long)
+        floor = self.m.kv_bytes_per_token() * (long - short) / 5e12
+        print(f"decode step: {1e3 * t_short:.3f} ms at {short} KV rows, {1e3 * t_long:.3f} ms at "
+              f"{long} (reading the extra KV takes at least {1e3 * floor:.3f} ms)", flush=True)
+        if t_long - t_short < floor:
+            raise SystemExit("the decode graph does not read its whole KV cache: its step time "
+                             "does not grow with the cache; the runs would not measure eviction")
+
+    def _prefill(self, n, score):
+        """Prefills n tokens into rows [0, n); with `score`, returns each layer's SnapKV window
+        scores, a [layers, heads, n] float32 GPU tensor."""
+        torch, m = self.torch, self.m
+        ids = self.token_pool[torch.arange(n, device=self.dev) % self.token_pool.numel()]
+        pos = torch.arange(n, device=self.dev)
+        nh, nkv, hd = m.nh, m.nkv, m.hd
+        g = nh // nkv
+        w = min(self.window, n)
+        scores = torch.empty(len(m.layers), nh, n, dtype=torch.float32, device=self.dev) \
+            if score else None
+        if score:
+            # Window query j sits at position n - w + j and sees the keys up to it.
+            hidden = torch.arange(n, device=self.dev)[None, :] > \
+                (n - w + torch.arange(w, device=self.dev))[:, None]
+
+        def attn(i, q, k, v):
+            m.kv[i, 0, :n].copy_(k)
+            m.kv[i, 1, :n].copy_(v)
+            with self.pg.sdpa_ctx("flash"):
+                o = torch.nn.functional.scaled_dot_product_attention(
+                    q.unsqueeze(0).transpose(1, 2), k.unsqueeze(0).transpose(1, 2),
+                    v.unsqueeze(0).transpose(1, 2), is_causal=True, scale=m.scale,
+                    enable_gqa=True)
+            if score:
+                # Query head h reads KV head h // g (repeat_kv's layout, as enable_gqa).
+                qw = q[n - w:].float().transpose(0, 1).reshape(nkv, g * w, hd)
+                logits = torch.matmul(qw, k.float().permute(1, 2, 0)).view(nh, w, n) * m.scale
+                logits.masked_fill_(hidden, float("-inf"))
+                scores[i] = torch.softmax(logits, dim=-1).sum(dim=1)
+            return o.transpose(1, 2).reshape(n, nh * hd)
+
+        m.forward(ids, pos, attn, last_idx=torch.tensor([n - 1], device=self.dev))
+        return scores
+
+    def _evict(self, n, kept, scores):
+        """Keeps `kept` of the n prompt positions per layer and KV head, as rtlm selects them."""
+        torch, m = self.torch, self.m
+        host = scores.cpu().numpy()  # one copy for every layer
+
+        def select(i):
+            return rtlm.select_snapkv_from_window_scores(
+                host[i], m.nh, m.nkv, kept=kept, window=self.window, kernel=self.kernel)
+
+        positions = list(self.pool.map(select, range(len(m.layers))))
+        import numpy as np
+        index = torch.from_numpy(np.stack(positions)).to(self.dev)  # [layers, kv heads, kept]
+        for i in range(len(m.layers)):
+            rows = index[i].t().unsqueeze(-1).expand(kept, m.nkv, m.hd)
+            for kv in (0, 1):
+                m.kv[i, kv, :kept].copy_(m.kv[i, kv, :n].gather(0, rows))
+
+    def serve(self, n, output, kept):
+        """Runs one request: prompt n tokens, `output` tokens (the prefill makes the first), the
+        prompt's KV cut to `kept` after the prefill. Returns (prefill, selection, decode) s."""
+        torch = self.torch
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        evict = kept < n
+        scores = self._prefill(n, evict)
+        torch.cuda.synchronize()
+        t1 = time.perf_counter()
+        if evict:
+            self._evict(n, kept, scores)
+        cached = kept if evict else n
+        self.st["pos"].fill_(n)          # the next token's position is n, whatever was evicted
+        self.st["widx"].fill_(cached)    # ...and its KV goes after the kept entries
+        self.st["used"].fill_(cached + 1)
+        torch.cuda.synchronize()
+        t2 = time.perf_counter()
+        for _ in range(output - 1):
+            self.graph.replay()
+        torch.cuda.synchronize()
+        t3 = time.perf_counter()
+        return t1 - t0, t2 - t1, t3 - t2
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--plans", required=True, help="eval_time_budget --plans output")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--workload", default="long_context", choices=["long_context", "alpaca_eval"])
+    ap.add_argument("--requests", type=int, default=40, help="requests to run, in plan order")
+    ap.add_argument("--start", type=int, default=0, help="first request index to run")
+    ap.add_argument("--max-seconds", type=float, default=480,
+                    help="stop starting new requests after this many seconds")
+    ap.add_argument("--policies", default="vanilla,fixed_0.5,fixed_0.95,timebill,rtlm",
+                    help="the plans' policies whose kept-token counts run (fixed_0.95 is "
+                    "alpha_max: it decides which requests are feasible)")
+    ap.add_argument("--skip-runs", default="",
+                    help="comma-separated runs.csv files whose (request, kept) runs are not "
+                    "repeated (a later call extends an earlier one)")
+    ap.add_argument("--window", type=int, default=32, help="SnapKV observation window")
+    ap.add_argument("--kernel", type=int, default=5, help="SnapKV pooling kernel")
+    ap.add_argument("--threads", type=int, default=8, help="CPU threads selecting layers")
+    args = ap.parse_args()
+    began = time.time()
+    os.makedirs(args.out, exist_ok=True)
+    with open(args.plans, newline="") as f:
+        policies = set(args.policies.split(","))
+        plans = [r for r in csv.DictReader(f)
+                 if r["workload"] == args.workload and r["policy"] in policies]
+    wanted = range(args.start, args.start + args.requests)
+    lengths, kept_counts = {}, collections.defaultdict(set)
+    for r in plans:
+        j = int(r["request"])
+        if j in wanted:
+            lengths[j] = (int(r["prompt_tokens"]), int(r["output_tokens"]))
+            kept_counts[j].add(int(r["kept_tokens"]))
+    for done in filter(None, args.skip_runs.split(",")):
+        with open(done, newline="") as f:
+            for r in csv.DictReader(f):
+                if r["workload"] == args.workload:
+                    kept_counts[int(r["request"])].discard(int(r["kept_tokens"]))
+    if not lengths:
+        raise SystemExit(f"{args.plans}: no {args.workload} requests in [{args.start}, "
+                         f"{args.start + args.requests})")
+    longest = max(n + out for n, out in lengths.values())
+
+    import torch
+    print(f"GPU: {torch.cuda.get_device_name()}; torch {torch.__version__}, CUDA "
+          f"{torch.version.cuda}", flush=True)
+    model = StreamModel(longest + 64, args.window, args.kernel, args.threads)
+    model.check_decode_reads_its_kv()
+    # Warm-up: the first prefill and selection of a process pay one-time setup.
+    first = min(lengths)
+    model.serve(lengths[first][0], 2, max(1, lengths[first][0] // 2))
+    print(f"model ready in {time.time() - began:.0f} s; {len(lengths)} requests, "
+          f"{sum(len(k) for k in kept_counts.values())} runs", flush=True)
+
+    path = os.path.join(args.out, "runs.csv")
+    fresh = not os.path.exists(path)
+    with open(path, "a", newline="") as f:
+        w = csv.writer(f)
+        if fresh:
+            w.writerow(["workload", "request", "prompt_tokens", "output_tokens", "kept_tokens",
+                        "prefill_s", "selection_s", "decode_s", "total_s"])
+        for j in sorted(lengths):
+            if time.time() - began > args.max_seconds:
+                print(f"stopping at request {j}: --max-seconds {args.max_seconds} reached")
+                break
+            n, out = lengths[j]
+            for kept in sorted(kept_counts[j], reverse=True):
+                prefill, selection, decode = model.serve(n, out, kept)
+                w.writerow([args.workload, j, n, out, kept, f"{prefill:.6f}", f"{selection:.6f}",
+                            f"{decode:.6f}", f"{prefill + selection + decode:.6f}"])
+            f.flush()
+            print(f"request {j}: prompt {n}, output {out}, {len(kept_counts[j])} runs "
+                  f"({time.time() - began:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
