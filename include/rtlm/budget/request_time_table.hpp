@@ -36,7 +36,7 @@ struct request_table_options {
 /// bound). A single sequence (batch 1) is what TimeBill plans for; build a table from any other
 /// per-step cost (say, a request's share of a typical batch) with the callable constructor.
 ///
-/// Construction evaluates the estimator at every length up to max_tokens (about 45 ms for the
+/// Construction evaluates the estimator at every length up to max_tokens (about 8 ms for the
 /// default 131072 with rtlm's fitted estimator) and allocates O(max_tokens / cell). Queries are
 /// O(1) or O(log cells), noexcept, allocation-free and safe from many threads at once.
 class request_time_table {
