@@ -314,6 +314,37 @@ TEST_F(scheduler_test, without_swap_a_preempted_request_is_recomputed) {
   EXPECT_EQ(done2->progress.generated, 25_tok);  // the recompute kept its output
 }
 
+// A recompute preemption leaves the request waiting while its backend may still keep state
+// for it (not KV): cancelling it then must release it on the backend, or that state leaks.
+TEST_F(scheduler_test, cancelling_a_recomputed_request_while_it_waits_releases_it) {
+  rtlm::backend_capabilities caps = capabilities(40_tok);
+  caps.can_preempt_swap = false;
+  rtlm::scheduler_config config;
+  config.policy = rtlm::policy_kind::first_come_first_served;
+  make(config, caps);
+  for (std::uint64_t id = 1; id <= 2; ++id) {
+    rtlm::request r = make_request(id, 10_tok, 0.001 * static_cast<double>(id));
+    r.predicted_length = predicted(5, 10_tok);
+    submit(r);
+    backend_->set_output_length(request_id{id}, 25_tok);
+  }
+  std::optional<request_id> recomputed;
+  for (int i = 0; i < 300 && !recomputed; ++i) {
+    const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
+    for (const rtlm::preemption& x : p.preemptions) {
+      if (x.mode == rtlm::preemption_mode::recompute) recomputed = x.id;
+    }
+    rtlm::step_result r;
+    ASSERT_EQ(backend_->execute(p, r), step_status::ok) << backend_->last_error();
+    scheduler_->complete_step(0, step_status::ok, r, now_);
+  }
+  ASSERT_TRUE(recomputed);
+  ASSERT_EQ(scheduler_->cancel(*recomputed), rtlm::cancel_status::accepted);
+  const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
+  EXPECT_NE(std::find(p.releases.begin(), p.releases.end(), *recomputed), p.releases.end());
+  EXPECT_TRUE(events_.last(*recomputed, request_event_kind::cancelled));
+}
+
 TEST_F(scheduler_test, a_swap_only_backend_never_recomputes_a_prefilling_request) {
   // Request 2 (the later, so FCFS's least urgent) is still prefilling, 2 tokens a step, when
   // request 1 overruns its reservation and the KV is over-committed: 2 cannot be swapped (its

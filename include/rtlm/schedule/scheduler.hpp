@@ -267,6 +267,9 @@ class basic_scheduler {
     tokens kept_prompt;     // prompt KV entries held (less than the prompt once evicted)
     double alpha = 0.0;     // planned eviction ratio
     bool eviction_pending = false;
+    // Waiting again after a recompute preemption: its backend may still keep per-request state
+    // (not KV), so ending it while it waits must release it there too.
+    bool known_to_backend = false;
     int failed_steps = 0;
     seconds service{0};  // predicted isolated service time on its backend (queued work)
   };
@@ -447,6 +450,7 @@ class basic_scheduler {
     t.kept_prompt = t.r.prompt_tokens;
     t.alpha = 0.0;
     t.eviction_pending = false;
+    t.known_to_backend = false;
     t.failed_steps = 0;
 
     // Placement: the predicted wait and service on every backend that can hold the request.
@@ -629,6 +633,7 @@ class basic_scheduler {
     if (t.state == slot_state::waiting) {
       s.waiting.erase(t.handle);
       s.queued_work -= t.service;
+      if (t.known_to_backend) s.releases.push_back(t.r.id);
     } else {
       leave_backend(s, *slot);
     }
@@ -794,6 +799,7 @@ class basic_scheduler {
       t.prefilled = tokens(0);
       t.kept_prompt = t.r.prompt_tokens;
       t.eviction_pending = false;
+      t.known_to_backend = true;
       t.r.progress.prefilled = tokens(0);
       t.r.progress.kv_eviction_ratio = 0.0;
       t.state = slot_state::waiting;
