@@ -123,6 +123,27 @@ rtlm::snapkv_options snapkv_options_of(std::int64_t window, std::int64_t kernel,
   return o;
 }
 
+// The Python function of a SnapKV selection (select_snapkv or select_snapkv_from_window_scores:
+// the same arguments after the matrix); the GIL is released while it selects.
+using snapkv_selection = void (*)(const Eigen::Ref<const rtlm::attention_matrix>&,
+                                  rtlm::attention_heads, rtlm::kv_budget,
+                                  const rtlm::snapkv_options&, rtlm::kv_selection&);
+auto snapkv_binding(snapkv_selection select) {
+  return [select](const Eigen::Ref<const rtlm::attention_matrix>& scores, std::int64_t query_heads,
+                  std::int64_t kv_heads, std::optional<double> alpha,
+                  std::optional<std::int64_t> kept, std::int64_t window, std::int64_t kernel,
+                  const std::string& pooling, const std::string& gqa) {
+    const rtlm::kv_budget budget = kv_budget_of(alpha, kept);
+    const rtlm::snapkv_options options = snapkv_options_of(window, kernel, pooling, gqa);
+    rtlm::kv_selection out;
+    {
+      const py::gil_scoped_release unlocked;
+      select(scores, {.query_heads = query_heads, .kv_heads = kv_heads}, budget, options, out);
+    }
+    return positions_of(out);
+  };
+}
+
 // A model_backend whose step runs in Python: subclass rtlm.Backend and define run_step(plan),
 // returning a StepResult. An exception it raises fails the step (step_status backend_failure,
 // with its message), as a C++ host's would.
@@ -362,50 +383,20 @@ PYBIND11_MODULE(rtlm, m) {
 
   // ---- KV selection -----------------------------------------------------------------------------
   // The GIL is released while selecting, so a host can select several layers on threads.
-  m.def(
-      "select_snapkv",
-      [](const Eigen::Ref<const rtlm::attention_matrix>& probabilities, std::int64_t query_heads,
-         std::int64_t kv_heads, std::optional<double> alpha, std::optional<std::int64_t> kept,
-         std::int64_t window, std::int64_t kernel, const std::string& pooling,
-         const std::string& gqa) {
-        const rtlm::kv_budget budget = kv_budget_of(alpha, kept);
-        const rtlm::snapkv_options options = snapkv_options_of(window, kernel, pooling, gqa);
-        rtlm::kv_selection out;
-        {
-          const py::gil_scoped_release unlocked;
-          rtlm::select_snapkv(probabilities, {.query_heads = query_heads, .kv_heads = kv_heads},
-                              budget, options, out);
-        }
-        return positions_of(out);
-      },
-      py::arg("window_probabilities"), py::arg("query_heads"), py::arg("kv_heads"), py::kw_only(),
-      py::arg("alpha") = py::none(), py::arg("kept") = py::none(), py::arg("window") = 32,
-      py::arg("kernel") = 5, py::arg("pooling") = "max", py::arg("gqa") = "kv_group_mean",
-      "SnapKV's kept prompt positions for one layer, [heads, kept] int64, each row ascending. "
-      "window_probabilities: float32 [query_heads * min(window, length), length], query head "
-      "h's last window queries in rows [h w, (h + 1) w). Give alpha or kept "
-      "(docs/kv-selection.md).");
-  m.def(
-      "select_snapkv_from_window_scores",
-      [](const Eigen::Ref<const rtlm::attention_matrix>& scores, std::int64_t query_heads,
-         std::int64_t kv_heads, std::optional<double> alpha, std::optional<std::int64_t> kept,
-         std::int64_t window, std::int64_t kernel, const std::string& pooling,
-         const std::string& gqa) {
-        const rtlm::kv_budget budget = kv_budget_of(alpha, kept);
-        const rtlm::snapkv_options options = snapkv_options_of(window, kernel, pooling, gqa);
-        rtlm::kv_selection out;
-        {
-          const py::gil_scoped_release unlocked;
-          rtlm::select_snapkv_from_window_scores(
-              scores, {.query_heads = query_heads, .kv_heads = kv_heads}, budget, options, out);
-        }
-        return positions_of(out);
-      },
-      py::arg("window_scores"), py::arg("query_heads"), py::arg("kv_heads"), py::kw_only(),
-      py::arg("alpha") = py::none(), py::arg("kept") = py::none(), py::arg("window") = 32,
-      py::arg("kernel") = 5, py::arg("pooling") = "max", py::arg("gqa") = "kv_group_mean",
-      "As select_snapkv, from the window's attention already summed per query head on the "
-      "device: window_scores is float32 [query_heads, length].");
+  m.def("select_snapkv", snapkv_binding(&rtlm::select_snapkv), py::arg("window_probabilities"),
+        py::arg("query_heads"), py::arg("kv_heads"), py::kw_only(), py::arg("alpha") = py::none(),
+        py::arg("kept") = py::none(), py::arg("window") = 32, py::arg("kernel") = 5,
+        py::arg("pooling") = "max", py::arg("gqa") = "kv_group_mean",
+        "SnapKV's kept prompt positions for one layer, [heads, kept] int64, each row ascending. "
+        "window_probabilities: float32 [query_heads * min(window, length), length], query head "
+        "h's last window queries in rows [h w, (h + 1) w). Give alpha or kept "
+        "(docs/kv-selection.md).");
+  m.def("select_snapkv_from_window_scores", snapkv_binding(&rtlm::select_snapkv_from_window_scores),
+        py::arg("window_scores"), py::arg("query_heads"), py::arg("kv_heads"), py::kw_only(),
+        py::arg("alpha") = py::none(), py::arg("kept") = py::none(), py::arg("window") = 32,
+        py::arg("kernel") = 5, py::arg("pooling") = "max", py::arg("gqa") = "kv_group_mean",
+        "As select_snapkv, from the window's attention already summed per query head on the "
+        "device: window_scores is float32 [query_heads, length].");
 
   // ---- length prediction ------------------------------------------------------------------------
   py::class_<rtlm::length_estimate>(m, "LengthEstimate", "A request's predicted output length.")
