@@ -33,12 +33,13 @@ import rtlm
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "benchmarks", "gpu"))
+import decode_attention  # noqa: E402  (beside this script)
 
 
 class StreamModel:
     """The lean model serving one request at a time, with SnapKV eviction after the prefill."""
 
-    def __init__(self, max_tokens, window, kernel, threads):
+    def __init__(self, max_tokens, window, kernel, threads, attention_variant=None):
         import torch
         import profile_gpu as pg
         self.torch, self.pg = torch, pg
@@ -49,50 +50,54 @@ class StreamModel:
         self.pool = concurrent.futures.ThreadPoolExecutor(threads)
         g = torch.Generator(device="cpu").manual_seed(0)
         self.token_pool = torch.randint(0, self.m.cfg["vocab"], (1 << 16,), generator=g).to(self.dev)
-        self._capture_decode()
+        self._capture_decode(attention_variant)
 
-    def _capture_decode(self):
+    def _capture_decode(self, only=None):
         """One decode step at batch 1 as a CUDA graph that advances its own position, write row
-        and KV length, so that a request's decode is N - 1 replays with no host work between."""
+        and KV length, so that a request's decode is N - 1 replays with no host work between.
+        Its attention is the variant of decode_attention.py that measured right."""
         torch, m = self.torch, self.m
-        nkv, hd, nh = m.nkv, m.hd, m.nh
-        g = nh // nkv
+        da = self.da = decode_attention
+        variant = da.choose(m.nh, m.nkv, m.hd, self.rows, self.dev,
+                            log=lambda line: print(line, flush=True), only=only)
         st = dict(ids=torch.zeros(1, dtype=torch.long, device=self.dev),
                   pos=torch.zeros(1, dtype=torch.long, device=self.dev),    # RoPE position
                   widx=torch.zeros(1, dtype=torch.long, device=self.dev),   # KV row written
-                  used=torch.ones(1, dtype=torch.int32, device=self.dev))   # KV rows read
-        cu_q = torch.tensor([0, g], dtype=torch.int32, device=self.dev)
-        cu_k = torch.tensor([0, self.rows], dtype=torch.int32, device=self.dev)
+                  **da.make_state(self.dev))                                # KV rows read
+        decode_attn = da.attention(variant, st, m.nh, m.nkv, m.hd, self.rows, m.scale, self.dev)
 
         def attn(i, q, k, v):
             kp, vp = m.kv[i, 0], m.kv[i, 1]
             kp.index_copy_(0, st["widx"], k)
             vp.index_copy_(0, st["widx"], v)
-            # The g query heads of a KV head ride as g query rows of one sequence (GQA).
-            qs = q.reshape(1, nkv, g, hd).transpose(1, 2).reshape(g, nkv, hd)
-            o = torch.ops.aten._flash_attention_forward(
-                qs, kp, vp, cu_q, cu_k, g, self.rows, 0.0, False, False, scale=m.scale,
-                seqused_k=st["used"])[0]
-            return o.view(1, g, nkv, hd).transpose(1, 2).reshape(1, nh * hd)
+            return decode_attn(q, kp, vp)
 
         def run():
             out = m.forward(st["ids"], st["pos"], attn)
             st["pos"].add_(1)
             st["widx"].add_(1)
-            st["used"].add_(1)
+            da.advance(st)
             return out
 
+        # The graph holds raw pointers: st (lengths and the attention's constant tensors) and
+        # the closures stay referenced for its lifetime. (An earlier version let its cu_seqlens
+        # tensors go; their memory went to the prefill's, and its decode read a wrong length.)
         self.graph = self.pg.capture(run)[0]
-        self.st = st
+        self.st, self._decode_step = st, run
+
+    def _start_decode(self, position, cached):
+        """The next token sits at `position`; its KV goes to row `cached` and it reads rows
+        [0, cached]."""
+        self.st["pos"].fill_(position)
+        self.st["widx"].fill_(cached)
+        self.da.set_length(self.st, cached + 1)
 
     def decode_step_seconds(self, kv_rows, steps=30):
         """Median GPU seconds of one decode graph replay reading `kv_rows` cached rows."""
         torch = self.torch
         times = []
         for _ in range(steps):
-            self.st["pos"].fill_(kv_rows)
-            self.st["widx"].fill_(kv_rows)
-            self.st["used"].fill_(kv_rows + 1)
+            self._start_decode(kv_rows, kv_rows)
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
             self.graph.replay()
@@ -102,14 +107,19 @@ class StreamModel:
         return sorted(times)[len(times) // 2]
 
     def check_decode_reads_its_kv(self):
-        """Refuses to measure anything when a long cache costs no more than a short one: every
-        step must read its KV (bytes per token x rows), and no H200 reads faster than 5 TB/s."""
+        """Refuses to measure anything when a step at a long cache is cheaper than reading the
+        weights and that cache allows (no H200 reads faster than 5 TB/s), or costs no more than
+        one at a short cache. (The difference alone has no floor: split-KV attention pays a
+        fixed cost per layer at any length.)"""
         short, long = 1024, self.rows - 128
         t_short, t_long = self.decode_step_seconds(short), self.decode_step_seconds(long)
-        floor = self.m.kv_bytes_per_token() * (long - short) / 5e12
+        m = self.m
+        weight_bytes = 2 * (m.layer_params() + m.cfg["vocab"] * m.H)  # layers and LM head
+        floor = (weight_bytes + m.kv_bytes_per_token() * long) / 5e12
         print(f"decode step: {1e3 * t_short:.3f} ms at {short} KV rows, {1e3 * t_long:.3f} ms at "
-              f"{long} (reading the extra KV takes at least {1e3 * floor:.3f} ms)", flush=True)
-        if t_long - t_short < floor:
+              f"{long} (reading the weights and that KV takes at least {1e3 * floor:.3f} ms)",
+              flush=True)
+        if t_long < floor or t_long <= t_short:
             raise SystemExit("the decode graph does not read its whole KV cache: its step time "
                              "does not grow with the cache; the runs would not measure eviction")
 
@@ -178,9 +188,7 @@ class StreamModel:
         if evict:
             self._evict(n, kept, scores)
         cached = kept if evict else n
-        self.st["pos"].fill_(n)          # the next token's position is n, whatever was evicted
-        self.st["widx"].fill_(cached)    # ...and its KV goes after the kept entries
-        self.st["used"].fill_(cached + 1)
+        self._start_decode(n, cached)  # position n whatever was evicted; KV after the kept
         torch.cuda.synchronize()
         t2 = time.perf_counter()
         for _ in range(output - 1):
@@ -208,6 +216,12 @@ def main():
     ap.add_argument("--window", type=int, default=32, help="SnapKV observation window")
     ap.add_argument("--kernel", type=int, default=5, help="SnapKV pooling kernel")
     ap.add_argument("--threads", type=int, default=8, help="CPU threads selecting layers")
+    ap.add_argument("--decode-attention", default=None, choices=decode_attention.VARIANTS,
+                    help="the one decode attention variant to check and use (default: the "
+                    "fastest right one)")
+    ap.add_argument("--probe", type=int, default=0, metavar="K",
+                    help="only serve the first K requests' runs with 2 output tokens, write "
+                    "nothing, and exit (a crash names a variant that fails)")
     args = ap.parse_args()
     began = time.time()
     os.makedirs(args.out, exist_ok=True)
@@ -235,13 +249,22 @@ def main():
     import torch
     print(f"GPU: {torch.cuda.get_device_name()}; torch {torch.__version__}, CUDA "
           f"{torch.version.cuda}", flush=True)
-    model = StreamModel(longest + 64, args.window, args.kernel, args.threads)
-    model.check_decode_reads_its_kv()
-    # Warm-up: the first prefill and selection of a process pay one-time setup.
+    model = StreamModel(longest + 64, args.window, args.kernel, args.threads,
+                        args.decode_attention)
+    # Warm-up: the first prefill and selection of a process pay one-time setup. The check
+    # comes after it, once the prefill has allocated and freed memory around the graph's.
     first = min(lengths)
     model.serve(lengths[first][0], 2, max(1, lengths[first][0] // 2))
+    model.check_decode_reads_its_kv()
     print(f"model ready in {time.time() - began:.0f} s; {len(lengths)} requests, "
           f"{sum(len(k) for k in kept_counts.values())} runs", flush=True)
+
+    if args.probe:
+        for j in sorted(lengths)[:args.probe]:
+            for kept in sorted(kept_counts[j], reverse=True):
+                model.serve(lengths[j][0], 2, kept)
+            print(f"probe: request {j} served at {sorted(kept_counts[j])} kept", flush=True)
+        return
 
     path = os.path.join(args.out, "runs.csv")
     fresh = not os.path.exists(path)
