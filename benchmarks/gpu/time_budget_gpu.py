@@ -10,7 +10,8 @@ own attention (each layer's last `--window` prompt queries against the prompt's 
 on the GPU, summed per query head) with the kept positions chosen by rtlm's
 select_snapkv_from_window_scores (through the bindings, every layer, on CPU threads) and
 gathered into the cache; then the request's real output length less one of decode steps, one
-CUDA graph replay each over the (evicted) cache. The measured time runs from the prefill's
+CUDA graph replay each over the (evicted) cache, its attention the form of
+decode_attention.py that checked right and ran fastest. The measured time runs from the prefill's
 start to the last token, selection included. The model has no trained weights, so the text is
 not real: the lengths are, and the attention the selection reads is the model's own.
 
@@ -219,9 +220,6 @@ def main():
     ap.add_argument("--decode-attention", default=None, choices=decode_attention.VARIANTS,
                     help="the one decode attention variant to check and use (default: the "
                     "fastest right one)")
-    ap.add_argument("--probe", type=int, default=0, metavar="K",
-                    help="only serve the first K requests' runs with 2 output tokens, write "
-                    "nothing, and exit (a crash names a variant that fails)")
     args = ap.parse_args()
     began = time.time()
     os.makedirs(args.out, exist_ok=True)
@@ -258,13 +256,6 @@ def main():
     model.check_decode_reads_its_kv()
     print(f"model ready in {time.time() - began:.0f} s; {len(lengths)} requests, "
           f"{sum(len(k) for k in kept_counts.values())} runs", flush=True)
-
-    if args.probe:
-        for j in sorted(lengths)[:args.probe]:
-            for kept in sorted(kept_counts[j], reverse=True):
-                model.serve(lengths[j][0], 2, kept)
-            print(f"probe: request {j} served at {sorted(kept_counts[j])} kept", flush=True)
-        return
 
     path = os.path.join(args.out, "runs.csv")
     fresh = not os.path.exists(path)
