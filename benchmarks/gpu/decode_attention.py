@@ -13,15 +13,18 @@ compares each output with a float32 reference over exactly the first L rows (ran
 and cache, fresh per check: a kernel that read fewer or more rows would be wrong), times the
 graph replays, and returns the fastest variant that is right at both lengths. On an H200 the
 GQA-rows variants were right but ran without FlashAttention's split-KV (8 thread blocks, one per
-KV head: 0.94 ms per layer at 32k rows), the heads variants were right and split (52 us).
+KV head: 0.94 ms per layer at 32k rows), the heads variants were right and split (54 us).
 
 Run alone (python3 benchmarks/gpu/decode_attention.py) it prints the table for one layer of
 Llama-3.1-8B.
 """
+import statistics
+
 try:
     import torch
+    import profile_gpu  # beside this file: graph capture and event timing
 except ImportError:  # the variant names serve argument parsing anywhere
-    torch = None
+    torch = profile_gpu = None
 
 VARIANTS = ("gqa_rows_seqused", "gqa_rows_cu_k", "heads_seqused", "heads_cu_k")
 
@@ -80,15 +83,8 @@ def reference(q, kp, vp, rows, nh, nkv, scale):
 
 
 def _replay_seconds(graph, steps=30):
-    times = []
-    for _ in range(steps):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        graph.replay()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / 1e3)
-    return sorted(times)[len(times) // 2]
+    """Median GPU seconds of one replay."""
+    return statistics.median(profile_gpu.event_times(graph.replay, steps))
 
 
 def check(variant, nh, nkv, hd, capacity, short, long, dev, seed=0):
@@ -118,14 +114,7 @@ def check(variant, nh, nkv, hd, capacity, short, long, dev, seed=0):
             set_length(st, rows)
             row[f"eager_error_{rows}"] = error(attn(q, kp, vp), rows)
         set_length(st, short)
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream):
-            attn(q, kp, vp)
-        torch.cuda.current_stream().wait_stream(stream)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            out = attn(q, kp, vp)
+        graph, out = profile_gpu.capture(lambda: attn(q, kp, vp))
         for rows in (short, long):
             fresh()
             set_length(st, rows)
