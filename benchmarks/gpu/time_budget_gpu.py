@@ -84,7 +84,7 @@ class StreamModel:
         # the closures stay referenced for its lifetime. (An earlier version let its cu_seqlens
         # tensors go; their memory went to the prefill's, and its decode read a wrong length.)
         self.graph = self.pg.capture(run)[0]
-        self.st, self._decode_step = st, run
+        self.st, self._decode_step, self.variant = st, run, variant
 
     def _start_decode(self, position, cached):
         """The next token sits at `position`; its KV goes to row `cached` and it reads rows
@@ -176,6 +176,69 @@ class StreamModel:
             for kv in (0, 1):
                 m.kv[i, kv, :kept].copy_(m.kv[i, kv, :n].gather(0, rows))
 
+    def _wall(self, fn):
+        """Wall seconds of fn() between two synchronizations, as serve() measures."""
+        self.torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        self.torch.cuda.synchronize()
+        return time.perf_counter() - t0
+
+    def profile(self, repeats):
+        """Times this engine's own steps the way serve() does: plain prefills over a grid of
+        prompt lengths, and its decode graph over a grid of cache lengths (each repeat the mean
+        of `DECODE_RUN` back-to-back replays, as a request's decode runs them). Returns
+        [(phase, new_tokens, kv, [seconds])], the rows of an rtlm profile."""
+        top = self.rows - self.DECODE_RUN - 1
+        points = []
+        for n in sorted({min(n, top) for n in self.PREFILL_GRID}):
+            self._prefill(n, False)  # warm-up of this shape
+            points.append(("prefill", n, 0,
+                           [self._wall(lambda: self._prefill(n, False)) for _ in range(repeats)]))
+        for kv in sorted({min(kv, top) for kv in self.DECODE_GRID}):
+            def run():
+                self._start_decode(kv, kv)
+                for _ in range(self.DECODE_RUN):
+                    self.graph.replay()
+            run()
+            # The cache holds kv to kv + DECODE_RUN rows over the run: its middle is the length.
+            points.append(("decode", 1, kv + self.DECODE_RUN // 2,
+                           [self._wall(run) / self.DECODE_RUN for _ in range(repeats)]))
+        return points
+
+    def eviction_cost(self, repeats):
+        """Least-squares a + b n (a >= 0) of what evicting adds to a request of n prompt tokens: the
+        window scoring inside the prefill, the selection and the gather (half the prompt kept).
+        Returns (a, b, [(n, seconds)])."""
+        measured = []
+        for n in sorted({min(n, self.rows - 64) for n in self.EVICTION_GRID}):
+            plain = sorted(self._wall(lambda: self._prefill(n, False)) for _ in range(repeats))
+            full = []
+            for _ in range(repeats):
+                self.torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                scores = self._prefill(n, True)
+                self._evict(n, n // 2, scores)
+                self.torch.cuda.synchronize()
+                full.append(time.perf_counter() - t0)
+            measured.append((n, sorted(full)[repeats // 2] - plain[repeats // 2]))
+        import numpy as np
+        x = np.array([n for n, _ in measured], dtype=float)
+        y = np.array([c for _, c in measured])
+        b, a = np.polyfit(x, y, 1)
+        if a < 0:  # no negative fixed cost: the least-squares line through the origin
+            a, b = 0.0, float(x @ y / (x @ x))
+        return float(a), float(b), measured
+
+    # Twenty lengths a phase at 8 repeats: the planner's 99% step-time bound needs 99
+    # residuals in the 4/5 of the profile it is fitted on.
+    PREFILL_GRID = (16, 64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192,
+                    12288, 16384, 20480, 24576, 28672, 32704)
+    DECODE_GRID = (128, 256, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 10240, 12288,
+                   14336, 16384, 20480, 24576, 28672, 30720, 32704)
+    EVICTION_GRID = (1024, 4096, 8192, 16384, 32704)
+    DECODE_RUN = 20
+
     def serve(self, n, output, kept):
         """Runs one request: prompt n tokens, `output` tokens (the prefill makes the first), the
         prompt's KV cut to `kept` after the prefill. Returns (prefill, selection, decode) s."""
@@ -199,9 +262,57 @@ class StreamModel:
         return t1 - t0, t2 - t1, t3 - t2
 
 
+def write_profile(model, args):
+    """Writes model.profile() as an rtlm profile CSV and its eviction cost beside it."""
+    import shlex
+    import statistics
+    import torch
+    t0 = time.time()
+    points = model.profile(args.profile_repeats)
+    header = {
+        "rtlm-profile": "1",
+        "model": "llama-3.1-8b",
+        "gpu": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "dtype": "bfloat16",
+        "attention": f"prefill: FlashAttention-2 (SDPA FLASH_ATTENTION), causal, enable_gqa; "
+                     f"decode: FlashAttention-2 varlen (aten._flash_attention_forward), "
+                     f"benchmarks/gpu/decode_attention.py's variant {model.variant}",
+        "method": "benchmarks/gpu/time_budget_gpu.py's own engine, timed as its runs are "
+                  "(wall time between synchronizations): eager prefills of one sequence; batch-1 "
+                  f"decode as replays of one CUDA graph, each repeat the mean of "
+                  f"{model.DECODE_RUN} back-to-back replays from the cache length less "
+                  f"{model.DECODE_RUN // 2}; one warm-up per shape; random bf16 weights",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": "python3 " + " ".join(shlex.quote(a) for a in sys.argv),
+        "kv_bytes_per_token": str(model.m.kv_bytes_per_token()),
+    }
+    with open(args.profile_out, "w") as f:
+        for k, v in header.items():
+            f.write(f"# {k}: {v}\n")
+        f.write("phase,batch,new_tokens,kv_lengths,graph,repeat,seconds\n")
+        for phase, new, kv, times in points:
+            for r, t in enumerate(times):
+                f.write(f"{phase},1,{new},{kv},{int(phase == 'decode')},{r},{t:.9g}\n")
+            print(f"profile: {phase} new {new} kv {kv}: median {1e3 * statistics.median(times):.3f}"
+                  f" ms over {len(times)}", flush=True)
+    a, b, measured = model.eviction_cost(max(3, args.profile_repeats // 2))
+    for n, c in measured:
+        print(f"eviction at {n} prompt tokens: {1e3 * c:.1f} ms", flush=True)
+    with open(args.profile_out + ".eviction_cost", "w") as f:
+        f.write(f"{a:.6g},{b:.6g}\n")
+    print(f"eviction cost: {a:.4g} s + {b:.4g} s per prompt token; profile written to "
+          f"{args.profile_out} in {time.time() - t0:.0f} s", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--plans", required=True, help="eval_time_budget --plans output")
+    ap.add_argument("--plans", help="eval_time_budget --plans output (the runs to make)")
+    ap.add_argument("--profile-out", help="first time this engine's prefills, decode steps and "
+                    "eviction and write them as an rtlm profile CSV here (and the eviction cost "
+                    "a,b for eval_time_budget --eviction-cost to PATH.eviction_cost)")
+    ap.add_argument("--profile-repeats", type=int, default=8)
     ap.add_argument("--out", required=True)
     ap.add_argument("--workload", default="long_context", choices=["long_context", "alpaca_eval"])
     ap.add_argument("--requests", type=int, default=40, help="requests to run, in plan order")
@@ -221,8 +332,18 @@ def main():
                     help="the one decode attention variant to check and use (default: the "
                     "fastest right one)")
     args = ap.parse_args()
+    if not args.plans and not args.profile_out:
+        ap.error("give --plans, --profile-out or both")
     began = time.time()
     os.makedirs(args.out, exist_ok=True)
+    if not args.plans:
+        import torch
+        model = StreamModel(32768 + 64, args.window, args.kernel, args.threads,
+                            args.decode_attention)
+        model.serve(4096, 2, 2048)  # warm-up, as below
+        model.check_decode_reads_its_kv()
+        write_profile(model, args)
+        return
     with open(args.plans, newline="") as f:
         policies = set(args.policies.split(","))
         plans = [r for r in csv.DictReader(f)
@@ -254,6 +375,8 @@ def main():
     first = min(lengths)
     model.serve(lengths[first][0], 2, max(1, lengths[first][0] // 2))
     model.check_decode_reads_its_kv()
+    if args.profile_out:
+        write_profile(model, args)
     print(f"model ready in {time.time() - began:.0f} s; {len(lengths)} requests, "
           f"{sum(len(k) for k in kept_counts.values())} runs", flush=True)
 
