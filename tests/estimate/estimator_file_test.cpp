@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -105,6 +107,20 @@ TEST(estimator_file, foreign_files_are_refused) {
   const temp_file fc("corrupt.txt", corrupt);
   EXPECT_EQ(blamed_field([&] { (void)rtlm::load_timebill_estimator(fc.path(), llama); }),
             fc.path() + ":4 timebill.a");
+
+  // A residual no measurement can have (measured / estimated - 1 <= -1), first of its line.
+  std::string impossible = text;
+  const std::size_t line = impossible.find("residuals prefill ");
+  ASSERT_NE(line, std::string::npos);
+  const std::size_t count = line + std::string("residuals prefill ").size();
+  const std::size_t count_end = impossible.find(' ', count);
+  const int n = std::stoi(impossible.substr(count, count_end - count));
+  impossible.replace(count, count_end - count, std::to_string(n + 1) + " -1.5");
+  const temp_file fr("residual.txt", impossible);
+  const auto line_number =
+      1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(line), '\n');
+  EXPECT_EQ(blamed_field([&] { (void)rtlm::load_timebill_estimator(fr.path(), llama); }),
+            fr.path() + ":" + std::to_string(line_number) + " residual");
 }
 
 }  // namespace

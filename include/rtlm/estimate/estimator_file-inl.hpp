@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -150,8 +151,13 @@ inline void read_residuals(const estimator_lines& f, step_time_estimator& e) {
             fmt::format("must equal the number of residuals that follow ({})", words.size() - 1));
     std::vector<double> residuals;
     residuals.reserve(static_cast<std::size_t>(n));
-    for (std::size_t i = 1; i < words.size(); ++i)
-      residuals.push_back(parse_double(f.where.at(key) + " residual", words[i]));
+    for (std::size_t i = 1; i < words.size(); ++i) {
+      const double x = parse_double(f.where.at(key) + " residual", words[i]);
+      // measured / estimate - 1, and a measured time is positive.
+      require(std::isfinite(x) && x > -1.0, f.where.at(key) + " residual", words[i],
+              "must be a finite number > -1 (measured / estimated - 1)");
+      residuals.push_back(x);
+    }
     e.calibrate(static_cast<step_regime>(r), relative_error_bound(std::move(residuals)));
   }
 }
