@@ -305,6 +305,26 @@ TEST_P(garbage_test, a_host_that_passes_garbage_as_ok_gets_invalid_result) {
   EXPECT_EQ(ledger_.last(1, request_event_kind::finished)->progress.generated, 4_tok);
 }
 
+// A host that completes a step it never planned (or completes one twice) is told, and nothing
+// changes: the requests run as if the call had not happened.
+TEST_F(fault_injection_test, completing_a_step_that_is_not_in_flight_is_invalid) {
+  make();
+  submit(1);
+  const rtlm::step_result none;
+  const rtlm::step_report before = scheduler_->complete_step(0, step_status::ok, none, now_);
+  EXPECT_EQ(before.status, step_status::invalid_result);
+  EXPECT_EQ(before.error,
+            "no step in flight on this backend (complete_step() without plan_step())");
+  EXPECT_EQ(before.computed, 0U);
+  EXPECT_TRUE(before.affected.empty());
+  step();
+  const rtlm::step_report twice = scheduler_->complete_step(0, step_status::ok, none, now_);
+  EXPECT_EQ(twice.status, step_status::invalid_result);
+  drain();
+  expect_conserved();
+  EXPECT_EQ(ledger_.last(1, request_event_kind::finished)->progress.generated, 4_tok);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     every_kind, garbage_test,
     ::testing::Values(

@@ -124,6 +124,19 @@ def test_a_backend_that_raises_fails_its_step_not_the_scheduler(estimator):
     assert backend.made[7] == 2
 
 
+def test_completing_a_step_that_was_not_planned_is_reported(estimator):
+    scheduler = rtlm.Scheduler()
+    backend = CountingBackend({5: 2})
+    b = scheduler.add_backend(backend, estimator)
+    assert scheduler.submit(5, prompt_tokens=8)
+    report = scheduler.complete_step(b, rtlm.StepResult([], step_time=0.0), 0.0)
+    assert report.status == "invalid_result"
+    assert report.error == ("no step in flight on this backend "
+                            "(complete_step() without plan_step())")
+    run(scheduler, b)  # nothing was lost
+    assert backend.made[5] == 2
+
+
 def test_bad_requests_are_errors_and_a_full_intake_says_so(estimator):
     scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(max_requests=4))
     with pytest.raises(rtlm.Error, match="request.max_new_tokens"):

@@ -142,7 +142,8 @@ class basic_scheduler {
   /// requests (released in the next plan), the estimator's online update, failures. `status` is
   /// what model_backend::execute() returned (or the host's own verdict, e.g. backend_failure for
   /// a step it timed out); a result that breaks the plan (model_backend::execute()'s checks) is
-  /// taken as invalid_result. `now` is monotone, as in plan_step(). Scheduler thread.
+  /// taken as invalid_result, and so is a call with no step of `b` in flight (nothing changes).
+  /// `now` is monotone, as in plan_step(). Scheduler thread.
   step_report complete_step(std::size_t b, step_status status, const step_result& result,
                             time_point now) noexcept {
     RTLM_ASSERT(b < backends_.size());
@@ -150,10 +151,14 @@ class basic_scheduler {
     backend_state& s = *backends_[b];
     step_report report;
     report.backend = b;
+    affected_.clear();
+    if (!s.in_flight) {  // nothing was planned: the host's bookkeeping is off, and says so
+      report.status = step_status::invalid_result;
+      report.error = "no step in flight on this backend (complete_step() without plan_step())";
+      return report;
+    }
     report.predicted = s.predicted;
     report.computed = s.plan.computed();
-    affected_.clear();
-    if (!s.in_flight) return report;
     s.in_flight = false;
     // The host's own result (not from execute()) gets the same checks; the report names why.
     const char* invalid =
