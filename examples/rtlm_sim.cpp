@@ -70,6 +70,8 @@ usage: rtlm-sim [options]
   --size-weight S      virtual seconds per predicted output token in the keys of the size-based
                        policies (predicted_sjf, predicted_srpt, uncertainty_aware, oracle_srpt;
                        default 0.01); larger is closer to pure shortest-first, with less aging
+  --step-tokens N      tokens one step may compute, prefill chunks and decodes together (vLLM's
+                       max_num_batched_tokens; default 8192)
   --kv-tokens N        the simulated GPU's KV capacity in tokens (default: 80 GB less the
                        weights and 10%)
   --predictor KIND     noise (the rtlm predictor's measured error, calibrated on AlpacaEval by
@@ -107,6 +109,7 @@ struct options {
   bool evict = false;
   double size_weight = 0.01;
   std::int64_t kv_tokens = 0;  // 0: from the GPU's memory
+  std::int64_t step_tokens = 8192;
   rtlm::admission_basis admission_length = rtlm::admission_basis::expected_length_when_saturated;
   double duration = 0.0;
   std::uint64_t seed = 1;
@@ -206,8 +209,15 @@ options parse(int argc, char** argv) {
       o.size_weight = number(a, value());
       rtlm::detail::require(o.size_weight >= 0, a, o.size_weight, "must be >= 0");
     } else if (a == "--kv-tokens") {
-      o.kv_tokens = static_cast<std::int64_t>(number(a, value()));
-      rtlm::detail::require(o.kv_tokens >= 1, a, o.kv_tokens, "must be >= 1");
+      const double v = number(a, value());
+      rtlm::detail::require(v >= 1 && v <= 1e12 && v == std::floor(v), a, v,
+                            "must be a whole number in 1..1e12");
+      o.kv_tokens = static_cast<std::int64_t>(v);
+    } else if (a == "--step-tokens") {
+      const double v = number(a, value());
+      rtlm::detail::require(v >= 1 && v <= 16777216 && v == std::floor(v), a, v,
+                            "must be a whole number in 1..16777216");
+      o.step_tokens = static_cast<std::int64_t>(v);
     } else if (a == "--evict") {
       o.evict = true;
     } else if (a == "--consolidate") {
@@ -345,6 +355,7 @@ int run(const options& o) {
     for (int i = 0; i < o.replicas; ++i) {
       c.backends.push_back(gpu(fit.estimator, noise, shape, o.seed, i));
       c.backends.back().config.capabilities.can_evict_kv = o.evict && p.rtlm_policy;
+      c.backends.back().config.capabilities.max_step_tokens = rtlm::tokens(o.step_tokens);
       if (o.kv_tokens > 0)
         c.backends.back().config.capabilities.kv_capacity = rtlm::tokens(o.kv_tokens);
     }
