@@ -2,9 +2,9 @@
 
 // The time-budget solver's numeric inputs: TimeBill's closed form (solve_time_budget) and the
 // tabulated solver (time_budget_solver::solve, solve_best_effort), with doubles and lengths
-// decoded from the input, NaN, infinities, negative and huge values included. An invalid
-// problem must be rejected with rtlm::error, a valid one must not be, and every plan must keep
-// alpha in [0, alpha_max] and its other documented invariants.
+// decoded from the input, NaN, infinities, negative and huge values included, with and without
+// a cost of evicting. An invalid problem must be rejected with rtlm::error, a valid one must
+// not be, and every plan must keep alpha in [0, alpha_max] and its other documented invariants.
 
 #include <algorithm>
 #include <array>
@@ -44,8 +44,9 @@ tokens length_in(byte_source& in) {
 bool valid(const time_budget_problem& p) {
   const auto non_negative = [](double x) { return std::isfinite(x) && x >= 0.0; };
   return std::isfinite(p.budget.count()) && non_negative(p.elapsed.count()) &&
-         non_negative(p.predictor_time.count()) && p.prompt_tokens.count() >= 0 &&
-         p.length_bound.count() >= 0 && p.alpha_max >= 0.0 && p.alpha_max <= 1.0;
+         non_negative(p.predictor_time.count()) && non_negative(p.eviction_time.count()) &&
+         p.prompt_tokens.count() >= 0 && p.length_bound.count() >= 0 && p.alpha_max >= 0.0 &&
+         p.alpha_max <= 1.0;
 }
 
 // Solves with `solve` and checks that it throws rtlm::error exactly for an invalid problem.
@@ -135,6 +136,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const auto plan = solve_checked(p, [&] { return solver->solve(p); });
   if (plan) check_plan(p, *plan);
+
+  // The same problem with a cost of evicting (any double): both solvers refuse it exactly when
+  // it is invalid, and a plan that evicts still meets the budget with that cost paid.
+  time_budget_problem costly = p;
+  costly.eviction_time = seconds(time_in(in, 0.5));
+  if (const auto closed = solve_checked(costly, [&] { return rtlm::solve_time_budget(c, costly); }))
+    RTLM_FUZZ_CHECK(closed->alpha >= 0.0 && closed->alpha <= costly.alpha_max);
+  if (const auto paid = solve_checked(costly, [&] { return solver->solve(costly); })) {
+    check_plan(costly, *paid);
+    // Evicting can only cost time: never more slack than the same plan without the cost.
+    if (plan && paid->kept_tokens == plan->kept_tokens)
+      RTLM_FUZZ_CHECK(!(paid->slack.count() > plan->slack.count()));
+  }
 
   // solve_best_effort under a predicted distribution decoded from the input (assign() refuses
   // malformed ones with rtlm::error).
