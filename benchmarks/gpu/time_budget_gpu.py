@@ -19,8 +19,12 @@ Usage (on the GPU machine, with the rtlm module on PYTHONPATH):
     python3 benchmarks/gpu/time_budget_gpu.py --plans PLANS.csv --out DIR
         [--workload long_context] [--requests 40] [--start 0] [--max-seconds 480]
         [--policies vanilla,fixed_0.5,fixed_0.95,timebill,rtlm] [--skip-runs RUNS.csv,...]
+        [--profile-out PROFILE.csv]
 Writes DIR/runs.csv, one row per run (appended as it goes, so a stopped run keeps its rows);
-benchmarks/gpu/summarize_time_budget.py turns plans and runs into the figures.
+benchmarks/gpu/summarize_time_budget.py turns plans and runs into the figures. With
+--profile-out (and with or without --plans) it first times its own prefills, decode steps and
+eviction into an rtlm profile, which is what the plans should be made on:
+benchmarks/gpu/run_time_budget.sh profiles, plans and runs in one call.
 """
 import argparse
 import collections
@@ -207,8 +211,9 @@ class StreamModel:
         return points
 
     def eviction_cost(self, repeats):
-        """Least-squares a + b n (a >= 0) of what evicting adds to a request of n prompt tokens: the
-        window scoring inside the prefill, the selection and the gather (half the prompt kept).
+        """Least-squares a + b n (a >= 0) of what evicting adds to a request of n prompt tokens:
+        the window scoring inside the prefill, the selection and the gather (half the prompt
+        kept).
         Returns (a, b, [(n, seconds)])."""
         measured = []
         for n in sorted({min(n, self.rows - 64) for n in self.EVICTION_GRID}):
@@ -337,7 +342,6 @@ def main():
     began = time.time()
     os.makedirs(args.out, exist_ok=True)
     if not args.plans:
-        import torch
         model = StreamModel(32768 + 64, args.window, args.kernel, args.threads,
                             args.decode_attention)
         model.serve(4096, 2, 2048)  # warm-up, as below
