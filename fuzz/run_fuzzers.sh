@@ -3,7 +3,8 @@
 # Usage: fuzz/run_fuzzers.sh BUILD_DIR [SECONDS [TARGET...]]   (defaults: 60 s, every target)
 # Each target starts from a copy of fuzz/corpus/<name>/ (so the repository is not modified) plus
 # fuzz/regressions/<name>/; new inputs and crash artifacts go under BUILD_DIR/fuzz-run/<name>/.
-# Fails when any target finds a crash, a sanitizer report, a failed invariant or a hang.
+# Fails when any target finds a crash, a sanitizer report, a failed invariant or a hang. Targets
+# run side by side, one per core (RTLM_FUZZ_JOBS overrides).
 set -euo pipefail
 source_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 build_dir="$(cd "$1" && pwd)"
@@ -15,26 +16,40 @@ if [ ${#targets[@]} -eq 0 ]; then
     sed -e 's/set(rtlm_fuzz_targets//' -e 's/)//' | tr -s ' \n' ' '))
 fi
 
-failed=()
-summary=()
-for name in "${targets[@]}"; do
-  binary="$build_dir/fuzz/rtlm_fuzz_$name"
-  work="$build_dir/fuzz-run/$name"
+# One target: its log, its exit status in $work/status.
+run_one() {
+  local name=$1 binary="$build_dir/fuzz/rtlm_fuzz_$1" work="$build_dir/fuzz-run/$1"
   rm -rf "$work"
   mkdir -p "$work/corpus" "$work/artifacts"
   cp -R "$source_dir/corpus/$name/." "$work/corpus/"
-  inputs=("$work/corpus")
+  local inputs=("$work/corpus")
   if [ -d "$source_dir/regressions/$name" ]; then inputs+=("$source_dir/regressions/$name"); fi
-  echo "--- fuzz_$name for ${seconds}s"
   # -timeout: an input that runs for 10 s is a hang, and a finding.
-  status=0
+  local status=0
   (cd "$work" && "$binary" -max_total_time="$seconds" -print_final_stats=1 -timeout=10 \
     -artifact_prefix="$work/artifacts/" "${inputs[@]}" >"$work/log.txt" 2>&1) || status=$?
-  executed=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log.txt")
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log.txt")
+  echo "$status" >"$work/status"
+}
+
+# As many targets at once as there are cores: each is one process on one core.
+parallel=${RTLM_FUZZ_JOBS:-$(nproc)}
+for name in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$parallel" ]; do wait -n || true; done
+  echo "--- fuzz_$name for ${seconds}s"
+  run_one "$name" &
+done
+wait
+
+failed=()
+summary=()
+for name in "${targets[@]}"; do
+  work="$build_dir/fuzz-run/$name"
+  status=$(cat "$work/status" 2>/dev/null || echo 1)
+  executed=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/log.txt" 2>/dev/null || true)
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$work/log.txt" 2>/dev/null || true)
   summary+=("$(printf '%-20s %12s executions %8s exec/s' "$name" "${executed:-?}" "${rate:-?}")")
   if [ "$status" -ne 0 ]; then
-    tail -n 60 "$work/log.txt"
+    tail -n 60 "$work/log.txt" 2>/dev/null || true
     echo "fuzz_$name FAILED (exit $status); the input is in $work/artifacts/:" \
       "add it to fuzz/regressions/$name/ with the fix (fuzz/README.md)"
     failed+=("$name")
