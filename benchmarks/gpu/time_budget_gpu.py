@@ -218,15 +218,9 @@ class StreamModel:
         measured = []
         for n in sorted({min(n, self.rows - 64) for n in self.EVICTION_GRID}):
             plain = sorted(self._wall(lambda: self._prefill(n, False)) for _ in range(repeats))
-            full = []
-            for _ in range(repeats):
-                self.torch.cuda.synchronize()
-                t0 = time.perf_counter()
-                scores = self._prefill(n, True)
-                self._evict(n, n // 2, scores)
-                self.torch.cuda.synchronize()
-                full.append(time.perf_counter() - t0)
-            measured.append((n, sorted(full)[repeats // 2] - plain[repeats // 2]))
+            full = sorted(self._wall(lambda: self._evict(n, n // 2, self._prefill(n, True)))
+                          for _ in range(repeats))
+            measured.append((n, full[repeats // 2] - plain[repeats // 2]))
         import numpy as np
         x = np.array([n for n, _ in measured], dtype=float)
         y = np.array([c for _, c in measured])
