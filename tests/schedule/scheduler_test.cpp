@@ -250,6 +250,84 @@ TEST_F(scheduler_test, a_backend_without_chunking_gets_whole_prompts) {
   EXPECT_EQ(events_.ids(request_event_kind::finished).size(), 2U);
 }
 
+// The requests a plan prefills, in plan order.
+std::vector<request_id> prefilled_ids(const rtlm::step_plan& p) {
+  std::vector<request_id> ids;
+  for (const rtlm::prefill_assignment& a : p.prefills) ids.push_back(a.id);
+  return ids;
+}
+
+TEST_F(scheduler_test, a_backend_without_chunking_takes_a_long_prompt_beside_the_decodes) {
+  // The budget is the scheduler's (the backend sets none): the step's first prompt is taken
+  // whole beside the running decodes, not held until the batch drains.
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.can_chunk_prefill = false;
+  caps.max_step_tokens = 0_tok;
+  rtlm::scheduler_config config;
+  config.policy = rtlm::policy_kind::first_come_first_served;
+  config.max_step_tokens = 64_tok;
+  make(config, caps);
+  for (std::uint64_t id = 1; id <= 3; ++id) {
+    submit(make_request(id, 10_tok));
+    backend_->set_output_length(request_id{id}, 20_tok);
+  }
+  step();  // 1 to 3 prefilled
+  submit(make_request(4, 100_tok));
+  submit(make_request(5, 10_tok));
+  const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
+  EXPECT_EQ(p.decodes.size(), 3U);
+  EXPECT_EQ(prefilled_ids(p), std::vector<request_id>{request_id{4}});  // 5: the budget is spent
+  EXPECT_EQ(p.prefills[0].new_tokens, 100_tok);
+  rtlm::step_result r;
+  ASSERT_EQ(backend_->execute(p, r), step_status::ok);
+  scheduler_->complete_step(0, step_status::ok, r, now_);
+  const rtlm::step_plan& next = scheduler_->plan_step(0, now_);
+  EXPECT_EQ(next.decodes.size(), 4U);
+  EXPECT_EQ(prefilled_ids(next), std::vector<request_id>{request_id{5}});
+  ASSERT_EQ(backend_->execute(next, r), step_status::ok);
+  scheduler_->complete_step(0, step_status::ok, r, now_);
+  run_to_completion();
+  EXPECT_EQ(events_.ids(request_event_kind::finished).size(), 5U);
+}
+
+TEST_F(scheduler_test, a_prompt_the_decodes_leave_no_room_for_gets_a_prefill_only_step) {
+  // The backend's own limit, 64 tokens, and no chunking: 4 decodes leave 60 tokens, so a
+  // 62-token prompt would wait for the batch to drain. Instead the decodes wait one step, and
+  // never two in a row.
+  rtlm::backend_capabilities caps = capabilities(100'000_tok);
+  caps.can_chunk_prefill = false;
+  caps.max_step_tokens = 64_tok;
+  rtlm::scheduler_config config;
+  config.policy = rtlm::policy_kind::first_come_first_served;
+  make(config, caps);
+  for (std::uint64_t id = 1; id <= 4; ++id) {
+    submit(make_request(id, 10_tok));
+    backend_->set_output_length(request_id{id}, 20_tok);
+  }
+  step();  // 1 to 4 prefilled
+  submit(make_request(5, 62_tok));
+  submit(make_request(6, 62_tok));
+  rtlm::step_result r;
+  const auto run = [&](const rtlm::step_plan& p) {
+    ASSERT_EQ(backend_->execute(p, r), step_status::ok) << backend_->last_error();
+    scheduler_->complete_step(0, step_status::ok, r, now_);
+  };
+  const rtlm::step_plan& first = scheduler_->plan_step(0, now_);
+  EXPECT_TRUE(first.decodes.empty());
+  EXPECT_EQ(prefilled_ids(first), std::vector<request_id>{request_id{5}});
+  run(first);
+  const rtlm::step_plan& second = scheduler_->plan_step(0, now_);  // the decodes' turn
+  EXPECT_EQ(second.decodes.size(), 5U);
+  EXPECT_TRUE(second.prefills.empty());
+  run(second);
+  const rtlm::step_plan& third = scheduler_->plan_step(0, now_);
+  EXPECT_TRUE(third.decodes.empty());
+  EXPECT_EQ(prefilled_ids(third), std::vector<request_id>{request_id{6}});
+  run(third);
+  run_to_completion();
+  EXPECT_EQ(events_.ids(request_event_kind::finished).size(), 6U);
+}
+
 TEST_F(scheduler_test, the_batch_never_exceeds_max_batch_size) {
   rtlm::backend_capabilities caps = capabilities(100'000_tok);
   caps.max_batch_size = 3;

@@ -364,6 +364,7 @@ class basic_scheduler {
     seconds base_decode{0};   // ...and decodes (the estimator's online update)
     seconds predicted{0};
     bool in_flight = false;
+    bool decodes_deferred = false;  // the last plan ran whole prompts only (decodes_block())
   };
 
   // The scheduler's clock never goes backwards: a host clock that jumped back would order events
@@ -749,7 +750,16 @@ class basic_scheduler {
 
     // The decode part of this step is known now (admissions only prefill in it); admit() reuses it.
     s.base_decode = plan.decodes.empty() ? seconds(0) : s.estimator.base().decode_time(s.kv);
-    admit(s, b, now, max_batch, budget);
+    const bool defer = !s.decodes_deferred && decodes_block(s, max_batch, budget);
+    admit(s, b, now, max_batch, defer ? caps.max_step_tokens : budget);
+    // A step that admitted the blocked prompt runs prefills only; its decodes run in the next.
+    s.decodes_deferred = defer && !plan.prefills.empty();
+    if (s.decodes_deferred) {
+      plan.decodes.clear();
+      s.decode_entries.clear();
+      s.kv.clear();
+      s.base_decode = seconds(0);
+    }
 
     s.base_prefill = seconds(0);
     for (const prefill_assignment& p : plan.prefills) {
@@ -758,6 +768,24 @@ class basic_scheduler {
     s.predicted =
         s.base_prefill * s.estimator.prefill_factor() + s.base_decode * s.estimator.decode_factor();
     if (!plan.decodes.empty()) s.decode_step = s.base_decode * s.estimator.decode_factor();
+  }
+
+  // Whether this step's decodes keep the next admission out on a backend that prefills prompts
+  // whole under its own token limit: the prompt fits the limit but not what the decodes leave of
+  // it. Then the step runs prefills only (as vLLM without chunked prefill does), never two steps
+  // in a row; otherwise the prompt, and every request behind it, would wait for the batch to
+  // drain.
+  [[nodiscard]] bool decodes_block(const backend_state& s, std::size_t max_batch,
+                                   tokens budget) const noexcept {
+    const backend_capabilities& caps = s.backend->capabilities();
+    if (caps.batching == batching_mode::static_batch || caps.can_chunk_prefill ||
+        caps.max_step_tokens.count() <= 0 || s.plan.decodes.empty() ||
+        s.waiting.empty() || s.running.size() >= max_batch) {
+      return false;
+    }
+    const tracked& head = slots_[s.waiting.top_tag()];
+    return head.prefill_target > budget && head.prefill_target <= caps.max_step_tokens &&
+           s.reserved + reservation(head, caps) <= caps.kv_capacity;
   }
 
   // The slot behind the plan's i-th computed sequence (plan order: prefills, then decodes).
@@ -838,8 +866,12 @@ class basic_scheduler {
     tokens reserved = s.reserved;
     bool prefill_planned = !s.plan.prefills.empty();
     bool any_deadline = false;
+    // Where the budget is the scheduler's own (the backend sets no limit), a backend that
+    // prefills whole prompts takes the step's first prompt whatever its length, beside the
+    // decodes: held back, it would wait for the batch to drain.
+    const bool whole_first = !caps.can_chunk_prefill && caps.max_step_tokens.count() <= 0;
     while (!s.waiting.empty() && s.running.size() + s.candidates.size() < max_batch &&
-           budget > tokens(0)) {
+           (budget > tokens(0) || (whole_first && !prefill_planned))) {
       const std::uint32_t slot = s.waiting.top_tag();
       const tracked& t = slots_[slot];
       const tokens need = reservation(t, caps);
@@ -847,7 +879,7 @@ class basic_scheduler {
       const tokens todo = t.prefill_target;
       tokens chunk = std::min(todo, budget);
       if (!caps.can_chunk_prefill && chunk < todo) {
-        if (prefill_planned || !s.plan.decodes.empty()) break;  // a whole prompt runs alone
+        if (prefill_planned || !whole_first) break;  // see decodes_block() for a backend's limit
         chunk = todo;
       }
       s.waiting.pop();
