@@ -5,7 +5,8 @@ Usage: python3 benchmarks/gpu/summarize_served_stream.py DIR [--svg PATH]
 Reads DIR/served_stream.csv and DIR/steps.csv; prints, per policy, mean and p99 latency of
 finished requests, deadline-miss rate (refused requests count as misses), live step-time MAPE
 (the scheduler's planned step time, after its online correction, against the GPU's), and the
-scheduler's time per step against the step's GPU time; writes a latency CDF as SVG.
+scheduler's time per step against the step's GPU time, and the sequences per step (weighted by
+GPU time: the batch a request ran in); writes a latency CDF as SVG.
 """
 import argparse
 import collections
@@ -78,7 +79,7 @@ def main():
     for s in steps:
         step_by[s["policy"]].append(s)
     print(f"{'policy':<28} {'n':>4} {'mean s':>8} {'p99 s':>8} {'miss':>7} {'refused':>8} "
-          f"{'step MAPE':>10} {'sched/GPU':>10}")
+          f"{'step MAPE':>10} {'sched/GPU':>10} {'seqs/step':>10}")
     latencies = {}
     for policy, rs in by_policy.items():
         done = sorted(float(r["latency"]) for r in rs if r["outcome"] == "finished")
@@ -90,9 +91,12 @@ def main():
                                float(s["measured"]) for s in ss)
         overhead = sum(float(s["host_seconds"]) for s in ss) / sum(float(s["measured"])
                                                                   for s in ss)
+        # Sequences a step computed, weighted by its GPU time: the batch a request ran in.
+        batch = sum(int(s["computed"]) * float(s["measured"]) for s in ss) / sum(
+            float(s["measured"]) for s in ss)
         p99 = done[math.ceil(0.99 * len(done)) - 1]
         print(f"{policy:<28} {len(rs):>4} {statistics.mean(done):8.3f} {p99:8.3f} {miss:7.4f} "
-              f"{refused:>8} {100 * mape:9.2f}% {100 * overhead:9.3f}%")
+              f"{refused:>8} {100 * mape:9.2f}% {100 * overhead:9.3f}% {batch:10.1f}")
     if args.svg:
         cdf_svg(latencies, args.svg, "Served stream on an H200: latency CDF per policy")
         print(f"wrote {args.svg}")
