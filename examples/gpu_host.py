@@ -143,6 +143,68 @@ class SlotModel:
             graph.replay()
 
 
+def profile_engine(model, path, repeats=8, seed=0):
+    """Times this host's own steps the way serve() times them (CUDA events around the step) and
+    writes them as an rtlm profile at `path`: eager whole-prompt prefills at 20 prompt lengths,
+    and decode graphs over a grid of batch sizes and uniform cache lengths plus 24 ragged
+    batches. One warm-up per shape; the cache holds random values, never zeros."""
+    import random
+    import shlex
+    import torch
+    rng = random.Random(seed)
+    top = model.C - 2
+    points = []  # (phase, batch, new tokens, kv lengths, [seconds])
+
+    def timed(fn):
+        fn()  # warm-up of this shape
+        out = []
+        for _ in range(repeats):
+            model.begin()
+            fn()
+            out.append(model.end())
+        return out
+
+    for n in sorted({min(n, top) for n in (16, 32, 64, 96, 128, 192, 256, 384, 512, 768, 1024,
+                                           1280, 1536, 2048, 2304, 2560, 3072, 3328, 3584, 4094)}):
+        points.append(("prefill", 1, n, [0], timed(lambda: model.prefill(0, n))))
+    batches = (1, 2, 4, 8, 16, 24, 32, 48, 64, 80, 96, 128, model.max_batch)
+    shapes = [[kv] * b for b in sorted(set(batches)) for kv in (64, 256, 1024, 2048, top - 1)]
+    for _ in range(24):  # ragged batches, as serving makes them: log-uniform lengths
+        b = rng.randint(2, model.max_batch)
+        shapes.append([int(math.exp(rng.uniform(math.log(16), math.log(top - 1))))
+                       for _ in range(b)])
+    for kvs in shapes:
+        seqs = list(zip(rng.sample(range(model.slots), len(kvs)), kvs))
+        points.append(("decode", len(kvs), len(kvs), kvs, timed(lambda: model.decode(seqs))))
+    header = {
+        "rtlm-profile": "1",
+        "model": "llama-3.1-8b",
+        "gpu": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "dtype": "bfloat16",
+        "attention": f"prefill: SDPA ({model.prefill_attention}), causal, enable_gqa; decode: "
+                     "FlashAttention-2 varlen over the slots (aten._flash_attention_forward)",
+        "method": "examples/gpu_host.py's own engine, timed as its steps are (CUDA events): "
+                  "eager whole-prompt prefills into a slot; decodes as replays of the batch "
+                  "size's CUDA graph over random slots; one warm-up per shape; random bf16 "
+                  "weights and cache",
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": "python3 " + " ".join(shlex.quote(a) for a in sys.argv),
+        "kv_bytes_per_token": str(model.model.kv_bytes_per_token()),
+    }
+    with open(path, "w") as f:
+        for k, v in header.items():
+            f.write(f"# {k}: {v}\n")
+        f.write("phase,batch,new_tokens,kv_lengths,graph,repeat,seconds\n")
+        for phase, batch, new, kvs, times in points:
+            kv = ";".join(str(k) for k in kvs)
+            for r, t in enumerate(times):
+                f.write(f"{phase},{batch},{new},{kv},{int(phase == 'decode')},{r},{t:.9g}\n")
+    print(f"profiled this engine: {len(points)} shapes x {repeats} repeats, written to {path}",
+          flush=True)
+
+
 class GpuBackend(rtlm.Backend):
     """Runs rtlm's step plans on SlotModel; each request stops at its recorded length."""
 
@@ -156,6 +218,7 @@ class GpuBackend(rtlm.Backend):
         self.slot_of = {}
         self.made = {}
         self.wall = 0.0  # host seconds inside the last run_step (GPU wait included)
+        self.prefill_tokens = 0  # prompt tokens the last step prefilled
 
     def _release(self, rid):
         slot = self.slot_of.pop(rid, None)
@@ -171,6 +234,7 @@ class GpuBackend(rtlm.Backend):
             self._release(p.id)
         self.m.begin()
         outcomes = []
+        self.prefill_tokens = sum(p.new_tokens for p in plan.prefills)
         for p in plan.prefills:
             if p.id not in self.slot_of:
                 self.slot_of[p.id] = self.free.pop()
@@ -220,7 +284,7 @@ def serve(model, estimator, requests, policy, predictions, step_log):
                                     predicted=predictions[nxt]):
                 raise RuntimeError("the scheduler's intake is full")  # sized for every request
             nxt += 1
-        backend.wall = 0.0
+        backend.wall, backend.prefill_tokens = 0.0, 0
         t0 = time.perf_counter()
         report = scheduler.step(gpu, now)
         # The scheduler's own time: the step less what the backend's run_step spent.
@@ -237,7 +301,8 @@ def serve(model, estimator, requests, policy, predictions, step_log):
             continue
         idle = 0
         now += report.measured
-        step_log.append(dict(policy=policy, computed=report.computed, predicted=report.predicted,
+        step_log.append(dict(policy=policy, computed=report.computed,
+                             prefill_tokens=backend.prefill_tokens, predicted=report.predicted,
                              measured=report.measured, host_seconds=host))
     results = []
     for i, (arrival, _, _, deadline) in enumerate(requests):
@@ -262,12 +327,13 @@ def main():
     ap.add_argument("--eager-decode", action="store_true", help="no CUDA graphs (cross-check)")
     ap.add_argument("--profile", help="the step-time profile the scheduler's estimator is fitted "
                     "to (default: the bundled H100 Llama-3.1-8B profile)")
+    ap.add_argument("--profile-out", help="first time this host's own engine, write the profile "
+                    "here and fit the estimator to it (instead of --profile)")
     args = ap.parse_args()
+    if args.profile and args.profile_out:
+        ap.error("give --profile or --profile-out, not both")
     os.makedirs(args.out, exist_ok=True)
     data = os.path.join(ROOT, "benchmarks", "data")
-    profile = args.profile or os.path.join(data, "profiles", "h100_llama-3.1-8b.csv")
-    estimator = rtlm.fit_estimator(profile)
-    print(f"estimator fitted to {profile}", flush=True)
     noise = rtlm.load_length_errors(os.path.join(data, "length_errors", "alpaca_eval_cv.csv"),
                                     "Meta-Llama-3-8B-Instruct")
     trace = rtlm.load_trace(os.path.join(data, "traces", "azure-llm-2023",
@@ -280,6 +346,12 @@ def main():
     t = time.time()
     model.warm_up()
     print(f"captured {len(model.graphs)} decode graphs in {time.time() - t:.0f} s", flush=True)
+    if args.profile_out:
+        profile_engine(model, args.profile_out)
+    profile = args.profile_out or args.profile or os.path.join(data, "profiles",
+                                                               "h100_llama-3.1-8b.csv")
+    estimator = rtlm.fit_estimator(profile)
+    print(f"estimator fitted to {profile}", flush=True)
 
     # Capacity: everything queued at once, FCFS, no deadlines; then arrivals stretched to `load`.
     burst = [(0.0, r.prompt_tokens, r.output_tokens, None) for r in rows]

@@ -97,6 +97,23 @@ def main():
         p99 = done[math.ceil(0.99 * len(done)) - 1]
         print(f"{policy:<28} {len(rs):>4} {statistics.mean(done):8.3f} {p99:8.3f} {miss:7.4f} "
               f"{refused:>8} {100 * mape:9.2f}% {100 * overhead:9.3f}% {batch:10.1f}")
+    # Steps with a prefill against steps without: by the host's prefill_tokens column where the
+    # run wrote one, else by measured time (a prefill of a few hundred tokens or more takes a
+    # step past 15 ms on an H200).
+    by_prefill = steps and "prefill_tokens" in steps[0]
+    label = "steps with a prefill" if by_prefill else "steps of 15 ms or more"
+    print(f"\nlive step-time MAPE, {label} against the others:")
+    for policy, ss in step_by.items():
+        long, short = [], []
+        for s in ss:
+            prefilled = (int(s["prefill_tokens"]) > 0 if by_prefill
+                         else float(s["measured"]) >= 0.015)
+            (long if prefilled else short).append(s)
+        def mape(xs):
+            return 100 * statistics.mean(abs(float(s["predicted"]) - float(s["measured"])) /
+                                         float(s["measured"]) for s in xs) if xs else float("nan")
+        print(f"{policy:<28} {len(long):>5} steps {mape(long):6.2f}%   {len(short):>5} steps "
+              f"{mape(short):6.2f}%")
     if args.svg:
         cdf_svg(latencies, args.svg, "Served stream on an H200: latency CDF per policy")
         print(f"wrote {args.svg}")
