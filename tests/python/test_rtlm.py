@@ -57,8 +57,9 @@ def test_the_solver_finds_the_least_eviction_that_fits(estimator):
 class CountingBackend(rtlm.Backend):
     """Generates one token per computed sequence; each request ends after `lengths[id]` tokens."""
 
-    def __init__(self, lengths, fail_steps=0, **caps):
-        super().__init__(rtlm.Capabilities(kv_capacity=100_000, can_chunk_prefill=True,
+    def __init__(self, lengths, fail_steps=0, can_chunk_prefill=True, **caps):
+        super().__init__(rtlm.Capabilities(kv_capacity=100_000,
+                                           can_chunk_prefill=can_chunk_prefill,
                                            can_preempt_recompute=True, **caps))
         self.lengths = lengths
         self.made = {}
@@ -109,6 +110,24 @@ def test_the_scheduler_drives_a_python_backend_in_policy_order(estimator):
     assert admitted == [1, 3, 2]  # the shorter prediction first
     assert sorted(finished) == [1, 2, 3]
     assert backend.made == {1: 3, 2: 40, 3: 2}
+
+
+def test_a_backend_without_chunking_gets_a_long_prompt_beside_its_decodes(estimator):
+    # The scheduler's budget is 64 tokens and the backend sets none: the 100-token prompt runs
+    # whole in the next step, beside the two decodes, instead of waiting for them to finish.
+    scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(policy="first_come_first_served",
+                                                    max_step_tokens=64))
+    backend = CountingBackend({1: 30, 2: 30, 3: 5}, can_chunk_prefill=False)
+    b = scheduler.add_backend(backend, estimator)
+    assert scheduler.submit(1, prompt_tokens=16) and scheduler.submit(2, prompt_tokens=16)
+    scheduler.step(b, 0.0)
+    assert scheduler.submit(3, prompt_tokens=100)
+    scheduler.step(b, 0.01)
+    plan = backend.plans[-1]
+    assert sorted(d.id for d in plan.decodes) == [1, 2]
+    assert [(p.id, p.new_tokens) for p in plan.prefills] == [(3, 100)]
+    run(scheduler, b)
+    assert backend.made == {1: 30, 2: 30, 3: 5}
 
 
 def test_a_backend_that_raises_fails_its_step_not_the_scheduler(estimator):
