@@ -153,7 +153,7 @@ def profile_engine(model, path, repeats=8, seed=0):
     import torch
     rng = random.Random(seed)
     top = model.C - 2
-    points = []  # (phase, batch, new tokens, kv lengths, [seconds])
+    points = []  # (phase, batch, new tokens, kv lengths, graph, [seconds])
 
     def timed(fn):
         fn()  # warm-up of this shape
@@ -166,7 +166,7 @@ def profile_engine(model, path, repeats=8, seed=0):
 
     for n in sorted({min(n, top) for n in (16, 32, 64, 96, 128, 192, 256, 384, 512, 768, 1024,
                                            1280, 1536, 2048, 2304, 2560, 3072, 3328, 3584, 4094)}):
-        points.append(("prefill", 1, n, [0], timed(lambda: model.prefill(0, n))))
+        points.append(("prefill", 1, n, [0], False, timed(lambda: model.prefill(0, n))))
     batches = (1, 2, 4, 8, 16, 24, 32, 48, 64, 80, 96, 128, model.max_batch)
     shapes = [[kv] * b for b in sorted(set(batches)) for kv in (64, 256, 1024, 2048, top - 1)]
     for _ in range(24):  # ragged batches, as serving makes them: log-uniform lengths
@@ -175,7 +175,8 @@ def profile_engine(model, path, repeats=8, seed=0):
                        for _ in range(b)])
     for kvs in shapes:
         seqs = list(zip(rng.sample(range(model.slots), len(kvs)), kvs))
-        points.append(("decode", len(kvs), len(kvs), kvs, timed(lambda: model.decode(seqs))))
+        points.append(("decode", len(kvs), len(kvs), kvs, not model.eager,
+                       timed(lambda: model.decode(seqs))))
     header = {
         "rtlm-profile": "1",
         "model": "llama-3.1-8b",
@@ -193,14 +194,7 @@ def profile_engine(model, path, repeats=8, seed=0):
         "command": "python3 " + " ".join(shlex.quote(a) for a in sys.argv),
         "kv_bytes_per_token": str(model.model.kv_bytes_per_token()),
     }
-    with open(path, "w") as f:
-        for k, v in header.items():
-            f.write(f"# {k}: {v}\n")
-        f.write("phase,batch,new_tokens,kv_lengths,graph,repeat,seconds\n")
-        for phase, batch, new, kvs, times in points:
-            kv = ";".join(str(k) for k in kvs)
-            for r, t in enumerate(times):
-                f.write(f"{phase},{batch},{new},{kv},{int(phase == 'decode')},{r},{t:.9g}\n")
+    model.pg.write_profile_csv(path, header, points)
     print(f"profiled this engine: {len(points)} shapes x {repeats} repeats, written to {path}",
           flush=True)
 

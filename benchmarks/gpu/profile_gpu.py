@@ -376,6 +376,19 @@ def time_step(run, args):
 
 # ----------------------------------------------------------------------------- profile
 
+def write_profile_csv(path, header, points):
+    """Writes an rtlm profile: `header` as `# key: value` lines, then one row per repeat of each
+    point (phase, batch, new_tokens, kv_lengths list, graph, [seconds])."""
+    with open(path, "w") as f:
+        for k, v in header.items():
+            f.write(f"# {k}: {v}\n")
+        f.write("phase,batch,new_tokens,kv_lengths,graph,repeat,seconds\n")
+        for phase, batch, new, kvs, graph, times in points:
+            kv = ";".join(str(k) for k in kvs)
+            for r, t in enumerate(times):
+                f.write(f"{phase},{batch},{new},{kv},{int(graph)},{r},{t:.9g}\n")
+
+
 class Profile:
     def __init__(self, path, header):
         self.path = path

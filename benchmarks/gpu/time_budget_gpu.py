@@ -287,15 +287,11 @@ def write_profile(model, args):
         "command": "python3 " + " ".join(shlex.quote(a) for a in sys.argv),
         "kv_bytes_per_token": str(model.m.kv_bytes_per_token()),
     }
-    with open(args.profile_out, "w") as f:
-        for k, v in header.items():
-            f.write(f"# {k}: {v}\n")
-        f.write("phase,batch,new_tokens,kv_lengths,graph,repeat,seconds\n")
-        for phase, new, kv, times in points:
-            for r, t in enumerate(times):
-                f.write(f"{phase},1,{new},{kv},{int(phase == 'decode')},{r},{t:.9g}\n")
-            print(f"profile: {phase} new {new} kv {kv}: median {1e3 * statistics.median(times):.3f}"
-                  f" ms over {len(times)}", flush=True)
+    model.pg.write_profile_csv(args.profile_out, header, [
+        (phase, 1, new, [kv], phase == "decode", times) for phase, new, kv, times in points])
+    for phase, new, kv, times in points:
+        print(f"profile: {phase} new {new} kv {kv}: median {1e3 * statistics.median(times):.3f}"
+              f" ms over {len(times)}", flush=True)
     a, b, measured = model.eviction_cost(max(3, args.profile_repeats // 2))
     for n, c in measured:
         print(f"eviction at {n} prompt tokens: {1e3 * c:.1f} ms", flush=True)
