@@ -149,8 +149,6 @@ def profile_engine(model, path, repeats=8, seed=0):
     and decode graphs over a grid of batch sizes and uniform cache lengths plus 24 ragged
     batches. One warm-up per shape; the cache holds random values, never zeros."""
     import random
-    import shlex
-    import torch
     rng = random.Random(seed)
     top = model.C - 2
     points = []  # (phase, batch, new tokens, kv lengths, graph, [seconds])
@@ -177,24 +175,14 @@ def profile_engine(model, path, repeats=8, seed=0):
         seqs = list(zip(rng.sample(range(model.slots), len(kvs)), kvs))
         points.append(("decode", len(kvs), len(kvs), kvs, not model.eager,
                        timed(lambda: model.decode(seqs))))
-    header = {
-        "rtlm-profile": "1",
-        "model": "llama-3.1-8b",
-        "gpu": torch.cuda.get_device_name(),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "dtype": "bfloat16",
-        "attention": f"prefill: SDPA ({model.prefill_attention}), causal, enable_gqa; decode: "
-                     "FlashAttention-2 varlen over the slots (aten._flash_attention_forward)",
-        "method": "examples/gpu_host.py's own engine, timed as its steps are (CUDA events): "
-                  "eager whole-prompt prefills into a slot; decodes as replays of the batch "
-                  "size's CUDA graph over random slots; one warm-up per shape; random bf16 "
-                  "weights and cache",
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": "python3 " + " ".join(shlex.quote(a) for a in sys.argv),
-        "kv_bytes_per_token": str(model.model.kv_bytes_per_token()),
-    }
-    model.pg.write_profile_csv(path, header, points)
+    model.pg.write_profile_csv(
+        path,
+        attention=f"prefill: SDPA ({model.prefill_attention}), causal, enable_gqa; decode: "
+                  "FlashAttention-2 varlen over the slots (aten._flash_attention_forward)",
+        method="examples/gpu_host.py's own engine, timed as its steps are (CUDA events): eager "
+               "whole-prompt prefills into a slot; decodes as replays of the batch size's CUDA "
+               "graph over random slots; one warm-up per shape; random bf16 weights and cache",
+        kv_bytes_per_token=model.model.kv_bytes_per_token(), points=points)
     print(f"profiled this engine: {len(points)} shapes x {repeats} repeats, written to {path}",
           flush=True)
 

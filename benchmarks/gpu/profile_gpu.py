@@ -376,9 +376,24 @@ def time_step(run, args):
 
 # ----------------------------------------------------------------------------- profile
 
-def write_profile_csv(path, header, points):
-    """Writes an rtlm profile: `header` as `# key: value` lines, then one row per repeat of each
-    point (phase, batch, new_tokens, kv_lengths list, graph, [seconds])."""
+def write_profile_csv(path, attention, method, kv_bytes_per_token, points):
+    """Writes an rtlm profile of a Llama-3.1-8B-shaped engine timed on this GPU: the header
+    (this machine's GPU and software, `attention`, `method`, the date and the command line), then
+    one row per repeat of each point (phase, batch, new_tokens, kv_lengths list, graph,
+    [seconds])."""
+    header = {
+        "rtlm-profile": "1",
+        "model": "llama-3.1-8b",
+        "gpu": torch.cuda.get_device_name(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "dtype": "bfloat16",
+        "attention": attention,
+        "method": method,
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": "python3 " + " ".join(shlex.quote(a) for a in sys.argv),
+        "kv_bytes_per_token": str(kv_bytes_per_token),
+    }
     with open(path, "w") as f:
         for k, v in header.items():
             f.write(f"# {k}: {v}\n")

@@ -263,32 +263,21 @@ class StreamModel:
 
 def write_profile(model, args):
     """Writes model.profile() as an rtlm profile CSV and its eviction cost beside it."""
-    import shlex
     import statistics
-    import torch
     t0 = time.time()
     points = model.profile(args.profile_repeats)
-    header = {
-        "rtlm-profile": "1",
-        "model": "llama-3.1-8b",
-        "gpu": torch.cuda.get_device_name(),
-        "torch": torch.__version__,
-        "cuda": torch.version.cuda,
-        "dtype": "bfloat16",
-        "attention": f"prefill: FlashAttention-2 (SDPA FLASH_ATTENTION), causal, enable_gqa; "
-                     f"decode: FlashAttention-2 varlen (aten._flash_attention_forward), "
-                     f"benchmarks/gpu/decode_attention.py's variant {model.variant}",
-        "method": "benchmarks/gpu/time_budget_gpu.py's own engine, timed as its runs are "
-                  "(wall time between synchronizations): eager prefills of one sequence; batch-1 "
-                  f"decode as replays of one CUDA graph, each repeat the mean of "
-                  f"{model.DECODE_RUN} back-to-back replays from the cache length less "
-                  f"{model.DECODE_RUN // 2}; one warm-up per shape; random bf16 weights",
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "command": "python3 " + " ".join(shlex.quote(a) for a in sys.argv),
-        "kv_bytes_per_token": str(model.m.kv_bytes_per_token()),
-    }
-    model.pg.write_profile_csv(args.profile_out, header, [
-        (phase, 1, new, [kv], phase == "decode", times) for phase, new, kv, times in points])
+    model.pg.write_profile_csv(
+        args.profile_out,
+        attention="prefill: FlashAttention-2 (SDPA FLASH_ATTENTION), causal, enable_gqa; "
+                  "decode: FlashAttention-2 varlen (aten._flash_attention_forward), "
+                  f"benchmarks/gpu/decode_attention.py's variant {model.variant}",
+        method="benchmarks/gpu/time_budget_gpu.py's own engine, timed as its runs are (wall time "
+               "between synchronizations): eager prefills of one sequence; batch-1 decode as "
+               f"replays of one CUDA graph, each repeat the mean of {model.DECODE_RUN} "
+               f"back-to-back replays from the cache length less {model.DECODE_RUN // 2}; one "
+               "warm-up per shape; random bf16 weights",
+        kv_bytes_per_token=model.m.kv_bytes_per_token(),
+        points=[(phase, 1, new, [kv], phase == "decode", times) for phase, new, kv, times in points])
     for phase, new, kv, times in points:
         print(f"profile: {phase} new {new} kv {kv}: median {1e3 * statistics.median(times):.3f}"
               f" ms over {len(times)}", flush=True)

@@ -123,6 +123,13 @@ class scheduler_test : public ::testing::Test {
     return report;
   }
 
+  // Runs `plan` (from plan_step()) on the fake backend and completes it at the current time.
+  void execute(const rtlm::step_plan& plan) {
+    rtlm::step_result r;
+    ASSERT_EQ(backend_->execute(plan, r), step_status::ok) << backend_->last_error();
+    scheduler_->complete_step(0, step_status::ok, r, now_);
+  }
+
   // Steps until every request is gone, the intake included: two steps in a row that end with
   // nothing live (the second also sends the last releases). At most `limit` steps.
   void run_to_completion(int limit = 1000) {
@@ -276,16 +283,13 @@ TEST_F(scheduler_test, a_backend_without_chunking_takes_a_long_prompt_beside_the
   submit(make_request(5, 10_tok));
   const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
   EXPECT_EQ(p.decodes.size(), 3U);
-  EXPECT_EQ(prefilled_ids(p), std::vector<request_id>{request_id{4}});  // 5: the budget is spent
+  ASSERT_EQ(prefilled_ids(p), std::vector<request_id>{request_id{4}});  // 5: the budget is spent
   EXPECT_EQ(p.prefills[0].new_tokens, 100_tok);
-  rtlm::step_result r;
-  ASSERT_EQ(backend_->execute(p, r), step_status::ok);
-  scheduler_->complete_step(0, step_status::ok, r, now_);
+  execute(p);
   const rtlm::step_plan& next = scheduler_->plan_step(0, now_);
   EXPECT_EQ(next.decodes.size(), 4U);
   EXPECT_EQ(prefilled_ids(next), std::vector<request_id>{request_id{5}});
-  ASSERT_EQ(backend_->execute(next, r), step_status::ok);
-  scheduler_->complete_step(0, step_status::ok, r, now_);
+  execute(next);
   run_to_completion();
   EXPECT_EQ(events_.ids(request_event_kind::finished).size(), 5U);
 }
@@ -307,23 +311,18 @@ TEST_F(scheduler_test, a_prompt_the_decodes_leave_no_room_for_gets_a_prefill_onl
   step();  // 1 to 4 prefilled
   submit(make_request(5, 62_tok));
   submit(make_request(6, 62_tok));
-  rtlm::step_result r;
-  const auto run = [&](const rtlm::step_plan& p) {
-    ASSERT_EQ(backend_->execute(p, r), step_status::ok) << backend_->last_error();
-    scheduler_->complete_step(0, step_status::ok, r, now_);
-  };
   const rtlm::step_plan& first = scheduler_->plan_step(0, now_);
   EXPECT_TRUE(first.decodes.empty());
   EXPECT_EQ(prefilled_ids(first), std::vector<request_id>{request_id{5}});
-  run(first);
+  execute(first);
   const rtlm::step_plan& second = scheduler_->plan_step(0, now_);  // the decodes' turn
   EXPECT_EQ(second.decodes.size(), 5U);
   EXPECT_TRUE(second.prefills.empty());
-  run(second);
+  execute(second);
   const rtlm::step_plan& third = scheduler_->plan_step(0, now_);
   EXPECT_TRUE(third.decodes.empty());
   EXPECT_EQ(prefilled_ids(third), std::vector<request_id>{request_id{6}});
-  run(third);
+  execute(third);
   run_to_completion();
   EXPECT_EQ(events_.ids(request_event_kind::finished).size(), 6U);
 }

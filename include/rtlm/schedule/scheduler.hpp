@@ -779,8 +779,8 @@ class basic_scheduler {
                                    tokens budget) const noexcept {
     const backend_capabilities& caps = s.backend->capabilities();
     if (caps.batching == batching_mode::static_batch || caps.can_chunk_prefill ||
-        caps.max_step_tokens.count() <= 0 || s.plan.decodes.empty() ||
-        s.waiting.empty() || s.running.size() >= max_batch) {
+        caps.max_step_tokens.count() <= 0 || s.plan.decodes.empty() || s.waiting.empty() ||
+        s.running.size() >= max_batch) {
       return false;
     }
     const tracked& head = slots_[s.waiting.top_tag()];
