@@ -103,15 +103,16 @@ def main():
     by_prefill = steps and "prefill_tokens" in steps[0]
     label = "steps with a prefill" if by_prefill else "steps of 15 ms or more"
     print(f"\nlive step-time MAPE, {label} against the others:")
+
+    def mape(xs):
+        return 100 * statistics.mean(abs(float(s["predicted"]) - float(s["measured"])) /
+                                     float(s["measured"]) for s in xs) if xs else float("nan")
     for policy, ss in step_by.items():
         long, short = [], []
         for s in ss:
             prefilled = (int(s["prefill_tokens"]) > 0 if by_prefill
                          else float(s["measured"]) >= 0.015)
             (long if prefilled else short).append(s)
-        def mape(xs):
-            return 100 * statistics.mean(abs(float(s["predicted"]) - float(s["measured"])) /
-                                         float(s["measured"]) for s in xs) if xs else float("nan")
         print(f"{policy:<28} {len(long):>5} steps {mape(long):6.2f}%   {len(short):>5} steps "
               f"{mape(short):6.2f}%")
     if args.svg:
