@@ -130,6 +130,25 @@ class scheduler_test : public ::testing::Test {
     scheduler_->complete_step(0, step_status::ok, r, now_);
   }
 
+  // FCFS on a backend without chunked prefill (its own token limit `backend_limit`, 0 for none;
+  // the scheduler's budget `budget`), with requests 1 to `n` (10 prompt and 20 output tokens
+  // each) prefilled in one step and decoding.
+  void start_decodes_without_chunking(std::uint64_t n, rtlm::tokens backend_limit,
+                                      rtlm::tokens budget) {
+    rtlm::backend_capabilities caps = capabilities(100'000_tok);
+    caps.can_chunk_prefill = false;
+    caps.max_step_tokens = backend_limit;
+    rtlm::scheduler_config config;
+    config.policy = rtlm::policy_kind::first_come_first_served;
+    config.max_step_tokens = budget;
+    make(config, caps);
+    for (std::uint64_t id = 1; id <= n; ++id) {
+      submit(make_request(id, 10_tok));
+      backend_->set_output_length(request_id{id}, 20_tok);
+    }
+    step();
+  }
+
   // Steps until every request is gone, the intake included: two steps in a row that end with
   // nothing live (the second also sends the last releases). At most `limit` steps.
   void run_to_completion(int limit = 1000) {
@@ -267,18 +286,7 @@ std::vector<request_id> prefilled_ids(const rtlm::step_plan& p) {
 TEST_F(scheduler_test, a_backend_without_chunking_takes_a_long_prompt_beside_the_decodes) {
   // The budget is the scheduler's (the backend sets none): the step's first prompt is taken
   // whole beside the running decodes, not held until the batch drains.
-  rtlm::backend_capabilities caps = capabilities(100'000_tok);
-  caps.can_chunk_prefill = false;
-  caps.max_step_tokens = 0_tok;
-  rtlm::scheduler_config config;
-  config.policy = rtlm::policy_kind::first_come_first_served;
-  config.max_step_tokens = 64_tok;
-  make(config, caps);
-  for (std::uint64_t id = 1; id <= 3; ++id) {
-    submit(make_request(id, 10_tok));
-    backend_->set_output_length(request_id{id}, 20_tok);
-  }
-  step();  // 1 to 3 prefilled
+  start_decodes_without_chunking(3, 0_tok, 64_tok);
   submit(make_request(4, 100_tok));
   submit(make_request(5, 10_tok));
   const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
@@ -298,17 +306,7 @@ TEST_F(scheduler_test, a_prompt_the_decodes_leave_no_room_for_gets_a_prefill_onl
   // The backend's own limit, 64 tokens, and no chunking: 4 decodes leave 60 tokens, so a
   // 62-token prompt would wait for the batch to drain. Instead the decodes wait one step, and
   // never two in a row.
-  rtlm::backend_capabilities caps = capabilities(100'000_tok);
-  caps.can_chunk_prefill = false;
-  caps.max_step_tokens = 64_tok;
-  rtlm::scheduler_config config;
-  config.policy = rtlm::policy_kind::first_come_first_served;
-  make(config, caps);
-  for (std::uint64_t id = 1; id <= 4; ++id) {
-    submit(make_request(id, 10_tok));
-    backend_->set_output_length(request_id{id}, 20_tok);
-  }
-  step();  // 1 to 4 prefilled
+  start_decodes_without_chunking(4, 64_tok, 64_tok);
   submit(make_request(5, 62_tok));
   submit(make_request(6, 62_tok));
   const rtlm::step_plan& first = scheduler_->plan_step(0, now_);
