@@ -23,6 +23,7 @@ import argparse
 import csv
 import math
 import os
+import random
 import statistics
 import sys
 import time
@@ -148,7 +149,6 @@ def profile_engine(model, path, repeats=8, seed=0):
     writes them as an rtlm profile at `path`: eager whole-prompt prefills at 20 prompt lengths,
     and decode graphs over a grid of batch sizes and uniform cache lengths plus 24 ragged
     batches. One warm-up per shape; the cache holds random values, never zeros."""
-    import random
     rng = random.Random(seed)
     top = model.C - 2
     points = []  # (phase, batch, new tokens, kv lengths, graph, [seconds])
@@ -266,7 +266,7 @@ def serve(model, estimator, requests, policy, predictions, step_log):
                                     predicted=predictions[nxt]):
                 raise RuntimeError("the scheduler's intake is full")  # sized for every request
             nxt += 1
-        backend.wall, backend.prefill_tokens = 0.0, 0
+        backend.wall = 0.0
         t0 = time.perf_counter()
         report = scheduler.step(gpu, now)
         # The scheduler's own time: the step less what the backend's run_step spent.

@@ -65,6 +65,12 @@ def cdf_svg(series, path, title):
         f.write("\n".join(out) + "\n")
 
 
+def step_mape(steps):
+    """Mean absolute percentage error of the planned step times against the measured ones."""
+    return 100 * statistics.mean(abs(float(s["predicted"]) - float(s["measured"])) /
+                                 float(s["measured"]) for s in steps) if steps else float("nan")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -87,26 +93,19 @@ def main():
         miss = 1 - sum(r["on_time"] == "True" for r in rs) / len(rs)
         refused = sum(r["outcome"] == "rejected" for r in rs)
         ss = step_by[policy]
-        mape = statistics.mean(abs(float(s["predicted"]) - float(s["measured"])) /
-                               float(s["measured"]) for s in ss)
-        overhead = sum(float(s["host_seconds"]) for s in ss) / sum(float(s["measured"])
-                                                                  for s in ss)
+        gpu = sum(float(s["measured"]) for s in ss)
+        overhead = sum(float(s["host_seconds"]) for s in ss) / gpu
         # Sequences a step computed, weighted by its GPU time: the batch a request ran in.
-        batch = sum(int(s["computed"]) * float(s["measured"]) for s in ss) / sum(
-            float(s["measured"]) for s in ss)
+        batch = sum(int(s["computed"]) * float(s["measured"]) for s in ss) / gpu
         p99 = done[math.ceil(0.99 * len(done)) - 1]
         print(f"{policy:<28} {len(rs):>4} {statistics.mean(done):8.3f} {p99:8.3f} {miss:7.4f} "
-              f"{refused:>8} {100 * mape:9.2f}% {100 * overhead:9.3f}% {batch:10.1f}")
+              f"{refused:>8} {step_mape(ss):9.2f}% {100 * overhead:9.3f}% {batch:10.1f}")
     # Steps with a prefill against steps without: by the host's prefill_tokens column where the
     # run wrote one, else by measured time (a prefill of a few hundred tokens or more takes a
     # step past 15 ms on an H200).
     by_prefill = steps and "prefill_tokens" in steps[0]
     label = "steps with a prefill" if by_prefill else "steps of 15 ms or more"
     print(f"\nlive step-time MAPE, {label} against the others:")
-
-    def mape(xs):
-        return 100 * statistics.mean(abs(float(s["predicted"]) - float(s["measured"])) /
-                                     float(s["measured"]) for s in xs) if xs else float("nan")
     for policy, ss in step_by.items():
         long, short = [], []
         for s in ss:
@@ -117,8 +116,8 @@ def main():
         off = sorted(float(s["measured"]) / float(s["predicted"]) - 1 for s in long)
         spread = ", ".join(f"{100 * off[round(q * (len(off) - 1))]:+.0f}%"
                            for q in (0.05, 0.5, 0.95)) if off else "none"
-        print(f"{policy:<28} {len(long):>5} steps {mape(long):6.2f}%   {len(short):>5} steps "
-              f"{mape(short):6.2f}%   measured/planned - 1 of the first, 5/50/95%: {spread}")
+        print(f"{policy:<28} {len(long):>5} steps {step_mape(long):6.2f}%   {len(short):>5} steps "
+              f"{step_mape(short):6.2f}%   measured/planned - 1 of the first, 5/50/95%: {spread}")
     if args.svg:
         cdf_svg(latencies, args.svg, "Served stream on an H200: latency CDF per policy")
         print(f"wrote {args.svg}")
