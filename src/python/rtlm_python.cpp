@@ -502,7 +502,7 @@ PYBIND11_MODULE(rtlm, m) {
                                 "What a backend's step did: one outcome per computed sequence, "
                                 "in plan order, and the measured seconds.")
       .def(py::init([](const std::vector<std::tuple<std::uint64_t, std::int64_t, bool>>& outcomes,
-                       double step_time) {
+                       double step_time, std::optional<double> prefill_time) {
              rtlm::step_result r;
              for (const auto& [id, generated, finished] : outcomes) {
                r.outcomes.push_back({.id = rtlm::request_id{id},
@@ -510,10 +510,14 @@ PYBIND11_MODULE(rtlm, m) {
                                      .finished = finished});
              }
              r.step_time = rtlm::seconds(step_time);
+             if (prefill_time) r.prefill_time = rtlm::seconds(*prefill_time);
              return r;
            }),
-           py::arg("outcomes"), py::arg("step_time"),
-           "outcomes: (request id, tokens generated this step, finished) per computed sequence");
+           py::arg("outcomes"), py::arg("step_time"), py::arg("prefill_time") = py::none(),
+           "outcomes: (request id, tokens generated this step, finished) per computed sequence; "
+           "prefill_time: the seconds of the step's prefills alone, for a host that times them "
+           "apart from its decodes (the estimator's online update then learns each part on its "
+           "own)");
 
   py::class_<rtlm::model_backend, python_backend>(
       m, "Backend",

@@ -62,9 +62,11 @@ TEST_F(model_backend_test, a_good_step_is_ok) {
 TEST_F(model_backend_test, result_is_cleared_before_the_step) {
   result_.outcomes.push_back({rtlm::request_id{99}, 5_tok, true});
   result_.step_time = rtlm::seconds(7);
+  result_.prefill_time = rtlm::seconds(6);
   EXPECT_CALL(backend_, run_step(_, _)).WillOnce(Invoke(&model_backend_test::answer));
   EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::ok);
   EXPECT_EQ(result_.outcomes.size(), 2U);
+  EXPECT_FALSE(result_.prefill_time.has_value());
 }
 
 TEST_F(model_backend_test, undeclared_capabilities_are_refused_without_running) {
@@ -135,6 +137,14 @@ TEST_F(model_backend_test, results_that_break_the_contract_are_caught) {
        [](rtlm::step_result& r) { r.outcomes[1].id = rtlm::request_id{77}; }},
       {"an outcome generated a negative number of tokens",
        [](rtlm::step_result& r) { r.outcomes[1].generated = rtlm::tokens(-1); }},
+      {"prefill_time is not a finite number >= 0",
+       [](rtlm::step_result& r) {
+         r.prefill_time = rtlm::seconds(std::numeric_limits<double>::quiet_NaN());
+       }},
+      {"prefill_time is not a finite number >= 0",
+       [](rtlm::step_result& r) { r.prefill_time = rtlm::seconds(-0.001); }},
+      {"prefill_time is longer than step_time",
+       [](rtlm::step_result& r) { r.prefill_time = r.step_time + rtlm::seconds(1e-9); }},
   };
   for (const broken_case& c : cases) {
     EXPECT_CALL(backend_, run_step(_, _))
@@ -145,6 +155,20 @@ TEST_F(model_backend_test, results_that_break_the_contract_are_caught) {
     EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::invalid_result) << c.why;
     EXPECT_EQ(backend_.last_error(), c.why);
   }
+}
+
+TEST_F(model_backend_test, a_prefill_time_is_for_steps_with_prefills_only) {
+  const auto split = [](const rtlm::step_plan& plan, rtlm::step_result& result) {
+    answer(plan, result);
+    result.prefill_time = rtlm::seconds(0.015);
+  };
+  EXPECT_CALL(backend_, run_step(_, _)).WillOnce(split).WillOnce(split);
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::ok);
+  EXPECT_EQ(result_.prefill_time, rtlm::seconds(0.015));
+  rtlm::step_plan decodes_only = plan_;
+  decodes_only.prefills.clear();
+  EXPECT_EQ(backend_.execute(decodes_only, result_), rtlm::step_status::invalid_result);
+  EXPECT_EQ(backend_.last_error(), "prefill_time is given for a step without prefills");
 }
 
 TEST_F(model_backend_test, a_non_final_chunk_must_not_generate) {

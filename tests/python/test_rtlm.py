@@ -67,6 +67,10 @@ class CountingBackend(rtlm.Backend):
         self.plans = []
 
     def run_step(self, plan):
+        return rtlm.StepResult(self.compute(plan), step_time=0.01)
+
+    def compute(self, plan):
+        """The plan's outcomes, in plan order."""
         self.plans.append(plan)
         if self.fail_steps > 0:
             self.fail_steps -= 1
@@ -80,7 +84,7 @@ class CountingBackend(rtlm.Backend):
             made = self.made[d.id] + 1
             self.made[d.id] = made
             outcomes.append((d.id, 1, made >= self.lengths[d.id]))
-        return rtlm.StepResult(outcomes, step_time=0.01)
+        return outcomes
 
 
 def run(scheduler, backend_index, until=1000):
@@ -128,6 +132,31 @@ def test_a_backend_without_chunking_gets_a_long_prompt_beside_its_decodes(estima
     assert [(p.id, p.new_tokens) for p in plan.prefills] == [(3, 100)]
     run(scheduler, b)
     assert backend.made == {1: 30, 2: 30, 3: 5}
+
+
+class SplitTimingBackend(CountingBackend):
+    """Reports its prefills' own time with every step that has prefills."""
+
+    def __init__(self, lengths, prefill_time):
+        super().__init__(lengths)
+        self.prefill_time = prefill_time
+
+    def run_step(self, plan):
+        return rtlm.StepResult(self.compute(plan), step_time=0.01,
+                               prefill_time=self.prefill_time if plan.prefills else None)
+
+
+def test_a_step_may_time_its_prefills_apart_but_not_past_the_step(estimator):
+    scheduler = rtlm.Scheduler()
+    b = scheduler.add_backend(SplitTimingBackend({1: 3}, prefill_time=0.004), estimator)
+    assert scheduler.submit(1, prompt_tokens=8)
+    run(scheduler, b)
+    bad = rtlm.Scheduler()
+    b = bad.add_backend(SplitTimingBackend({1: 3}, prefill_time=0.02), estimator)
+    assert bad.submit(1, prompt_tokens=8)
+    report = bad.step(b, 0.0)
+    assert report.status == "invalid_result"
+    assert report.error == "prefill_time is longer than step_time"
 
 
 def test_a_backend_that_raises_fails_its_step_not_the_scheduler(estimator):

@@ -170,22 +170,110 @@ TEST(online_step_correction, follows_the_measured_ratio_and_ignores_garbage) {
   rtlm::online_step_correction corrected(base, {.weight = 0.5});
   const std::vector<rtlm::tokens> kv = {100_tok};
   const double predicted = base.decode_time(kv).count();
-  for (int i = 0; i < 60; ++i) {
-    EXPECT_TRUE(corrected.observe_step(rtlm::seconds(0), base.decode_time(kv),
-                                       rtlm::seconds(1.2 * predicted)));
-  }
+  const auto decode_step = [&](double measured) {
+    return corrected.observe_step(
+        {.base_decode = base.decode_time(kv), .measured = rtlm::seconds(measured)});
+  };
+  for (int i = 0; i < 60; ++i) EXPECT_TRUE(decode_step(1.2 * predicted));
   EXPECT_NEAR(corrected.decode_factor(), 1.2, 1e-9);
-  EXPECT_DOUBLE_EQ(corrected.prefill_factor(), 1.0);
+  EXPECT_DOUBLE_EQ(corrected.prefill_scale(), 1.0);
+  EXPECT_DOUBLE_EQ(corrected.prefill_offset(), 0.0);
   EXPECT_NEAR(corrected.decode_time(kv).count(), 1.2 * predicted, 1e-12);
-  EXPECT_FALSE(
-      corrected.observe_step(rtlm::seconds(0), base.decode_time(kv), rtlm::seconds(std::nan(""))));
-  EXPECT_FALSE(corrected.observe_step(rtlm::seconds(0), base.decode_time(kv), rtlm::seconds(-1)));
-  EXPECT_FALSE(corrected.observe_step(rtlm::seconds(0), base.decode_time(kv),
-                                      rtlm::seconds(100 * predicted)));  // outlier
+  EXPECT_FALSE(decode_step(std::nan("")));
+  EXPECT_FALSE(decode_step(-1));
+  EXPECT_FALSE(decode_step(100 * predicted));  // outlier
   EXPECT_EQ(corrected.observed_steps(), 60U);
   EXPECT_EQ(
       rtlm::test::blamed_field([&] { rtlm::online_step_correction bad(base, {.weight = 2}); }),
       "online_correction_config.weight");
+}
+
+TEST(online_step_correction, a_step_timed_as_a_whole_scales_both_parts_alike) {
+  rtlm::test::linear_estimator base;
+  rtlm::online_step_correction corrected(base, {.weight = 1.0});
+  const std::vector<rtlm::tokens> kv = {100_tok, 200_tok};
+  const rtlm::seconds prefill = base.prefill_time(300_tok, 0_tok);
+  const rtlm::seconds decode = base.decode_time(kv);
+  EXPECT_TRUE(corrected.observe_step({.base_prefill = prefill,
+                                      .prefills = 1,
+                                      .base_decode = decode,
+                                      .measured = 1.5 * (prefill + decode)}));
+  EXPECT_DOUBLE_EQ(corrected.prefill_scale(), 1.5);
+  EXPECT_DOUBLE_EQ(corrected.prefill_offset(), 0.0);
+  EXPECT_DOUBLE_EQ(corrected.decode_factor(), 1.5);
+  EXPECT_DOUBLE_EQ(corrected.prefill_time(300_tok, 0_tok).count(), 1.5 * prefill.count());
+}
+
+// A host whose every prefill launches 4 ms faster than its profile says (the base's one-token
+// prefill is 10.01 ms) and whose decodes run 20% slower: one factor per part cannot get both a
+// short and a long prompt right; the split fit can.
+TEST(online_step_correction, prefills_timed_apart_learn_a_per_prefill_offset) {
+  rtlm::test::linear_estimator base;
+  rtlm::online_step_correction corrected(base, {.weight = 0.2});
+  const std::vector<rtlm::tokens> kv = {100_tok, 200_tok, 300_tok};
+  const auto truth = [&](rtlm::tokens n) { return base.prefill_time(n, 0_tok).count() - 0.004; };
+  for (int i = 0; i < 200; ++i) {
+    const rtlm::tokens n = i % 2 == 0 ? 16_tok : 2000_tok;
+    const rtlm::seconds decode = base.decode_time(kv);
+    const rtlm::seconds prefill(truth(n));
+    ASSERT_TRUE(corrected.observe_step({.base_prefill = base.prefill_time(n, 0_tok),
+                                        .prefills = 1,
+                                        .base_decode = decode,
+                                        .measured = prefill + 1.2 * decode,
+                                        .measured_prefill = prefill}));
+  }
+  EXPECT_NEAR(corrected.decode_factor(), 1.2, 1e-9);
+  // The ridge (0.1% of the data) pulls a little towards the prior.
+  EXPECT_NEAR(corrected.prefill_scale(), 1.0, 2e-3);
+  EXPECT_NEAR(corrected.prefill_offset() * base.prefill_time(1_tok, 0_tok).count(), -0.004, 1e-4);
+  for (const rtlm::tokens n : {16_tok, 500_tok, 2000_tok}) {
+    EXPECT_NEAR(corrected.prefill_time(n, 0_tok).count() / truth(n), 1.0, 5e-3) << n.count();
+  }
+  // Two chunks pay the offset twice.
+  const rtlm::seconds two = base.prefill_time(16_tok, 0_tok) + base.prefill_time(2000_tok, 0_tok);
+  EXPECT_NEAR(corrected.prefill_time(two, 2).count(),
+              corrected.prefill_time(16_tok, 0_tok).count() +
+                  corrected.prefill_time(2000_tok, 0_tok).count(),
+              1e-12);
+}
+
+TEST(online_step_correction, a_base_without_a_per_prefill_cost_learns_the_scale_alone) {
+  rtlm::test::linear_estimator base;
+  base.prefill_fixed = -base.prefill_per_token;  // a one-token prefill costs nothing
+  rtlm::online_step_correction corrected(base, {.weight = 0.5});
+  for (int i = 0; i < 40; ++i) {
+    const rtlm::seconds prefill = base.prefill_time(i % 2 == 0 ? 100_tok : 900_tok, 0_tok);
+    ASSERT_TRUE(corrected.observe_step({.base_prefill = prefill,
+                                        .prefills = 1,
+                                        .measured = 1.3 * prefill,
+                                        .measured_prefill = 1.3 * prefill}));
+  }
+  EXPECT_NEAR(corrected.prefill_scale(), 1.3, 1e-3);
+  EXPECT_DOUBLE_EQ(corrected.prefill_offset(), 0.0);
+}
+
+TEST(online_step_correction, a_part_out_of_range_teaches_nothing) {
+  rtlm::test::linear_estimator base;
+  rtlm::online_step_correction corrected(base);
+  const std::vector<rtlm::tokens> kv = {100_tok};
+  const rtlm::seconds prefill = base.prefill_time(100_tok, 0_tok);
+  const rtlm::seconds decode = base.decode_time(kv);
+  const auto split_step = [&](rtlm::seconds measured_prefill, rtlm::seconds measured) {
+    return corrected.observe_step({.base_prefill = prefill,
+                                   .prefills = 1,
+                                   .base_decode = decode,
+                                   .measured = measured,
+                                   .measured_prefill = measured_prefill});
+  };
+  // The prefill part 12x its estimate, in a whole step within 10x of its estimate.
+  EXPECT_FALSE(split_step(12 * prefill, 12 * prefill + decode));
+  EXPECT_FALSE(split_step(prefill, prefill));  // the decodes took no time
+  EXPECT_FALSE(split_step(rtlm::seconds(0), decode));
+  EXPECT_EQ(corrected.observed_steps(), 0U);
+  EXPECT_DOUBLE_EQ(corrected.prefill_scale(), 1.0);
+  EXPECT_DOUBLE_EQ(corrected.prefill_offset(), 0.0);
+  EXPECT_DOUBLE_EQ(corrected.decode_factor(), 1.0);
+  EXPECT_TRUE(split_step(prefill, prefill + decode));
 }
 
 }  // namespace

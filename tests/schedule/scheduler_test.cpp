@@ -866,6 +866,64 @@ TEST_F(scheduler_test, the_estimator_learns_from_measured_steps) {
   EXPECT_NEAR(scheduler_->estimator(0).decode_factor(), 0.010 / 0.0105, 1e-6);
 }
 
+// A host that times its prefills apart from its decodes, and whose every prefill launches 4 ms
+// faster than the estimator says: the scheduler hands the split to the estimator's online update,
+// which learns the per-prefill offset, so short and long prompts are both planned right.
+TEST(scheduler_estimator, a_host_that_times_its_prefills_apart_teaches_their_offset) {
+  rtlm::scheduler_config config;
+  config.max_requests = 64;
+  config.solver_max_tokens = 4096_tok;
+  config.step_time_learning.weight = 0.3;
+  rtlm::scheduler s(config);
+  const rtlm::test::linear_estimator estimator;
+  const auto prefill_part = [&estimator](const rtlm::step_plan& plan) {
+    rtlm::seconds t(0);
+    for (const auto& p : plan.prefills)
+      t += estimator.prefill_time(p.new_tokens, p.cached_tokens) - rtlm::seconds(0.004);
+    return t;
+  };
+  rtlm::testing::fake_backend_config fake = fake_config(capabilities(100'000_tok));
+  fake.default_output_length = 8_tok;
+  fake.step_time = [&](const rtlm::step_plan& plan) {
+    std::vector<rtlm::tokens> kv;
+    for (const auto& d : plan.decodes) kv.push_back(d.kv_length);
+    return prefill_part(plan) + (kv.empty() ? rtlm::seconds(0) : estimator.decode_time(kv));
+  };
+  std::size_t prefill_steps = 0;
+  fake.prefill_time = [&](const rtlm::step_plan& plan) {
+    ++prefill_steps;
+    return std::optional<rtlm::seconds>(prefill_part(plan));
+  };
+  rtlm::testing::fake_backend backend(fake);
+  s.add_backend(backend, estimator);
+
+  // 40 requests 400 ms apart, one prefill per step, prompts of 16 and 2000 tokens in turn.
+  double now = 0;
+  std::uint64_t next = 0;
+  std::vector<double> late_prefill_errors;  // |predicted / measured - 1| of the last 10 arrivals
+  while (next < 40 || s.live_requests() > 0) {
+    while (next < 40 && 0.4 * static_cast<double>(next) <= now) {
+      rtlm::request r = make_request(next, next % 2 == 0 ? 16_tok : 2000_tok, now);
+      ASSERT_EQ(s.submit(r), rtlm::submit_status::accepted);
+      ++next;
+    }
+    const std::size_t before = prefill_steps;
+    const rtlm::step_report report = s.step(0, at(now));
+    ASSERT_EQ(report.status, rtlm::step_status::ok);
+    if (report.computed == 0) {
+      now = 0.4 * static_cast<double>(next);
+      continue;
+    }
+    if (next > 30 && prefill_steps > before)
+      late_prefill_errors.push_back(std::abs(report.predicted / report.measured - 1.0));
+    now += report.measured.count();
+  }
+  EXPECT_NEAR(s.estimator(0).prefill_offset() * estimator.prefill_time(1_tok, 0_tok).count(),
+              -0.004, 2e-4);
+  ASSERT_GE(late_prefill_errors.size(), 5U);
+  for (const double e : late_prefill_errors) EXPECT_LT(e, 0.01);
+}
+
 TEST_F(scheduler_test, the_predictor_learns_finished_lengths) {
   rtlm::online_length_regressor predictor;
   const rtlm::prompt_feature_extractor extractor;

@@ -23,6 +23,12 @@ inline const char* invalid_result_reason(const step_plan& plan,
   const double t = result.step_time.count();
   if (!std::isfinite(t) || t < 0) return "step_time is not a finite number >= 0";
   if (t > max_step_seconds) return "step_time is longer than 1e9 s";
+  if (result.prefill_time.has_value()) {
+    const double p = result.prefill_time->count();
+    if (plan.prefills.empty()) return "prefill_time is given for a step without prefills";
+    if (!std::isfinite(p) || p < 0) return "prefill_time is not a finite number >= 0";
+    if (p > t) return "prefill_time is longer than step_time";
+  }
   if (result.outcomes.size() != plan.computed())
     return "the number of outcomes differs from the number of computed requests";
   const auto tokens_ok = [](const request_outcome& o, bool may_emit) -> const char* {

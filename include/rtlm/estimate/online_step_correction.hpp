@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <optional>
 #include <span>
 
 #include "rtlm/core/units.hpp"
@@ -13,7 +15,7 @@ namespace rtlm {
 
 /// How fast online_step_correction follows the measured step times.
 struct online_correction_config {
-  double weight = 0.05;      ///< EWMA weight of one step's ratio, in (0, 1]
+  double weight = 0.05;      ///< EWMA weight of one step, in (0, 1]
   double max_ratio = 10.0;   ///< a step whose measured/predicted ratio leaves
                              ///< [1/max_ratio, max_ratio] is ignored as an outlier; > 1
   double min_seconds = 0.0;  ///< steps measured shorter than this are ignored (timer noise)
@@ -27,12 +29,35 @@ struct online_correction_config {
   }
 };
 
-/// An estimator that follows the hardware it runs on: a fitted estimator's times scaled by two
-/// factors, one for prefill and one for decode, each an exponentially weighted mean of measured
-/// over predicted step times. This is the estimator's online update of DESIGN.md section 3: the
+/// One completed step, as online_step_correction learns from it. Plain data.
+struct step_observation {
+  seconds base_prefill{0};   ///< the base estimator's time for the step's prefill chunks, summed
+  std::size_t prefills = 0;  ///< prefill chunks in the step
+  seconds base_decode{0};    ///< the base estimator's time for the step's decode part
+  seconds measured{0};       ///< the step's measured time
+  /// The prefill chunks' own measured time, where the backend times them apart from the decodes
+  /// (step_result::prefill_time).
+  std::optional<seconds> measured_prefill;
+};
+
+/// An estimator that follows the hardware it runs on: a fitted estimator's times corrected by
+/// what the steps measure. This is the estimator's online update of DESIGN.md section 3: the
 /// scheduler feeds every measured step through observe_step(), so drift (clock throttling,
-/// another tenant, a driver update) shows up in the next plans. Calibrated bounds are taken
-/// from the base estimator at construction (they are relative, so they scale too).
+/// another tenant, a driver update) shows up in the next plans.
+///
+/// - Decode: the base's time times a factor, an exponentially weighted mean of measured over
+///   predicted.
+/// - Prefill: scale x the base's time + offset x `unit` per chunk, where `unit` is the base's
+///   time of a one-token prefill (its fixed cost per prefill). Where the backend times its
+///   prefills apart, scale and offset are a weighted least-squares fit (relative error, the same
+///   exponential forgetting) to the measured prefill times: a host whose per-prefill launch cost
+///   differs from its profile's (eager prefills are launch-bound, and the CPU's pace varies)
+///   then gets both its short and its long prompts right, which one factor cannot do. Otherwise
+///   a step's parts are not separable, and each step scales the prefill model and the decode
+///   factor by the same ratio.
+///
+/// Calibrated bounds are taken from the base estimator at construction (they are relative, so
+/// they scale too).
 ///
 /// Thread safety: queries are const and may run concurrently with each other; observe_step()
 /// must not run concurrently with anything (the scheduler calls both from its own thread).
@@ -41,8 +66,9 @@ class online_step_correction final : public step_time_estimator {
   /// `base` must outlive this object.
   explicit online_step_correction(const step_time_estimator& base,
                                   online_correction_config config = {})
-      : base_(&base), config_(config) {
+      : base_(&base), config_(config), unit_(base.prefill_time(tokens(1), tokens(0)).count()) {
     config_.validate();
+    if (!std::isfinite(unit_) || unit_ < 0.0) unit_ = 0.0;
     for (std::size_t r = 0; r < step_regime_count; ++r) {
       const auto regime = static_cast<step_regime>(r);
       calibrate(regime, base.error_bound(regime));
@@ -51,43 +77,114 @@ class online_step_correction final : public step_time_estimator {
 
   [[nodiscard]] seconds prefill_time(tokens new_tokens,
                                      tokens cached_tokens) const noexcept override {
-    return base_->prefill_time(new_tokens, cached_tokens) * prefill_factor_;
+    return seconds(corrected_prefill(base_->prefill_time(new_tokens, cached_tokens).count(), 1));
   }
   [[nodiscard]] seconds decode_time(std::span<const tokens> kv_lengths) const noexcept override {
     return base_->decode_time(kv_lengths) * decode_factor_;
   }
 
-  /// Learns from one step: `base_prefill` and `base_decode` are the base estimator's times for
-  /// the step's prefill and decode parts (either may be 0), `measured` the step's wall time.
-  /// A step with both parts moves both factors by the same ratio. Returns false, learning
-  /// nothing, for a non-finite or non-positive time or an outlier ratio.
-  bool observe_step(seconds base_prefill, seconds base_decode, seconds measured) noexcept {
-    const double predicted =
-        base_prefill.count() * prefill_factor_ + base_decode.count() * decode_factor_;
-    const double m = measured.count();
-    if (!std::isfinite(predicted) || !std::isfinite(m) || predicted <= 0.0 || m <= 0.0 ||
-        m < config_.min_seconds) {
+  /// The corrected time of `chunks` prefill chunks whose base times sum to `base_prefill`.
+  [[nodiscard]] seconds prefill_time(seconds base_prefill, std::size_t chunks) const noexcept {
+    return seconds(corrected_prefill(base_prefill.count(), static_cast<double>(chunks)));
+  }
+
+  /// Learns from one step. Returns false, learning nothing, for a non-finite, non-positive or
+  /// too short measured time, a step with no base time, or an outlier ratio (the whole step's,
+  /// or a part's where the backend timed its prefills apart).
+  bool observe_step(const step_observation& step) noexcept {
+    const double bp = step.base_prefill.count();
+    const double bd = step.base_decode.count();
+    const double k = bp > 0.0 ? static_cast<double>(std::max<std::size_t>(step.prefills, 1)) : 0;
+    const double predicted_prefill = bp > 0.0 ? corrected_prefill(bp, k) : 0.0;
+    const double predicted_decode = bd > 0.0 ? bd * decode_factor_ : 0.0;
+    const double m = step.measured.count();
+    if (!positive(predicted_prefill + predicted_decode) || !positive(m) ||
+        m < config_.min_seconds || !inlier(m / (predicted_prefill + predicted_decode))) {
       return false;
     }
-    const double ratio = m / predicted;
-    if (ratio > config_.max_ratio || ratio < 1.0 / config_.max_ratio) return false;
     const double w = config_.weight;
-    if (base_prefill.count() > 0.0) prefill_factor_ *= 1.0 + w * (ratio - 1.0);
-    if (base_decode.count() > 0.0) decode_factor_ *= 1.0 + w * (ratio - 1.0);
+    if (step.measured_prefill.has_value() && bp > 0.0) {
+      const double mp = step.measured_prefill->count();
+      const double md = m - mp;
+      const bool decode_ok = bd <= 0.0 || (positive(md) && inlier(md / predicted_decode));
+      if (!positive(mp) || !inlier(mp / predicted_prefill) || !decode_ok) return false;
+      fit_prefill(bp, k, mp);
+      if (bd > 0.0) decode_factor_ *= 1.0 + w * (md / predicted_decode - 1.0);
+    } else {
+      const double step_factor = 1.0 + w * (m / (predicted_prefill + predicted_decode) - 1.0);
+      if (bp > 0.0) {
+        scale_ *= step_factor;
+        offset_ *= step_factor;
+      }
+      if (bd > 0.0) decode_factor_ *= step_factor;
+    }
     ++observed_;
     return true;
   }
 
-  [[nodiscard]] double prefill_factor() const noexcept { return prefill_factor_; }
+  /// The factor on the base's prefill time (1 until a step teaches otherwise).
+  [[nodiscard]] double prefill_scale() const noexcept { return scale_; }
+  /// The extra time per prefill chunk, in units of the base's one-token prefill (0 at first).
+  [[nodiscard]] double prefill_offset() const noexcept { return offset_; }
   [[nodiscard]] double decode_factor() const noexcept { return decode_factor_; }
   [[nodiscard]] std::size_t observed_steps() const noexcept { return observed_; }
   [[nodiscard]] const step_time_estimator& base() const noexcept { return *base_; }
 
  private:
+  static bool positive(double x) noexcept { return std::isfinite(x) && x > 0.0; }
+  [[nodiscard]] bool inlier(double ratio) const noexcept {
+    return ratio <= config_.max_ratio && ratio >= 1.0 / config_.max_ratio;
+  }
+
+  // A negative offset (a cheaper launch than the profile's) never takes a prefill under
+  // 1/max_ratio of its base time.
+  [[nodiscard]] double corrected_prefill(double base, double chunks) const noexcept {
+    if (base <= 0.0) return 0.0;
+    return std::max(scale_ * base + offset_ * unit_ * chunks, base / config_.max_ratio);
+  }
+
+  // One exponentially forgotten least-squares step on relative error: the row (base, chunks x
+  // unit) / measured should give 1. The prior (scale 1, offset 0) counts as one step, scaled like
+  // the first one, and fades like any other; a ridge of 0.1% of the sums' own diagonal keeps the
+  // 2x2 solve well posed when every recent prefill had the same size. Both are relative to the
+  // rows, so the fit does not depend on the size of `unit`.
+  void fit_prefill(double base, double chunks, double measured) noexcept {
+    constexpr double ridge = 0.001;
+    const double x0 = base / measured;
+    const double x1 = chunks * unit_ / measured;
+    if (!fitted_) {
+      s00_ = r0_ = x0 * x0;
+      s11_ = x1 * x1;
+      fitted_ = true;
+    }
+    const double keep = 1.0 - config_.weight;
+    s00_ = keep * s00_ + x0 * x0;
+    s01_ = keep * s01_ + x0 * x1;
+    s11_ = keep * s11_ + x1 * x1;
+    r0_ = keep * r0_ + x0;
+    r1_ = keep * r1_ + x1;
+    const double a = s00_ * (1.0 + ridge);
+    const double d = s11_ * (1.0 + ridge);
+    const double y0 = r0_ + ridge * s00_;  // the ridge pulls towards scale 1, offset 0
+    const double det = a * d - s01_ * s01_;
+    if (d <= 0.0) {  // a base with no per-prefill cost: the scale alone
+      scale_ = y0 / a;
+      return;
+    }
+    if (!(det > 0.0) || !std::isfinite(det)) return;
+    scale_ = (d * y0 - s01_ * r1_) / det;
+    offset_ = (a * r1_ - s01_ * y0) / det;
+  }
+
   const step_time_estimator* base_;
   online_correction_config config_;
-  double prefill_factor_ = 1.0;
+  double unit_;  // seconds of the base's one-token prefill
+  double scale_ = 1.0;
+  double offset_ = 0.0;
   double decode_factor_ = 1.0;
+  // Forgotten sums of the prefill fit; the first split step sets the prior's.
+  bool fitted_ = false;
+  double s00_ = 0.0, s01_ = 0.0, s11_ = 0.0, r0_ = 0.0, r1_ = 0.0;
   std::size_t observed_ = 0;
 };
 

@@ -172,7 +172,11 @@ class basic_scheduler {
       return report;
     }
     report.measured = result.step_time;
-    s.estimator.observe_step(s.base_prefill, s.base_decode, result.step_time);
+    s.estimator.observe_step({.base_prefill = s.base_prefill,
+                              .prefills = s.plan.prefills.size(),
+                              .base_decode = s.base_decode,
+                              .measured = result.step_time,
+                              .measured_prefill = result.prefill_time});
     report.finished = apply_outcomes(b, result, now);
     return report;
   }
@@ -765,8 +769,8 @@ class basic_scheduler {
     for (const prefill_assignment& p : plan.prefills) {
       s.base_prefill += s.estimator.base().prefill_time(p.new_tokens, p.cached_tokens);
     }
-    s.predicted =
-        s.base_prefill * s.estimator.prefill_factor() + s.base_decode * s.estimator.decode_factor();
+    s.predicted = s.estimator.prefill_time(s.base_prefill, plan.prefills.size()) +
+                  s.base_decode * s.estimator.decode_factor();
     if (!plan.decodes.empty()) s.decode_step = s.base_decode * s.estimator.decode_factor();
   }
 

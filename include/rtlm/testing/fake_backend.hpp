@@ -32,6 +32,10 @@ struct fake_backend_config {
   std::function<seconds(const step_plan&)> step_time = [](const step_plan&) {
     return seconds(0.010);
   };
+  /// The "measured" time of a step's prefills alone (step_result::prefill_time), asked only for
+  /// steps with prefills; by default none, as from a host that times its steps as a whole.
+  std::function<std::optional<seconds>(const step_plan&)> prefill_time =
+      [](const step_plan&) -> std::optional<seconds> { return std::nullopt; };
 };
 
 /// A model_backend with no model: it keeps each request's KV length and output count, finishes
@@ -181,6 +185,7 @@ class fake_backend final : public model_backend {
       broken(fmt::format("KV in use {} exceeds capacity {}", kv_tokens_in_use(),
                          config_.capabilities.kv_capacity));
     result.step_time = config_.step_time(plan);
+    if (!plan.prefills.empty()) result.prefill_time = config_.prefill_time(plan);
     busy_time_ += result.step_time;
     ++steps_run_;
   }
