@@ -17,7 +17,10 @@ on the host's clock.
 Usage (on the GPU machine, with the rtlm module on PYTHONPATH):
     python3 examples/gpu_host.py --out DIR [--requests 400] [--load 0.9]
 It writes DIR/served_stream.csv (per policy: latency, deadline misses), DIR/steps.csv (per step:
-predicted and measured seconds, scheduler seconds) and prints a summary table.
+what it ran, the estimator's base times for its prefill and decode parts, predicted and measured
+seconds, the prefills' own measured seconds, scheduler seconds) and prints a summary table.
+Each step reports its prefills' time apart from its decodes (a CUDA event between the two), so
+the scheduler's online estimator update learns each part on its own.
 """
 import argparse
 import csv
@@ -55,16 +58,28 @@ class SlotModel:
         self.vocab = m.cfg["vocab"]
         g = torch.Generator(device="cpu").manual_seed(0)
         self.token_pool = torch.randint(0, self.vocab, (1 << 16,), generator=g).to(self.dev)
-        self.events = (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
+        # begin, end, and the mark between a step's prefills and its decodes.
+        self.events = tuple(torch.cuda.Event(enable_timing=True) for _ in range(3))
+        self.marked = False
 
     def begin(self):
         self.events[0].record()
+        self.marked = False
+
+    def mark(self):
+        """Splits the step: prefill_seconds() is the GPU time from begin() to here."""
+        self.events[2].record()
+        self.marked = True
 
     def end(self):
         """GPU seconds since begin(), once the GPU has finished."""
         self.events[1].record()
         self.events[1].synchronize()
         return self.events[0].elapsed_time(self.events[1]) / 1e3
+
+    def prefill_seconds(self, total):
+        """The part of the last step before mark() (all of it when unmarked), after end()."""
+        return self.events[0].elapsed_time(self.events[2]) / 1e3 if self.marked else total
 
     # -- prefill: eager, one request, whole prompt (the backend does not chunk) ----------------
     def prefill(self, slot, n):
@@ -190,7 +205,7 @@ def profile_engine(model, path, repeats=8, seed=0):
 class GpuBackend(rtlm.Backend):
     """Runs rtlm's step plans on SlotModel; each request stops at its recorded length."""
 
-    def __init__(self, model, lengths):
+    def __init__(self, model, lengths, estimator, split_timing=True):
         super().__init__(rtlm.Capabilities(
             kv_capacity=model.slots * model.C, name="gpu0", max_batch_size=model.max_batch,
             max_step_tokens=0, can_chunk_prefill=False, can_preempt_recompute=True))
@@ -199,8 +214,10 @@ class GpuBackend(rtlm.Backend):
         self.free = list(range(model.slots - 1, -1, -1))
         self.slot_of = {}
         self.made = {}
+        self.estimator = estimator  # the scheduler's, before its online correction
+        self.split_timing = split_timing  # report the prefills' own time to the scheduler
         self.wall = 0.0  # host seconds inside the last run_step (GPU wait included)
-        self.prefill_tokens = 0  # prompt tokens the last step prefilled
+        self.last = {}  # what the last step ran, for the step log
 
     def _release(self, rid):
         slot = self.slot_of.pop(rid, None)
@@ -216,7 +233,6 @@ class GpuBackend(rtlm.Backend):
             self._release(p.id)
         self.m.begin()
         outcomes = []
-        self.prefill_tokens = sum(p.new_tokens for p in plan.prefills)
         for p in plan.prefills:
             if p.id not in self.slot_of:
                 self.slot_of[p.id] = self.free.pop()
@@ -227,6 +243,8 @@ class GpuBackend(rtlm.Backend):
             self.made[p.id] = made
             outcomes.append((p.id, 1, made >= self.lengths[p.id]))
         if plan.decodes:
+            if plan.prefills:
+                self.m.mark()
             seqs = []
             for d in plan.decodes:
                 if d.kv_length + 1 >= self.m.C:
@@ -237,16 +255,31 @@ class GpuBackend(rtlm.Backend):
                 made = self.made[d.id] + 1
                 self.made[d.id] = made
                 outcomes.append((d.id, 1, made >= self.lengths[d.id]))
-        result = rtlm.StepResult(outcomes, step_time=self.m.end())
+        step_time = self.m.end()
+        measured_prefill = self.m.prefill_seconds(step_time) if plan.prefills else 0.0
+        result = rtlm.StepResult(outcomes, step_time=step_time, prefill_time=(
+            measured_prefill if self.split_timing and plan.prefills else None))
+        kv = [d.kv_length for d in plan.decodes]
+        self.last = dict(
+            prefills=len(plan.prefills),
+            prefill_tokens=sum(p.new_tokens for p in plan.prefills),
+            decodes=len(kv), decode_kv_tokens=sum(kv),
+            base_prefill=sum(self.estimator.prefill_time(p.new_tokens, p.cached_tokens)
+                             for p in plan.prefills),
+            base_decode=self.estimator.decode_time(kv) if kv else 0.0,
+            measured_prefill=measured_prefill)
         self.wall = time.perf_counter() - entered
         return result
 
 
-def serve(model, estimator, requests, policy, predictions, step_log):
+def serve(model, estimator, requests, policy, predictions, step_log, split_timing=True,
+          label=None):
     """Replays `requests` (arrival, prompt, output, deadline) on the GPU; returns per-request
-    (latency, on_time) and appends one row per step to step_log."""
+    (latency, on_time) and appends one row per step to step_log, both under `label` (default:
+    the policy). split_timing: the backend reports its prefills' own time with each step."""
+    label = label or policy
     lengths = {i: r[2] for i, r in enumerate(requests)}
-    backend = GpuBackend(model, lengths)
+    backend = GpuBackend(model, lengths, estimator, split_timing)
     admission = "accept" if policy in ("first_come_first_served",) else "reject"
     scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(policy=policy, admission=admission,
                                                     max_requests=len(requests) + 1))
@@ -283,14 +316,13 @@ def serve(model, estimator, requests, policy, predictions, step_log):
             continue
         idle = 0
         now += report.measured
-        step_log.append(dict(policy=policy, computed=report.computed,
-                             prefill_tokens=backend.prefill_tokens, predicted=report.predicted,
-                             measured=report.measured, host_seconds=host))
+        step_log.append(dict(policy=label, computed=report.computed, predicted=report.predicted,
+                             measured=report.measured, host_seconds=host, **backend.last))
     results = []
     for i, (arrival, _, _, deadline) in enumerate(requests):
         kind, at = ended[i]
         ok = kind == "finished"
-        results.append(dict(policy=policy, id=i, outcome=kind,
+        results.append(dict(policy=label, id=i, outcome=kind,
                             latency=at - arrival if ok else float("nan"),
                             on_time=ok and (deadline is None or at <= deadline)))
     return results, now
@@ -307,6 +339,10 @@ def main():
     ap.add_argument("--policies", default="first_come_first_served,shortest_predicted_first")
     ap.add_argument("--prefill-attention", default="flash", choices=["flash", "cudnn"])
     ap.add_argument("--eager-decode", action="store_true", help="no CUDA graphs (cross-check)")
+    ap.add_argument("--whole-step-timing", action="store_true",
+                    help="also run the first policy once more with each step timed only as a "
+                    "whole, as a fused-forward host would report it (labelled "
+                    "POLICY:whole_step_timing)")
     ap.add_argument("--profile", help="the step-time profile the scheduler's estimator is fitted "
                     "to (default: the bundled H100 Llama-3.1-8B profile)")
     ap.add_argument("--profile-out", help="first time this host's own engine, write the profile "
@@ -353,17 +389,20 @@ def main():
           flush=True)
 
     per_request, steps, summary = [], [], []
-    for policy in args.policies.split(","):
-        results, end = serve(model, estimator, requests, policy, preds, steps)
+    runs = [(p, True, p) for p in args.policies.split(",")]
+    if args.whole_step_timing:
+        runs.append((runs[0][0], False, runs[0][0] + ":whole_step_timing"))
+    for policy, split, label in runs:
+        results, end = serve(model, estimator, requests, policy, preds, steps, split, label)
         per_request += results
         done = [x for x in results if x["outcome"] == "finished"]
         lat = sorted(x["latency"] for x in done)
-        mine = [s for s in steps if s["policy"] == policy]
+        mine = [s for s in steps if s["policy"] == label]
         mape = statistics.mean(abs(s["predicted"] - s["measured"]) / s["measured"] for s in mine)
         overhead = statistics.median(s["host_seconds"] for s in mine)
         gpu_median = statistics.median(s["measured"] for s in mine)
         summary.append(dict(
-            policy=policy, requests=len(results), finished=len(done),
+            policy=label, requests=len(results), finished=len(done),
             # Nearest rank, as rtlm::sim::summarize and summarize_served_stream.py take it.
             mean_latency=statistics.mean(lat), p99_latency=lat[math.ceil(0.99 * len(lat)) - 1],
             deadline_miss_rate=1 - sum(x["on_time"] for x in results) / len(results),
