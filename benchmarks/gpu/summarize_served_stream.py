@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 """Figures and a plot from examples/gpu_host.py's output (docs/gpu-results.md).
 
-Usage: python3 benchmarks/gpu/summarize_served_stream.py DIR [--svg PATH]
+Usage: python3 benchmarks/gpu/summarize_served_stream.py DIR [--svg PATH] [--profile CSV]
 Reads DIR/served_stream.csv and DIR/steps.csv; prints, per policy, mean and p99 latency of
 finished requests, deadline-miss rate (refused requests count as misses), live step-time MAPE
 (the scheduler's planned step time, after its online correction, against the GPU's), and the
 scheduler's time per step against the step's GPU time, and the sequences per step (weighted by
 GPU time: the batch a request ran in); writes a latency CDF as SVG.
+
+Where the steps carry their parts' base times (gpu_host.py logs them) and the rtlm module is
+importable, it also replays each policy's logged steps through rtlm.OnlineStepCorrection twice,
+each step timed as a whole and with its prefills timed apart, so the two ways of learning are
+compared on the very same steps. The base estimator is fitted to --profile (default:
+DIR/profile.csv), the profile the run's scheduler was fitted to.
 """
 import argparse
 import collections
@@ -71,10 +77,30 @@ def step_mape(steps):
                                  float(s["measured"]) for s in steps) if steps else float("nan")
 
 
+def replayed_mape(steps, estimator, split):
+    """(all steps, steps with a prefill) MAPE of the plans an online correction of `estimator`
+    makes over these logged steps, learning from each: with the prefills' own time or without."""
+    import rtlm
+    correction = rtlm.OnlineStepCorrection(estimator)
+    errors, prefill_errors = [], []
+    for s in steps:
+        base_prefill, prefills = float(s["base_prefill"]), int(s["prefills"])
+        base_decode, measured = float(s["base_decode"]), float(s["measured"])
+        error = abs(correction.planned(base_prefill, prefills, base_decode) / measured - 1)
+        errors.append(error)
+        if prefills:
+            prefill_errors.append(error)
+        correction.observe_step(base_prefill, prefills, base_decode, measured,
+                                float(s["measured_prefill"]) if split and prefills else None)
+    return 100 * statistics.mean(errors), 100 * statistics.mean(prefill_errors)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
     ap.add_argument("--svg")
+    ap.add_argument("--profile", help="the profile the run's estimator was fitted to "
+                    "(default: DIR/profile.csv)")
     args = ap.parse_args()
     requests = read(os.path.join(args.dir, "served_stream.csv"))
     steps = read(os.path.join(args.dir, "steps.csv"))
@@ -118,6 +144,22 @@ def main():
                            for q in (0.05, 0.5, 0.95)) if off else "none"
         print(f"{policy:<28} {len(long):>5} steps {step_mape(long):6.2f}%   {len(short):>5} steps "
               f"{step_mape(short):6.2f}%   measured/planned - 1 of the first, 5/50/95%: {spread}")
+    profile = args.profile or os.path.join(args.dir, "profile.csv")
+    if steps and "base_prefill" in steps[0] and os.path.exists(profile):
+        try:
+            import rtlm
+        except ImportError:
+            rtlm = None
+        if rtlm is not None:
+            estimator = rtlm.fit_estimator(profile)
+            print(f"\nthe same steps replayed through rtlm.OnlineStepCorrection (estimator fitted "
+                  f"to {profile}), MAPE of all steps / of steps with a prefill:")
+            print(f"{'policy':<28} {'each step timed whole':>24} {'prefills timed apart':>24}")
+            for policy, ss in step_by.items():
+                whole = replayed_mape(ss, estimator, split=False)
+                split = replayed_mape(ss, estimator, split=True)
+                print(f"{policy:<28} {whole[0]:10.2f}% / {whole[1]:6.2f}% "
+                      f"{split[0]:14.2f}% / {split[1]:6.2f}%")
     if args.svg:
         cdf_svg(latencies, args.svg, "Served stream on an H200: latency CDF per policy")
         print(f"wrote {args.svg}")

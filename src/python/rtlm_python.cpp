@@ -324,6 +324,43 @@ PYBIND11_MODULE(rtlm, m) {
   py::class_<rtlm::fitted_roofline_estimator, rtlm::step_time_estimator>(
       m, "FittedEstimator", "rtlm's roofline-feature estimator, fitted to a measured profile.");
 
+  py::class_<rtlm::online_step_correction, rtlm::step_time_estimator>(
+      m, "OnlineStepCorrection",
+      "The scheduler's online update of an estimator (one per backend), to replay logged steps: "
+      "observe_step() learns from a step, planned() is what the scheduler would plan next.")
+      .def(py::init([](const rtlm::step_time_estimator& base, double weight) {
+             return rtlm::online_step_correction(base, {.weight = weight});
+           }),
+           py::arg("base"), py::arg("weight") = 0.05, py::keep_alive<1, 2>())
+      .def(
+          "observe_step",
+          [](rtlm::online_step_correction& c, double base_prefill, std::size_t prefills,
+             double base_decode, double measured, std::optional<double> measured_prefill) {
+            rtlm::step_observation o{.base_prefill = rtlm::seconds(base_prefill),
+                                     .prefills = prefills,
+                                     .base_decode = rtlm::seconds(base_decode),
+                                     .measured = rtlm::seconds(measured)};
+            if (measured_prefill) o.measured_prefill = rtlm::seconds(*measured_prefill);
+            return c.observe_step(o);
+          },
+          py::arg("base_prefill"), py::arg("prefills"), py::arg("base_decode"), py::arg("measured"),
+          py::arg("measured_prefill") = py::none(),
+          "Learns from one step (base times of its parts, as the base estimator gives them); "
+          "False when the step was ignored.")
+      .def(
+          "planned",
+          [](const rtlm::online_step_correction& c, double base_prefill, std::size_t prefills,
+             double base_decode) {
+            return (c.prefill_time(rtlm::seconds(base_prefill), prefills) +
+                    rtlm::seconds(base_decode) * c.decode_factor())
+                .count();
+          },
+          py::arg("base_prefill"), py::arg("prefills"), py::arg("base_decode"),
+          "Seconds the scheduler would plan for a step with these base times.")
+      .def_property_readonly("prefill_scale", &rtlm::online_step_correction::prefill_scale)
+      .def_property_readonly("prefill_offset", &rtlm::online_step_correction::prefill_offset)
+      .def_property_readonly("decode_factor", &rtlm::online_step_correction::decode_factor);
+
   m.def(
       "fit_estimator",
       [](const std::string& profile_path, const std::string& model) {

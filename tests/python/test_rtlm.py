@@ -159,6 +159,23 @@ def test_a_step_may_time_its_prefills_apart_but_not_past_the_step(estimator):
     assert report.error == "prefill_time is longer than step_time"
 
 
+def test_the_online_correction_replays_steps_both_ways(estimator):
+    base_prefill, base_decode = estimator.prefill_time(300), estimator.decode_time([100, 200])
+    whole = rtlm.OnlineStepCorrection(estimator, weight=1.0)
+    assert whole.observe_step(base_prefill, 1, base_decode, 1.5 * (base_prefill + base_decode))
+    assert whole.prefill_scale == pytest.approx(1.5) and whole.decode_factor == pytest.approx(1.5)
+    assert whole.prefill_offset == 0.0
+    assert whole.planned(base_prefill, 1, base_decode) == pytest.approx(
+        1.5 * (base_prefill + base_decode))
+    # Timed apart: the decodes ran as planned, so only the prefill model moves.
+    split = rtlm.OnlineStepCorrection(estimator, weight=1.0)
+    assert split.observe_step(base_prefill, 1, base_decode, 2 * base_prefill + base_decode,
+                              measured_prefill=2 * base_prefill)
+    assert split.decode_factor == pytest.approx(1.0)
+    assert split.planned(base_prefill, 1, 0.0) == pytest.approx(2 * base_prefill, rel=1e-2)
+    assert not split.observe_step(base_prefill, 1, base_decode, float("nan"))
+
+
 def test_a_backend_that_raises_fails_its_step_not_the_scheduler(estimator):
     scheduler = rtlm.Scheduler()
     backend = CountingBackend({7: 2}, fail_steps=1)
