@@ -3,7 +3,9 @@
 // The scheduler driven by a sequence of operations decoded from the input: submits (of valid
 // and malformed requests), cancels, steps run by fake backends, prediction updates, and, unless
 // the input asks for honest backends only, steps completed directly with garbage results
-// (unknown ids, extra or missing outcomes, NaN or negative step times, failure statuses).
+// (unknown ids, extra or missing outcomes, NaN or negative step times, prefill times that are
+// garbage or longer than the step, failure statuses). Backends sometimes time their prefills
+// apart.
 //
 // Checked: the per-step path never crashes or throws; the observer's events follow each
 // request's life (queued once, then admitted/preempted while live, then exactly one of
@@ -19,6 +21,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "fuzz_support.hpp"
@@ -176,6 +179,9 @@ void garbage_result_in(byte_source& in, const rtlm::step_plan& plan, rtlm::step_
     result.outcomes.push_back({.id = d.id, .generated = tokens(1), .finished = in.u8() < 40});
   }
   result.step_time = seconds(0.001 * static_cast<double>(in.below(100)));
+  // Sometimes the prefills timed apart: a share of the step.
+  if (!plan.prefills.empty() && in.flag())
+    result.prefill_time = result.step_time * (static_cast<double>(in.below(101)) / 100.0);
   const std::uint8_t damage = in.u8();
   if (damage < 128) return;  // a clean result
   const auto victim = [&]() -> rtlm::request_outcome& {
@@ -184,6 +190,7 @@ void garbage_result_in(byte_source& in, const rtlm::step_plan& plan, rtlm::step_
   switch (damage % 8) {
     case 0:
       result.step_time = seconds(in.any_double());
+      if (in.flag()) result.prefill_time = seconds(in.any_double());
       break;
     case 1:
       result.outcomes.push_back({.id = request_id{in.bits(8)}, .generated = tokens(in.any_int())});
@@ -246,6 +253,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     rtlm::testing::fake_backend_config fake;
     fake.capabilities = capabilities_in(in, b);
     fake.default_output_length = tokens(1 + static_cast<std::int64_t>(in.below(16)));
+    if (in.flag()) {  // a backend that times its prefills apart: 4 of its 10 ms
+      fake.prefill_time = [](const rtlm::step_plan&) {
+        return std::optional<seconds>(seconds(0.004));
+      };
+    }
     backends.push_back(std::make_unique<rtlm::testing::fake_backend>(fake));
     scheduler.add_backend(*backends.back(), estimator);
   }
