@@ -205,7 +205,7 @@ def profile_engine(model, path, repeats=8, seed=0):
 class GpuBackend(rtlm.Backend):
     """Runs rtlm's step plans on SlotModel; each request stops at its recorded length."""
 
-    def __init__(self, model, lengths, estimator, split_timing=True):
+    def __init__(self, model, lengths, split_timing=True):
         super().__init__(rtlm.Capabilities(
             kv_capacity=model.slots * model.C, name="gpu0", max_batch_size=model.max_batch,
             max_step_tokens=0, can_chunk_prefill=False, can_preempt_recompute=True))
@@ -214,7 +214,6 @@ class GpuBackend(rtlm.Backend):
         self.free = list(range(model.slots - 1, -1, -1))
         self.slot_of = {}
         self.made = {}
-        self.estimator = estimator  # the scheduler's, before its online correction
         self.split_timing = split_timing  # report the prefills' own time to the scheduler
         self.wall = 0.0  # host seconds inside the last run_step (GPU wait included)
         self.last = {}  # what the last step ran, for the step log
@@ -263,11 +262,7 @@ class GpuBackend(rtlm.Backend):
         self.last = dict(
             prefills=len(plan.prefills),
             prefill_tokens=sum(p.new_tokens for p in plan.prefills),
-            decodes=len(kv), decode_kv_tokens=sum(kv),
-            base_prefill=sum(self.estimator.prefill_time(p.new_tokens, p.cached_tokens)
-                             for p in plan.prefills),
-            base_decode=self.estimator.decode_time(kv) if kv else 0.0,
-            measured_prefill=measured_prefill)
+            decodes=len(kv), decode_kv_tokens=sum(kv), measured_prefill=measured_prefill)
         self.wall = time.perf_counter() - entered
         return result
 
@@ -279,7 +274,7 @@ def serve(model, estimator, requests, policy, predictions, step_log, split_timin
     the policy). split_timing: the backend reports its prefills' own time with each step."""
     label = label or policy
     lengths = {i: r[2] for i, r in enumerate(requests)}
-    backend = GpuBackend(model, lengths, estimator, split_timing)
+    backend = GpuBackend(model, lengths, split_timing)
     admission = "accept" if policy in ("first_come_first_served",) else "reject"
     scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(policy=policy, admission=admission,
                                                     max_requests=len(requests) + 1))
@@ -317,7 +312,9 @@ def serve(model, estimator, requests, policy, predictions, step_log, split_timin
         idle = 0
         now += report.measured
         step_log.append(dict(policy=label, computed=report.computed, predicted=report.predicted,
-                             measured=report.measured, host_seconds=host, **backend.last))
+                             measured=report.measured, host_seconds=host,
+                             base_prefill=report.base_prefill, base_decode=report.base_decode,
+                             **backend.last))
     results = []
     for i, (arrival, _, _, deadline) in enumerate(requests):
         kind, at = ended[i]

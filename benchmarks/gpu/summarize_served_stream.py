@@ -21,6 +21,11 @@ import math
 import os
 import statistics
 
+try:  # for the replay only
+    import rtlm
+except ImportError:
+    rtlm = None
+
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
 
 
@@ -80,7 +85,6 @@ def step_mape(steps):
 def replayed_mape(steps, estimator, split):
     """(all steps, steps with a prefill) MAPE of the plans an online correction of `estimator`
     makes over these logged steps, learning from each: with the prefills' own time or without."""
-    import rtlm
     correction = rtlm.OnlineStepCorrection(estimator)
     errors, prefill_errors = [], []
     for s in steps:
@@ -145,21 +149,16 @@ def main():
         print(f"{policy:<28} {len(long):>5} steps {step_mape(long):6.2f}%   {len(short):>5} steps "
               f"{step_mape(short):6.2f}%   measured/planned - 1 of the first, 5/50/95%: {spread}")
     profile = args.profile or os.path.join(args.dir, "profile.csv")
-    if steps and "base_prefill" in steps[0] and os.path.exists(profile):
-        try:
-            import rtlm
-        except ImportError:
-            rtlm = None
-        if rtlm is not None:
-            estimator = rtlm.fit_estimator(profile)
-            print(f"\nthe same steps replayed through rtlm.OnlineStepCorrection (estimator fitted "
-                  f"to {profile}), MAPE of all steps / of steps with a prefill:")
-            print(f"{'policy':<28} {'each step timed whole':>24} {'prefills timed apart':>24}")
-            for policy, ss in step_by.items():
-                whole = replayed_mape(ss, estimator, split=False)
-                split = replayed_mape(ss, estimator, split=True)
-                print(f"{policy:<28} {whole[0]:10.2f}% / {whole[1]:6.2f}% "
-                      f"{split[0]:14.2f}% / {split[1]:6.2f}%")
+    if rtlm is not None and steps and "base_prefill" in steps[0] and os.path.exists(profile):
+        estimator = rtlm.fit_estimator(profile)
+        print(f"\nthe same steps replayed through rtlm.OnlineStepCorrection (estimator fitted "
+              f"to {profile}), MAPE of all steps / of steps with a prefill:")
+        print(f"{'policy':<28} {'each step timed whole':>24} {'prefills timed apart':>24}")
+        for policy, ss in step_by.items():
+            whole = replayed_mape(ss, estimator, split=False)
+            split = replayed_mape(ss, estimator, split=True)
+            print(f"{policy:<28} {whole[0]:10.2f}% / {whole[1]:6.2f}% "
+                  f"{split[0]:14.2f}% / {split[1]:6.2f}%")
     if args.svg:
         cdf_svg(latencies, args.svg, "Served stream on an H200: latency CDF per policy")
         print(f"wrote {args.svg}")

@@ -227,6 +227,8 @@ struct python_step_report {
   std::vector<std::uint64_t> affected;
   double predicted = 0.0;
   double measured = 0.0;
+  double base_prefill = 0.0;
+  double base_decode = 0.0;
 };
 
 python_step_report to_python(const rtlm::step_report& r) {
@@ -239,6 +241,8 @@ python_step_report to_python(const rtlm::step_report& r) {
   for (const rtlm::request_id id : r.affected) p.affected.push_back(id_of(id));
   p.predicted = r.predicted.count();
   p.measured = r.measured.count();
+  p.base_prefill = r.base_prefill.count();
+  p.base_decode = r.base_decode.count();
   return p;
 }
 
@@ -351,8 +355,7 @@ PYBIND11_MODULE(rtlm, m) {
           "planned",
           [](const rtlm::online_step_correction& c, double base_prefill, std::size_t prefills,
              double base_decode) {
-            return (c.prefill_time(rtlm::seconds(base_prefill), prefills) +
-                    rtlm::seconds(base_decode) * c.decode_factor())
+            return c.step_time(rtlm::seconds(base_prefill), prefills, rtlm::seconds(base_decode))
                 .count();
           },
           py::arg("base_prefill"), py::arg("prefills"), py::arg("base_decode"),
@@ -604,7 +607,12 @@ PYBIND11_MODULE(rtlm, m) {
       .def_readonly("finished", &python_step_report::finished)
       .def_readonly("affected", &python_step_report::affected, "the ids of a failed step")
       .def_readonly("predicted", &python_step_report::predicted, "planned step seconds")
-      .def_readonly("measured", &python_step_report::measured, "measured step seconds");
+      .def_readonly("measured", &python_step_report::measured, "measured step seconds")
+      .def_readonly("base_prefill", &python_step_report::base_prefill,
+                    "the base estimator's seconds for the plan's prefills, before the online "
+                    "correction")
+      .def_readonly("base_decode", &python_step_report::base_decode,
+                    "the base estimator's seconds for the plan's decodes, likewise");
 
   py::class_<python_scheduler>(
       m, "Scheduler",

@@ -176,6 +176,20 @@ def test_the_online_correction_replays_steps_both_ways(estimator):
     assert not split.observe_step(base_prefill, 1, base_decode, float("nan"))
 
 
+def test_a_step_report_carries_the_plans_base_times(estimator):
+    scheduler = rtlm.Scheduler()
+    backend = CountingBackend({1: 3})
+    b = scheduler.add_backend(backend, estimator)
+    assert scheduler.submit(1, prompt_tokens=64)
+    report = scheduler.step(b, 0.0)  # the prefill
+    assert report.base_prefill == pytest.approx(estimator.prefill_time(64))
+    assert report.base_decode == 0.0
+    report = scheduler.step(b, report.measured)  # its first decode
+    assert report.base_prefill == 0.0
+    kv = [d.kv_length for d in backend.plans[-1].decodes]
+    assert report.base_decode == pytest.approx(estimator.decode_time(kv))
+
+
 def test_a_backend_that_raises_fails_its_step_not_the_scheduler(estimator):
     scheduler = rtlm.Scheduler()
     backend = CountingBackend({7: 2}, fail_steps=1)

@@ -231,7 +231,7 @@ TEST(online_step_correction, prefills_timed_apart_learn_a_per_prefill_offset) {
   }
   // Two chunks pay the offset twice.
   const rtlm::seconds two = base.prefill_time(16_tok, 0_tok) + base.prefill_time(2000_tok, 0_tok);
-  EXPECT_NEAR(corrected.prefill_time(two, 2).count(),
+  EXPECT_NEAR(corrected.step_time(two, 2, rtlm::seconds(0)).count(),
               corrected.prefill_time(16_tok, 0_tok).count() +
                   corrected.prefill_time(2000_tok, 0_tok).count(),
               1e-12);

@@ -83,9 +83,13 @@ class online_step_correction final : public step_time_estimator {
     return base_->decode_time(kv_lengths) * decode_factor_;
   }
 
-  /// The corrected time of `chunks` prefill chunks whose base times sum to `base_prefill`.
-  [[nodiscard]] seconds prefill_time(seconds base_prefill, std::size_t chunks) const noexcept {
-    return seconds(corrected_prefill(base_prefill.count(), static_cast<double>(chunks)));
+  /// The corrected time of a step whose `chunks` prefill chunks have base times summing to
+  /// `base_prefill` and whose decode part has base time `base_decode`: what the scheduler plans.
+  [[nodiscard]] seconds step_time(seconds base_prefill, std::size_t chunks,
+                                  seconds base_decode) const noexcept {
+    const double bp = base_prefill.count();
+    const double k = static_cast<double>(std::max<std::size_t>(chunks, 1));
+    return seconds(corrected_prefill(bp, k)) + base_decode * decode_factor_;
   }
 
   /// Learns from one step. Returns false, learning nothing, for a non-finite, non-positive or
@@ -94,12 +98,12 @@ class online_step_correction final : public step_time_estimator {
   bool observe_step(const step_observation& step) noexcept {
     const double bp = step.base_prefill.count();
     const double bd = step.base_decode.count();
-    const double k = bp > 0.0 ? static_cast<double>(std::max<std::size_t>(step.prefills, 1)) : 0;
-    const double predicted_prefill = bp > 0.0 ? corrected_prefill(bp, k) : 0.0;
+    const double k = static_cast<double>(std::max<std::size_t>(step.prefills, 1));
+    const double predicted_prefill = corrected_prefill(bp, k);
     const double predicted_decode = bd > 0.0 ? bd * decode_factor_ : 0.0;
+    const double predicted = step_time(step.base_prefill, step.prefills, step.base_decode).count();
     const double m = step.measured.count();
-    if (!positive(predicted_prefill + predicted_decode) || !positive(m) ||
-        m < config_.min_seconds || !inlier(m / (predicted_prefill + predicted_decode))) {
+    if (!positive(predicted) || !positive(m) || m < config_.min_seconds || !inlier(m / predicted)) {
       return false;
     }
     const double w = config_.weight;
@@ -111,7 +115,7 @@ class online_step_correction final : public step_time_estimator {
       fit_prefill(bp, k, mp);
       if (bd > 0.0) decode_factor_ *= 1.0 + w * (md / predicted_decode - 1.0);
     } else {
-      const double step_factor = 1.0 + w * (m / (predicted_prefill + predicted_decode) - 1.0);
+      const double step_factor = 1.0 + w * (m / predicted - 1.0);
       if (bp > 0.0) {
         scale_ *= step_factor;
         offset_ *= step_factor;

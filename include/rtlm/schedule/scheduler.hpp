@@ -47,6 +47,10 @@ struct step_report {
   std::span<const request_id> affected;
   seconds predicted{0};  ///< the step time the plan was built on
   seconds measured{0};   ///< the backend's measured step time (0 when it failed)
+  /// The base estimator's times for the plan's prefill chunks (summed) and its decode part,
+  /// before the online correction: what a host logs to replay the correction offline.
+  seconds base_prefill{0};
+  seconds base_decode{0};
 };
 
 /// RT-LM's scheduler for continuous batching, with deadlines: lock-free intake, a waiting queue
@@ -158,6 +162,8 @@ class basic_scheduler {
       return report;
     }
     report.predicted = s.predicted;
+    report.base_prefill = s.base_prefill;
+    report.base_decode = s.base_decode;
     report.computed = s.plan.computed();
     s.in_flight = false;
     // The host's own result (not from execute()) gets the same checks; the report names why.
@@ -769,8 +775,7 @@ class basic_scheduler {
     for (const prefill_assignment& p : plan.prefills) {
       s.base_prefill += s.estimator.base().prefill_time(p.new_tokens, p.cached_tokens);
     }
-    s.predicted = s.estimator.prefill_time(s.base_prefill, plan.prefills.size()) +
-                  s.base_decode * s.estimator.decode_factor();
+    s.predicted = s.estimator.step_time(s.base_prefill, plan.prefills.size(), s.base_decode);
     if (!plan.decodes.empty()) s.decode_step = s.base_decode * s.estimator.decode_factor();
   }
 

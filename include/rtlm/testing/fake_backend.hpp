@@ -33,9 +33,8 @@ struct fake_backend_config {
     return seconds(0.010);
   };
   /// The "measured" time of a step's prefills alone (step_result::prefill_time), asked only for
-  /// steps with prefills; by default none, as from a host that times its steps as a whole.
-  std::function<std::optional<seconds>(const step_plan&)> prefill_time =
-      [](const step_plan&) -> std::optional<seconds> { return std::nullopt; };
+  /// steps with prefills; empty (the default): none, as from a host that times steps as a whole.
+  std::function<std::optional<seconds>(const step_plan&)> prefill_time;
 };
 
 /// A model_backend with no model: it keeps each request's KV length and output count, finishes
@@ -185,7 +184,8 @@ class fake_backend final : public model_backend {
       broken(fmt::format("KV in use {} exceeds capacity {}", kv_tokens_in_use(),
                          config_.capabilities.kv_capacity));
     result.step_time = config_.step_time(plan);
-    if (!plan.prefills.empty()) result.prefill_time = config_.prefill_time(plan);
+    if (config_.prefill_time && !plan.prefills.empty())
+      result.prefill_time = config_.prefill_time(plan);
     busy_time_ += result.step_time;
     ++steps_run_;
   }
