@@ -15,10 +15,14 @@ idle GPU jumps to the next arrival. The scheduler's own time per step is measure
 on the host's clock.
 
 Usage (on the GPU machine, with the rtlm module on PYTHONPATH):
-    python3 examples/gpu_host.py --out DIR [--requests 400] [--load 0.9]
-It writes DIR/served_stream.csv (per policy: latency, deadline misses), DIR/steps.csv (per step:
-what it ran, the estimator's base times for its prefill and decode parts, predicted and measured
-seconds, the prefills' own measured seconds, scheduler seconds) and prints a summary table.
+    python3 examples/gpu_host.py --out DIR [--requests 400] [--load 0.9] [--rounds 2]
+It writes DIR/served_stream.csv (per run: each request's latency and deadline outcome),
+DIR/steps.csv (per step: what it ran, the estimator's base times for its prefill and decode
+parts, predicted and measured seconds, the prefills' own measured seconds, scheduler seconds)
+and DIR/summary.csv, and prints the summary. Every row names its run (numbered in the order run)
+and round. The policies run --rounds times, round r in the list's order rotated by r places, so
+that each policy runs at each position; --warmup unmeasured runs come first (the first run of a
+call used to be the slowest, whichever policy it was).
 Each step reports its prefills' time apart from its decodes (a CUDA event between the two), so
 the scheduler's online estimator update learns each part on its own.
 """
@@ -268,11 +272,13 @@ class GpuBackend(rtlm.Backend):
 
 
 def serve(model, estimator, requests, policy, predictions, step_log, split_timing=True,
-          label=None):
+          label=None, run=None):
     """Replays `requests` (arrival, prompt, output, deadline) on the GPU; returns per-request
     (latency, on_time) and appends one row per step to step_log, both under `label` (default:
-    the policy). split_timing: the backend reports its prefills' own time with each step."""
+    the policy) and with the fields of `run` (a dict, e.g. the run's number and round).
+    split_timing: the backend reports its prefills' own time with each step."""
     label = label or policy
+    run = run or {}
     lengths = {i: r[2] for i, r in enumerate(requests)}
     backend = GpuBackend(model, lengths, split_timing)
     admission = "accept" if policy in ("first_come_first_served",) else "reject"
@@ -311,7 +317,8 @@ def serve(model, estimator, requests, policy, predictions, step_log, split_timin
             continue
         idle = 0
         now += report.measured
-        step_log.append(dict(policy=label, computed=report.computed, predicted=report.predicted,
+        step_log.append(dict(policy=label, **run, computed=report.computed,
+                             predicted=report.predicted,
                              measured=report.measured, host_seconds=host,
                              base_prefill=report.base_prefill, base_decode=report.base_decode,
                              **backend.last))
@@ -319,10 +326,21 @@ def serve(model, estimator, requests, policy, predictions, step_log, split_timin
     for i, (arrival, _, _, deadline) in enumerate(requests):
         kind, at = ended[i]
         ok = kind == "finished"
-        results.append(dict(policy=label, id=i, outcome=kind,
+        results.append(dict(policy=label, **run, id=i, outcome=kind,
                             latency=at - arrival if ok else float("nan"),
                             on_time=ok and (deadline is None or at <= deadline)))
     return results, now
+
+
+def gpu_state():
+    """The GPU's SM clock, temperature and power now, as nvidia-smi reads them (read only)."""
+    import subprocess
+    try:
+        return subprocess.run(
+            ["nvidia-smi", "--query-gpu=clocks.sm,temperature.gpu,power.draw",
+             "--format=csv,noheader"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"unknown ({e})"
 
 
 def main():
@@ -336,9 +354,13 @@ def main():
     ap.add_argument("--policies", default="first_come_first_served,shortest_predicted_first")
     ap.add_argument("--prefill-attention", default="flash", choices=["flash", "cudnn"])
     ap.add_argument("--eager-decode", action="store_true", help="no CUDA graphs (cross-check)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run the policy list this many times, round r rotated by r places")
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="unmeasured runs of the first policy before the measured ones")
     ap.add_argument("--whole-step-timing", action="store_true",
-                    help="also run the first policy once more with each step timed only as a "
-                    "whole, as a fused-forward host would report it (labelled "
+                    help="also run the first policy once more, last, with each step timed only "
+                    "as a whole, as a fused-forward host would report it (labelled "
                     "POLICY:whole_step_timing)")
     ap.add_argument("--profile", help="the step-time profile the scheduler's estimator is fitted "
                     "to (default: the bundled H100 Llama-3.1-8B profile)")
@@ -347,6 +369,8 @@ def main():
     args = ap.parse_args()
     if args.profile and args.profile_out:
         ap.error("give --profile or --profile-out, not both")
+    if args.rounds < 1 or args.warmup < 0:
+        ap.error(f"--rounds {args.rounds} must be >= 1 and --warmup {args.warmup} >= 0")
     os.makedirs(args.out, exist_ok=True)
     data = os.path.join(ROOT, "benchmarks", "data")
     noise = rtlm.load_length_errors(os.path.join(data, "length_errors", "alpaca_eval_cv.csv"),
@@ -385,21 +409,33 @@ def main():
     print(f"capacity {capacity:.2f} requests/s; arrivals x {stretch:.3f} for load {args.load}",
           flush=True)
 
-    per_request, steps, summary = [], [], []
-    runs = [(p, True, p) for p in args.policies.split(",")]
+    policies = args.policies.split(",")
+    for k in range(args.warmup):
+        t = time.time()
+        serve(model, estimator, requests, policies[0], preds, [])
+        print(f"warm-up run {k + 1} of {args.warmup} ({policies[0]}, not measured): "
+              f"{time.time() - t:.0f} s; GPU {gpu_state()}", flush=True)
+    runs = []  # (policy, split timing, label, round)
+    for r in range(args.rounds):
+        shift = r % len(policies)
+        runs += [(p, True, p, r) for p in policies[shift:] + policies[:shift]]
     if args.whole_step_timing:
-        runs.append((runs[0][0], False, runs[0][0] + ":whole_step_timing"))
-    for policy, split, label in runs:
-        results, end = serve(model, estimator, requests, policy, preds, steps, split, label)
+        runs.append((policies[0], False, policies[0] + ":whole_step_timing", args.rounds - 1))
+    per_request, steps, summary = [], [], []
+    for number, (policy, split, label, r) in enumerate(runs):
+        mine = []
+        results, end = serve(model, estimator, requests, policy, preds, mine, split, label,
+                             dict(run=number, round=r))
+        steps += mine
         per_request += results
+        print(f"run {number} ({label}, round {r}) done; GPU {gpu_state()}", flush=True)
         done = [x for x in results if x["outcome"] == "finished"]
         lat = sorted(x["latency"] for x in done)
-        mine = [s for s in steps if s["policy"] == label]
         mape = statistics.mean(abs(s["predicted"] - s["measured"]) / s["measured"] for s in mine)
         overhead = statistics.median(s["host_seconds"] for s in mine)
         gpu_median = statistics.median(s["measured"] for s in mine)
         summary.append(dict(
-            policy=label, requests=len(results), finished=len(done),
+            policy=label, run=number, round=r, requests=len(results), finished=len(done),
             # Nearest rank, as rtlm::sim::summarize and summarize_served_stream.py take it.
             mean_latency=statistics.mean(lat), p99_latency=lat[math.ceil(0.99 * len(lat)) - 1],
             deadline_miss_rate=1 - sum(x["on_time"] for x in results) / len(results),
@@ -413,10 +449,10 @@ def main():
             w.writerows(table)
     import torch
     print(f"GPU: {torch.cuda.get_device_name()}; torch {torch.__version__}")
-    print(f"{'policy':<28} {'mean s':>8} {'p99 s':>8} {'miss':>7} {'MAPE':>7} {'host ms':>8} "
-          f"{'GPU ms':>8}")
+    print(f"{'run':>3} {'policy':<28} {'mean s':>8} {'p99 s':>8} {'miss':>7} {'MAPE':>7} "
+          f"{'host ms':>8} {'GPU ms':>8}")
     for s in summary:
-        print(f"{s['policy']:<28} {s['mean_latency']:8.3f} {s['p99_latency']:8.3f} "
+        print(f"{s['run']:>3} {s['policy']:<28} {s['mean_latency']:8.3f} {s['p99_latency']:8.3f} "
               f"{s['deadline_miss_rate']:7.4f} {100 * s['step_mape']:6.2f}% "
               f"{1e3 * s['host_seconds_per_step_median']:8.3f} "
               f"{1e3 * s['gpu_seconds_per_step_median']:8.3f}")

@@ -2,11 +2,15 @@
 """Figures and a plot from examples/gpu_host.py's output (docs/gpu-results.md).
 
 Usage: python3 benchmarks/gpu/summarize_served_stream.py DIR [--svg PATH] [--profile CSV]
-Reads DIR/served_stream.csv and DIR/steps.csv; prints, per policy, mean and p99 latency of
-finished requests, deadline-miss rate (refused requests count as misses), live step-time MAPE
-(the scheduler's planned step time, after its online correction, against the GPU's), and the
-scheduler's time per step against the step's GPU time, and the sequences per step (weighted by
-GPU time: the batch a request ran in); writes a latency CDF as SVG.
+Reads DIR/served_stream.csv and DIR/steps.csv; prints, per run (a policy's pass over the
+stream), mean and p99 latency of finished requests, deadline-miss rate (refused requests count
+as misses), live step-time MAPE (the scheduler's planned step time, after its online
+correction, against the GPU's), the scheduler's time per step against the step's GPU time, the
+sequences per step (weighted by GPU time: the batch a request ran in), and the GPU's pace (the
+median of measured over base time of the steps with no prefill: how fast the GPU ran that run's
+decodes against the profile); writes a latency CDF as SVG. Where the policies ran in several
+rounds, it also compares each policy with FCFS round by round, and the runs by their position in
+the round. Output of older runs, which has no run column, counts each policy as one run.
 
 Where the steps carry their parts' base times (gpu_host.py logs them) and the rtlm module is
 importable, it also replays each policy's logged steps through rtlm.OnlineStepCorrection twice,
@@ -99,6 +103,49 @@ def replayed_mape(steps, estimator, split):
     return 100 * statistics.mean(errors), 100 * statistics.mean(prefill_errors)
 
 
+def runs_of(rows):
+    """{(run, policy): rows}, in the order run. Rows with no run column (older output) get one
+    run per policy, numbered in order of appearance."""
+    runs, numbers = {}, {}
+    for r in rows:
+        number = int(r["run"]) if r.get("run") not in (None, "") else \
+            numbers.setdefault(r["policy"], len(numbers))
+        runs.setdefault((number, r["policy"]), []).append(r)
+    return dict(sorted(runs.items()))
+
+
+def decode_pace(steps):
+    """Median measured over base time of the steps with no prefill; NaN where not logged."""
+    ratios = [float(s["measured"]) / float(s["base_decode"]) for s in steps
+              if "base_decode" in s and int(s["prefills"]) == 0 and float(s["base_decode"]) > 0]
+    return statistics.median(ratios) if ratios else float("nan")
+
+
+def compare_rounds(runs, means):
+    """Each policy against FCFS in the same round, and mean latency by position in the round."""
+    rounds = collections.defaultdict(dict)  # round -> policy -> (position, mean)
+    for key, rs in runs.items():
+        r = int(rs[0].get("round") or 0)
+        rounds[r][key[1]] = (len(rounds[r]), means[key])
+    fcfs = "first_come_first_served"
+    if len(rounds) < 2 or not all(fcfs in ps for ps in rounds.values()):
+        return
+    print(f"\n{len(rounds)} rounds; mean latency over FCFS's in the same round, and its "
+          "geometric mean over the rounds:")
+    for policy in rounds[0]:
+        if policy == fcfs or not all(policy in ps for ps in rounds.values()):
+            continue
+        ratios = [ps[policy][1] / ps[fcfs][1] for ps in rounds.values()]
+        geo = math.exp(statistics.mean(math.log(x) for x in ratios))
+        print(f"{policy:<28} " + " ".join(f"{x:6.3f}" for x in ratios) + f"   geomean {geo:.3f}")
+    by_position = collections.defaultdict(list)
+    for ps in rounds.values():
+        for position, mean in ps.values():
+            by_position[position].append(mean)
+    print("mean latency by position in the round (every policy): " + ", ".join(
+        f"{p + 1}: {statistics.mean(v):.3f} s" for p, v in sorted(by_position.items())))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -106,37 +153,36 @@ def main():
     ap.add_argument("--profile", help="the profile the run's estimator was fitted to "
                     "(default: DIR/profile.csv)")
     args = ap.parse_args()
-    requests = read(os.path.join(args.dir, "served_stream.csv"))
-    steps = read(os.path.join(args.dir, "steps.csv"))
-    by_policy = collections.defaultdict(list)
-    for r in requests:
-        by_policy[r["policy"]].append(r)
-    step_by = collections.defaultdict(list)
-    for s in steps:
-        step_by[s["policy"]].append(s)
-    print(f"{'policy':<28} {'n':>4} {'mean s':>8} {'p99 s':>8} {'miss':>7} {'refused':>8} "
-          f"{'step MAPE':>10} {'sched/GPU':>10} {'seqs/step':>10}")
-    latencies = {}
-    for policy, rs in by_policy.items():
+    runs = runs_of(read(os.path.join(args.dir, "served_stream.csv")))
+    step_by = runs_of(read(os.path.join(args.dir, "steps.csv")))
+    steps = [s for ss in step_by.values() for s in ss]
+    print(f"{'run':>3} {'policy':<28} {'n':>4} {'mean s':>8} {'p99 s':>8} {'miss':>7} "
+          f"{'refused':>8} {'step MAPE':>10} {'sched/GPU':>10} {'seqs/step':>10} {'pace':>6}")
+    latencies, means = collections.defaultdict(list), {}
+    for key, rs in runs.items():
+        number, policy = key
         done = sorted(float(r["latency"]) for r in rs if r["outcome"] == "finished")
-        latencies[policy] = done
+        latencies[policy] += done
+        means[key] = statistics.mean(done)
         miss = 1 - sum(r["on_time"] == "True" for r in rs) / len(rs)
         refused = sum(r["outcome"] == "rejected" for r in rs)
-        ss = step_by[policy]
+        ss = step_by[key]
         gpu = sum(float(s["measured"]) for s in ss)
         overhead = sum(float(s["host_seconds"]) for s in ss) / gpu
         # Sequences a step computed, weighted by its GPU time: the batch a request ran in.
         batch = sum(int(s["computed"]) * float(s["measured"]) for s in ss) / gpu
         p99 = done[math.ceil(0.99 * len(done)) - 1]
-        print(f"{policy:<28} {len(rs):>4} {statistics.mean(done):8.3f} {p99:8.3f} {miss:7.4f} "
-              f"{refused:>8} {step_mape(ss):9.2f}% {100 * overhead:9.3f}% {batch:10.1f}")
+        print(f"{number:>3} {policy:<28} {len(rs):>4} {means[key]:8.3f} {p99:8.3f} {miss:7.4f} "
+              f"{refused:>8} {step_mape(ss):9.2f}% {100 * overhead:9.3f}% {batch:10.1f} "
+              f"{decode_pace(ss):6.3f}")
+    compare_rounds(runs, means)
     # Steps with a prefill against steps without: by the host's prefill_tokens column where the
     # run wrote one, else by measured time (a prefill of a few hundred tokens or more takes a
     # step past 15 ms on an H200).
     by_prefill = steps and "prefill_tokens" in steps[0]
     label = "steps with a prefill" if by_prefill else "steps of 15 ms or more"
     print(f"\nlive step-time MAPE, {label} against the others:")
-    for policy, ss in step_by.items():
+    for (number, policy), ss in step_by.items():
         long, short = [], []
         for s in ss:
             prefilled = (int(s["prefill_tokens"]) > 0 if by_prefill
@@ -146,18 +192,20 @@ def main():
         off = sorted(float(s["measured"]) / float(s["predicted"]) - 1 for s in long)
         spread = ", ".join(f"{100 * off[round(q * (len(off) - 1))]:+.0f}%"
                            for q in (0.05, 0.5, 0.95)) if off else "none"
-        print(f"{policy:<28} {len(long):>5} steps {step_mape(long):6.2f}%   {len(short):>5} steps "
-              f"{step_mape(short):6.2f}%   measured/planned - 1 of the first, 5/50/95%: {spread}")
+        print(f"{number:>3} {policy:<28} {len(long):>5} steps {step_mape(long):6.2f}%   "
+              f"{len(short):>5} steps {step_mape(short):6.2f}%   measured/planned - 1 of the "
+              f"first, 5/50/95%: {spread}")
     profile = args.profile or os.path.join(args.dir, "profile.csv")
     if rtlm is not None and steps and "base_prefill" in steps[0] and os.path.exists(profile):
         estimator = rtlm.fit_estimator(profile)
         print(f"\nthe same steps replayed through rtlm.OnlineStepCorrection (estimator fitted "
               f"to {profile}), MAPE of all steps / of steps with a prefill:")
-        print(f"{'policy':<28} {'each step timed whole':>24} {'prefills timed apart':>24}")
-        for policy, ss in step_by.items():
+        print(f"{'run':>3} {'policy':<28} {'each step timed whole':>24} "
+              f"{'prefills timed apart':>24}")
+        for (number, policy), ss in step_by.items():
             whole = replayed_mape(ss, estimator, split=False)
             split = replayed_mape(ss, estimator, split=True)
-            print(f"{policy:<28} {whole[0]:10.2f}% / {whole[1]:6.2f}% "
+            print(f"{number:>3} {policy:<28} {whole[0]:10.2f}% / {whole[1]:6.2f}% "
                   f"{split[0]:14.2f}% / {split[1]:6.2f}%")
     if args.svg:
         cdf_svg(latencies, args.svg, "Served stream on an H200: latency CDF per policy")
