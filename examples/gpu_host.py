@@ -32,6 +32,7 @@ import math
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 
@@ -334,7 +335,6 @@ def serve(model, estimator, requests, policy, predictions, step_log, split_timin
 
 def gpu_state():
     """The GPU's SM clock, temperature and power now, as nvidia-smi reads them (read only)."""
-    import subprocess
     try:
         return subprocess.run(
             ["nvidia-smi", "--query-gpu=clocks.sm,temperature.gpu,power.draw",

@@ -122,25 +122,27 @@ def decode_pace(steps):
 
 
 def compare_rounds(runs, means):
-    """Each policy against FCFS in the same round, and mean latency by position in the round."""
-    rounds = collections.defaultdict(dict)  # round -> policy -> (position, mean)
+    """Each policy against FCFS in the same round, and mean latency by position in the round.
+    Only the policies every round ran count (not, say, a one-off run at the end of a call)."""
+    rounds = collections.defaultdict(list)  # round -> [(policy, mean)], in the order run
     for key, rs in runs.items():
-        r = int(rs[0].get("round") or 0)
-        rounds[r][key[1]] = (len(rounds[r]), means[key])
+        rounds[int(rs[0].get("round") or 0)].append((key[1], means[key]))
+    common = set.intersection(*({p for p, _ in ps} for ps in rounds.values()))
     fcfs = "first_come_first_served"
-    if len(rounds) < 2 or not all(fcfs in ps for ps in rounds.values()):
+    if len(rounds) < 2 or fcfs not in common:
         return
+    ordered = [[(p, m) for p, m in ps if p in common] for _, ps in sorted(rounds.items())]
     print(f"\n{len(rounds)} rounds; mean latency over FCFS's in the same round, and its "
           "geometric mean over the rounds:")
-    for policy in rounds[0]:
-        if policy == fcfs or not all(policy in ps for ps in rounds.values()):
+    for policy, _ in ordered[0]:
+        if policy == fcfs:
             continue
-        ratios = [ps[policy][1] / ps[fcfs][1] for ps in rounds.values()]
+        ratios = [dict(ps)[policy] / dict(ps)[fcfs] for ps in ordered]
         geo = math.exp(statistics.mean(math.log(x) for x in ratios))
         print(f"{policy:<28} " + " ".join(f"{x:6.3f}" for x in ratios) + f"   geomean {geo:.3f}")
     by_position = collections.defaultdict(list)
-    for ps in rounds.values():
-        for position, mean in ps.values():
+    for ps in ordered:
+        for position, (_, mean) in enumerate(ps):
             by_position[position].append(mean)
     print("mean latency by position in the round (every policy): " + ", ".join(
         f"{p + 1}: {statistics.mean(v):.3f} s" for p, v in sorted(by_position.items())))
