@@ -7,7 +7,8 @@
 // lengths; predictions from predictors trained by 5-fold cross-validation (never on the prompt
 // they predict). Policies: vanilla, fixed ratios, TimeBill (512 x 16 buckets, k = 5, its fitted
 // polynomials, closed-form solve) and rtlm (calibrated bound, numeric solve on its estimator's
-// calibrated bounds, best effort when the bound cannot be met).
+// calibrated bounds, best effort when the bound cannot be met), and an oracle as a bound: the
+// least eviction that finishes each request in its own simulated run.
 
 #include <fmt/format.h>
 
@@ -307,10 +308,12 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
 
   std::vector<policy> policies{{"vanilla", 0.0},     {"fixed_0.25", 0.25}, {"fixed_0.5", 0.5},
                                {"fixed_0.75", 0.75}, {"fixed_0.95", 0.95}, {"timebill", {}},
-                               {"rtlm", {}}};
+                               {"rtlm", {}},         {"oracle", {}}};
   const std::vector<std::size_t> release_order = permutation(cases.size(), opt.seed + 3);
   json.emplace_back(prefix + "median_vanilla_latency_s", median);
   double min_feasible_completion = INFINITY;
+  double oracle_min_feasible_completion = INFINITY;
+  std::map<std::string, double> alpha_over_budgets;  // each policy's mean alpha, summed over T
   double min_completion_gap = INFINITY;
   double ratio_sum = 0;
   std::size_t ratio_count = 0;
@@ -330,6 +333,7 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
       feasible_count += feasible[j] ? 1U : 0U;
     }
     std::map<std::string, policy_figures> figures;
+    std::vector<double> oracle_evictions;  // the oracle's ratios, where it evicts
     for (const policy& pol : policies) {
       std::vector<double> times(cases.size());
       double alpha_sum = 0;
@@ -351,6 +355,22 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
           const rtlm::time_budget_plan plan = rtlm::solve_time_budget(timebill_fit, problem);
           alpha = plan.alpha;
           infeasible += plan.feasible() ? 0U : 1U;
+        } else if (pol.name == "oracle") {
+          // A bound, not a competitor: the least eviction that finishes the request in its
+          // simulated run (true length, the very step noise it meets); none where it finishes
+          // without or cannot finish at all. No policy finishes more with less eviction.
+          const tokens fewest = rtlm::kept_tokens_for_ratio(c.prompt_tokens, opt.alpha_max);
+          if (run_time(c, c.prompt_tokens) > budget && run_time(c, fewest) <= budget) {
+            tokens lo = fewest;            // fits
+            tokens hi = c.prompt_tokens;   // does not
+            while (hi - lo > tokens(1)) {  // run_time falls as fewer tokens are kept
+              const tokens mid = lo + tokens((hi - lo).count() / 2);
+              (run_time(c, mid) <= budget ? lo : hi) = mid;
+            }
+            alpha = 1.0 -
+                    static_cast<double>(lo.count()) / static_cast<double>(c.prompt_tokens.count());
+            oracle_evictions.push_back(alpha);
+          }
         } else {
           problem.length_bound = predicted[j].rtlm_bound;
           problem.eviction_time = eviction_cost(opt, c);
@@ -361,9 +381,10 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
         }
         const tokens kept = rtlm::kept_tokens_for_ratio(c.prompt_tokens, alpha);
         times[j] = run_time(c, kept);
-        if (plans != nullptr && j < opt.plans_requests) {
+        if (plans != nullptr && j < opt.plans_requests && pol.name != "oracle") {
           // What a GPU host replays (benchmarks/gpu/time_budget_gpu.py): the request, the budget
-          // and the plan, with the simulated time beside it for comparison.
+          // and the plan, with the simulated time beside it for comparison. Not the oracle's:
+          // it knows this simulation's noise, not the GPU's.
           *plans << fmt::format("{},{},{},{},{:.6f},{},{:.6f},{},{:.6f}\n",
                                 prefix.empty() ? "alpaca_eval" : "long_context", j,
                                 c.prompt_tokens.count(), c.length.count(), budget, pol.name, alpha,
@@ -404,8 +425,22 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
                       static_cast<double>(feasible_count) / static_cast<double>(cases.size()));
     const policy_figures& r = figures["rtlm"];
     const policy_figures& t = figures["timebill"];
-    if (feasible_count > 0)
+    const policy_figures& o = figures["oracle"];
+    if (feasible_count > 0) {
       min_feasible_completion = std::min(min_feasible_completion, r.completion_feasible);
+      oracle_min_feasible_completion =
+          std::min(oracle_min_feasible_completion, o.completion_feasible);
+    }
+    for (const char* name : {"rtlm", "timebill", "oracle"})
+      alpha_over_budgets[name] += figures[name].mean_alpha;
+    // The target "99% of the feasible ones" lets a policy give up 1% of them: at best the 1%
+    // whose rescue costs the most eviction.
+    std::sort(oracle_evictions.begin(), oracle_evictions.end(), std::greater<>());
+    const std::size_t give_up = std::min(oracle_evictions.size(), feasible_count / 100);
+    alpha_over_budgets["oracle_99"] +=
+        std::accumulate(oracle_evictions.begin() + static_cast<std::ptrdiff_t>(give_up),
+                        oracle_evictions.end(), 0.0) /
+        static_cast<double>(cases.size());
     min_completion_gap = std::min(min_completion_gap, r.completion - t.completion);
     if (t.mean_alpha > 0) {
       ratio_sum += r.mean_alpha / t.mean_alpha;
@@ -423,6 +458,24 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
   json.emplace_back(prefix + "summary.rtlm_min_completion_feasible", min_feasible_completion);
   json.emplace_back(prefix + "summary.rtlm_minus_timebill_completion_min", min_completion_gap);
   json.emplace_back(prefix + "summary.rtlm_vs_timebill_mean_alpha_ratio", ratio);
+  // The oracle bounds what any length predictor could buy: the least eviction that finishes
+  // every alpha_max-feasible request (or 99% of them), against what rtlm and TimeBill evict.
+  const auto budgets = static_cast<double>(opt.budget_factors.size());
+  fmt::print(
+      "         mean alpha over the {} budgets: rtlm {:.4f}, TimeBill {:.4f}; the oracle {:.4f} "
+      "finishing every feasible request, {:.4f} finishing 99% of them\n",
+      opt.budget_factors.size(), alpha_over_budgets["rtlm"] / budgets,
+      alpha_over_budgets["timebill"] / budgets, alpha_over_budgets["oracle"] / budgets,
+      alpha_over_budgets["oracle_99"] / budgets);
+  fmt::print(
+      "         the oracle (the least eviction that finishes each request in its own run): least "
+      "completion among alpha_max-feasible requests {:.4f}\n",
+      oracle_min_feasible_completion);
+  for (const char* name : {"rtlm", "timebill", "oracle", "oracle_99"})
+    json.emplace_back(fmt::format("{}summary.{}_mean_alpha_over_budgets", prefix, name),
+                      alpha_over_budgets[name] / budgets);
+  json.emplace_back(prefix + "summary.oracle_min_completion_feasible",
+                    oracle_min_feasible_completion);
 }
 
 int run(const options& opt) {
