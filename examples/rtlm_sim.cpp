@@ -74,6 +74,7 @@ usage: rtlm-sim [options]
                        max_num_batched_tokens; default 8192)
   --kv-tokens N        the simulated GPU's KV capacity in tokens (default: 80 GB less the
                        weights and 10%)
+  --max-batch N        sequences one step may hold on the simulated GPU (default 256)
   --predictor KIND     noise (the rtlm predictor's measured error, calibrated on AlpacaEval by
                        cross-validation; default), oracle (true lengths), or none
   --length-errors PATH the measured predictor errors the noise predictor draws from
@@ -109,6 +110,7 @@ struct options {
   bool evict = false;
   double size_weight = 0.01;
   std::int64_t kv_tokens = 0;  // 0: from the GPU's memory
+  int max_batch = 256;
   std::int64_t step_tokens = 8192;
   rtlm::admission_basis admission_length = rtlm::admission_basis::expected_length_when_saturated;
   double duration = 0.0;
@@ -213,6 +215,11 @@ options parse(int argc, char** argv) {
       rtlm::detail::require(v >= 1 && v <= 1e12 && v == std::floor(v), a, v,
                             "must be a whole number in 1..1e12");
       o.kv_tokens = static_cast<std::int64_t>(v);
+    } else if (a == "--max-batch") {
+      const double v = number(a, value());
+      rtlm::detail::require(v >= 1 && v <= 65536 && v == std::floor(v), a, v,
+                            "must be a whole number in 1..65536");
+      o.max_batch = static_cast<int>(v);
     } else if (a == "--step-tokens") {
       const double v = number(a, value());
       rtlm::detail::require(v >= 1 && v <= 16777216 && v == std::floor(v), a, v,
@@ -358,6 +365,7 @@ int run(const options& o) {
       c.backends.back().config.capabilities.max_step_tokens = rtlm::tokens(o.step_tokens);
       if (o.kv_tokens > 0)
         c.backends.back().config.capabilities.kv_capacity = rtlm::tokens(o.kv_tokens);
+      c.backends.back().config.capabilities.max_batch_size = o.max_batch;
     }
     c.deadlines = o.deadlines;
     if (p.oracle || o.predictor == "oracle") {
