@@ -67,6 +67,10 @@ usage: rtlm-sim [options]
                        solver); the table's alpha column is the mean evicted fraction
   --consolidate        rtlm's policies also hold back admissions that would make a running
                        request miss its deadline (dynamic consolidation; off by default)
+  --preempt            rtlm's policies and oracle_srpt preempt the least urgent running request
+                       (by recompute) when the batch or the KV is full and a waiting request
+                       outranks it by more than 1 s of key (preemption for priority; off by
+                       default, as in vLLM)
   --size-weight S      virtual seconds per predicted output token in the keys of the size-based
                        policies (predicted_sjf, predicted_srpt, uncertainty_aware, oracle_srpt;
                        default 0.01); larger is closer to pure shortest-first, with less aging
@@ -107,6 +111,7 @@ struct options {
   std::string predictor = "noise";
   rtlm::admission_mode admission = rtlm::admission_mode::reject;
   bool consolidate = false;
+  bool preempt = false;
   bool evict = false;
   double size_weight = 0.01;
   std::int64_t kv_tokens = 0;  // 0: from the GPU's memory
@@ -229,6 +234,8 @@ options parse(int argc, char** argv) {
       o.evict = true;
     } else if (a == "--consolidate") {
       o.consolidate = true;
+    } else if (a == "--preempt") {
+      o.preempt = true;
     } else if (a == "--length-errors") {
       o.errors = value();
     } else if (a == "--length-errors-model") {
@@ -356,6 +363,7 @@ int run(const options& o) {
     c.scheduler.policy = p.kind;
     c.scheduler.admission = p.rtlm_policy ? o.admission : rtlm::admission_mode::accept;
     c.scheduler.consolidate = p.rtlm_policy && o.consolidate;
+    c.scheduler.preempt_for_priority = (p.rtlm_policy || p.oracle) && o.preempt;
     c.scheduler.admission_length = o.admission_length;
     c.scheduler.policies.predicted_length.seconds_per_token = o.size_weight;
     c.scheduler.policies.uncertainty_aware.seconds_per_token = o.size_weight;
@@ -474,11 +482,12 @@ int run(const options& o) {
   fmt::print(
       "\n* oracle SRPT knows every true length: a bound, not a competitor.\n"
       "fcfs, prompt_sjf, edf and oracle_srpt run as vLLM does (no admission control, no "
-      "consolidation); rtlm's policies with admission control ({}, on the {} length){}{}.\n",
+      "consolidation); rtlm's policies with admission control ({}, on the {} length){}{}{}.\n",
       rtlm::to_string(o.admission),
       o.admission_length == rtlm::admission_basis::expected_length ? "expected"
                                                                    : "expected-when-saturated",
-      o.evict ? ", KV eviction" : "", o.consolidate ? ", dynamic consolidation" : "");
+      o.evict ? ", KV eviction" : "", o.consolidate ? ", dynamic consolidation" : "",
+      o.preempt ? ", preemption for priority (oracle_srpt too)" : "");
   if (best) fmt::print("best rtlm policy (lowest mean latency): {}\n", runs[*best].name);
   fmt::print("simulated {:.0f} s in {:.2f} s of wall time ({:.0f} simulated s per wall s)\n",
              simulated, wall, speed);

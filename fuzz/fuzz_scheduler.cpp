@@ -130,6 +130,8 @@ rtlm::scheduler_config config_in(byte_source& in) {
   c.admission_length = in.flag() ? rtlm::admission_basis::expected_length
                                  : rtlm::admission_basis::expected_length_when_saturated;
   c.consolidate = in.flag();
+  c.preempt_for_priority = in.flag();
+  c.priority_preemption_margin = std::array{0.0, 1.0}[in.below(2)];
   c.offload.saturated_wait = seconds(static_cast<double>(in.below(4)));
   return c;
 }

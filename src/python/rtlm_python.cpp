@@ -571,7 +571,8 @@ PYBIND11_MODULE(rtlm, m) {
   py::class_<rtlm::scheduler_config>(m, "SchedulerConfig", "How a scheduler is configured.")
       .def(py::init([](const std::string& policy, const std::string& admission, bool consolidate,
                        double alpha_max, double bound_level, std::size_t max_requests,
-                       std::int64_t max_step_tokens, std::int64_t default_output_tokens) {
+                       std::int64_t max_step_tokens, std::int64_t default_output_tokens,
+                       bool preempt_for_priority, double priority_preemption_margin) {
              rtlm::scheduler_config c;
              c.policy = policy_named(policy);
              c.admission = admission_named(admission);
@@ -583,13 +584,16 @@ PYBIND11_MODULE(rtlm, m) {
              c.intake_shards = 1;  // Python's threads submit one at a time (the GIL)
              c.max_step_tokens = tokens_of(max_step_tokens);
              c.default_output_tokens = tokens_of(default_output_tokens);
+             c.preempt_for_priority = preempt_for_priority;
+             c.priority_preemption_margin = priority_preemption_margin;
              c.validate();
              return c;
            }),
            py::arg("policy") = "uncertainty_aware_priority", py::arg("admission") = "reject",
            py::arg("consolidate") = false, py::arg("alpha_max") = 0.9, py::arg("bound_level") = 0.0,
            py::arg("max_requests") = 16384, py::arg("max_step_tokens") = 2048,
-           py::arg("default_output_tokens") = 256)
+           py::arg("default_output_tokens") = 256, py::arg("preempt_for_priority") = false,
+           py::arg("priority_preemption_margin") = 1.0)
       .def_property_readonly(
           "policy",
           [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.policy)); })
@@ -597,6 +601,7 @@ PYBIND11_MODULE(rtlm, m) {
           "admission",
           [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.admission)); })
       .def_readonly("consolidate", &rtlm::scheduler_config::consolidate)
+      .def_readonly("preempt_for_priority", &rtlm::scheduler_config::preempt_for_priority)
       .def_readonly("alpha_max", &rtlm::scheduler_config::alpha_max);
 
   py::class_<python_step_report>(m, "StepReport", "What one step did.")

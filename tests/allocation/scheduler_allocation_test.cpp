@@ -116,7 +116,8 @@ TEST(scheduler_allocation, the_step_path_allocates_nothing_after_warm_up) {
   for (const rtlm::policy_kind kind : rtlm::all_policy_kinds) {
     rtlm::scheduler_config config;
     config.policy = kind;
-    config.consolidate = true;  // its path allocates nothing either
+    config.consolidate = true;           // its path allocates nothing either,
+    config.preempt_for_priority = true;  // nor does preemption for priority's
     config.max_requests = 512;
     config.intake_capacity = 256;
     config.solver_max_tokens = 4096_tok;

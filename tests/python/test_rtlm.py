@@ -25,6 +25,8 @@ def test_errors_are_value_errors_that_name_the_field():
         rtlm.SchedulerConfig(policy="fastest_first")
     with pytest.raises(rtlm.Error, match="alpha_max"):
         rtlm.SchedulerConfig(alpha_max=1.5)
+    with pytest.raises(rtlm.Error, match="priority_preemption_margin = -1"):
+        rtlm.SchedulerConfig(priority_preemption_margin=-1.0)
 
 
 def test_the_estimator_times_prefills_and_decode_steps(estimator):
@@ -114,6 +116,24 @@ def test_the_scheduler_drives_a_python_backend_in_policy_order(estimator):
     assert admitted == [1, 3, 2]  # the shorter prediction first
     assert sorted(finished) == [1, 2, 3]
     assert backend.made == {1: 3, 2: 40, 3: 2}
+
+
+def test_preemption_for_priority_lets_a_shorter_request_through(estimator):
+    events = []
+    config = rtlm.SchedulerConfig(policy="shortest_predicted_remaining",
+                                  preempt_for_priority=True)
+    assert config.preempt_for_priority
+    scheduler = rtlm.Scheduler(config)
+    backend = CountingBackend({1: 40, 2: 2}, max_batch_size=1)
+    b = scheduler.add_backend(backend, estimator)
+    scheduler.set_observer(lambda kind, rid, reason, be, at: events.append((kind, rid)))
+    assert scheduler.submit(1, prompt_tokens=16, predicted=rtlm.LengthEstimate(500, 1000))
+    scheduler.step(b, 0.0)
+    assert scheduler.submit(2, prompt_tokens=16, predicted=rtlm.LengthEstimate(2, 4))
+    run(scheduler, b)
+    assert ("preempted", 1) in events  # recomputed: this backend cannot swap
+    assert [rid for kind, rid in events if kind == "finished"] == [2, 1]
+    assert backend.made == {1: 40, 2: 2}
 
 
 def test_a_backend_without_chunking_gets_a_long_prompt_beside_its_decodes(estimator):

@@ -447,6 +447,79 @@ TEST_F(scheduler_test, a_swap_only_backend_never_recomputes_a_prefilling_request
   EXPECT_EQ(events_.ids(request_event_kind::finished).size(), 2U);
 }
 
+// Preemption for priority, on a batch of one: request 1 (predicted 500 tokens, 40 real) runs;
+// request 2 (predicted 2, 2 real) arrives a step later. `finished` says in which order they end.
+class priority_preemption_test : public scheduler_test {
+ protected:
+  std::vector<request_id> finished_order(rtlm::policy_kind policy, bool preempt,
+                                         double margin = 1.0, bool swap = true) {
+    rtlm::backend_capabilities caps = capabilities(100'000_tok);
+    caps.max_batch_size = 1;
+    caps.can_preempt_swap = swap;
+    rtlm::scheduler_config config;
+    config.policy = policy;
+    config.preempt_for_priority = preempt;
+    config.priority_preemption_margin = margin;
+    make(config, caps);
+    rtlm::request first = make_request(1, 10_tok);
+    first.predicted_length = predicted(500, 1000_tok);
+    submit(first);
+    backend_->set_output_length(request_id{1}, 40_tok);
+    step();
+    step();
+    rtlm::request second = make_request(2, 10_tok, 0.001);
+    second.predicted_length = predicted(2, 1000_tok);
+    submit(second);
+    backend_->set_output_length(request_id{2}, 2_tok);
+    run_to_completion();
+    return events_.ids(request_event_kind::finished);
+  }
+};
+
+TEST_F(priority_preemption_test, a_shorter_request_preempts_the_longer_one_under_srpt) {
+  const std::vector<request_id> order =
+      finished_order(rtlm::policy_kind::shortest_predicted_remaining, true);
+  EXPECT_EQ(order, (std::vector<request_id>{request_id{2}, request_id{1}}));
+  EXPECT_EQ(events_.ids(request_event_kind::preempted), std::vector<request_id>{request_id{1}});
+  // Swapped out and back: request 1 lost no work and made its whole output.
+  const auto done = events_.last(request_id{1}, request_event_kind::finished);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->progress.generated, 40_tok);
+}
+
+TEST_F(priority_preemption_test, without_swap_the_preempted_request_is_recomputed) {
+  const std::vector<request_id> order =
+      finished_order(rtlm::policy_kind::shortest_predicted_remaining, true, 1.0, false);
+  EXPECT_EQ(order, (std::vector<request_id>{request_id{2}, request_id{1}}));
+  const auto done = events_.last(request_id{1}, request_event_kind::finished);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->progress.generated, 40_tok);  // the recompute kept its output
+}
+
+TEST_F(priority_preemption_test, off_by_default_the_running_request_finishes_first) {
+  EXPECT_FALSE(rtlm::scheduler_config{}.preempt_for_priority);
+  const std::vector<request_id> order =
+      finished_order(rtlm::policy_kind::shortest_predicted_remaining, false);
+  EXPECT_EQ(order, (std::vector<request_id>{request_id{1}, request_id{2}}));
+  EXPECT_TRUE(events_.ids(request_event_kind::preempted).empty());
+}
+
+TEST_F(priority_preemption_test, a_lead_within_the_margin_preempts_nothing) {
+  // Keys: request 1 0.01 s x 498 tokens left = 4.98 s, request 2 0.001 + 0.01 x 2 = 0.021 s. A
+  // 10 s margin keeps request 1 running.
+  const std::vector<request_id> order =
+      finished_order(rtlm::policy_kind::shortest_predicted_remaining, true, 10.0);
+  EXPECT_EQ(order, (std::vector<request_id>{request_id{1}, request_id{2}}));
+  EXPECT_TRUE(events_.ids(request_event_kind::preempted).empty());
+}
+
+TEST_F(priority_preemption_test, fcfs_never_preempts_an_earlier_arrival) {
+  const std::vector<request_id> order =
+      finished_order(rtlm::policy_kind::first_come_first_served, true, 0.0);
+  EXPECT_EQ(order, (std::vector<request_id>{request_id{1}, request_id{2}}));
+  EXPECT_TRUE(events_.ids(request_event_kind::preempted).empty());
+}
+
 TEST_F(scheduler_test, a_tight_deadline_gets_an_eviction_after_its_prefill) {
   // Decode costs 1 ms per 100 KV tokens: a 4000-token prompt with 100 output tokens needs
   // ~4.4 s of decode at alpha 0; a 2 s deadline needs most of the prompt evicted.
@@ -1029,6 +1102,11 @@ TEST(scheduler_config, invalid_fields_are_named) {
   c = {};
   c.step_time_learning.weight = 0;
   EXPECT_EQ(blamed(c), "online_correction_config.weight");
+  for (const double margin : {-1.0, std::nan(""), static_cast<double>(INFINITY)}) {
+    c = {};
+    c.priority_preemption_margin = margin;
+    EXPECT_EQ(blamed(c), "scheduler_config.priority_preemption_margin") << margin;
+  }
 }
 
 TEST(scheduler_config, a_backend_without_kv_is_refused) {

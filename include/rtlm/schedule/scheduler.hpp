@@ -702,6 +702,7 @@ class basic_scheduler {
     while (s.reserved > caps.kv_capacity && s.running.size() > 1 &&
            preempt_least_urgent(s, b, now)) {
     }
+    if (config_.preempt_for_priority) make_room_for_priority(s, b, now, max_batch);
 
     // One pass over the batch (its slots are scattered: one pass, few cache misses): evictions
     // planned at admission, once the prompt is in the KV cache; the decode set (every running
@@ -739,10 +740,15 @@ class basic_scheduler {
       s.prefill_entries.push_back({slot, t.generation});
       budget -= chunk;
     }
-    // Swapped-out requests come back first, oldest first, while their KV fits.
+    // Swapped-out requests come back first, oldest first, while their KV fits (and, under
+    // preemption for priority, while no waiting request outranks them).
     while (!s.swapped.empty() && s.running.size() < max_batch && budget > tokens(0)) {
       const std::uint32_t slot = s.swapped.front();
       tracked& t = slots_[slot];
+      if (config_.preempt_for_priority && !s.waiting.empty() &&
+          outranks(slots_[s.waiting.top_tag()], policy_key(policy_, queued_view(t)))) {
+        break;
+      }
       const tokens need = std::max(reservation(t, caps), kv_of(t) + tokens(1));
       if (s.reserved + need > caps.kv_capacity) break;
       s.swapped.erase(s.swapped.begin());
@@ -803,29 +809,69 @@ class basic_scheduler {
     return i < p ? s.prefill_entries[i] : s.decode_entries[i - p];
   }
 
-  // Preempts the running request served last by the policy: swap when the backend can (no
-  // work lost), else recompute (back to waiting; its prompt and output are prefilled again).
-  // A request still prefilling can only be recomputed. False when no request can be preempted.
-  bool preempt_least_urgent(backend_state& s, std::size_t b, time_point now) noexcept {
+  // The running request the policy serves last among those the backend can preempt (a request
+  // still prefilling can only be recomputed): its place in s.running and its key.
+  struct preemption_victim {
+    std::size_t index = 0;
+    virtual_time key{};
+  };
+  [[nodiscard]] std::optional<preemption_victim> least_urgent(
+      const backend_state& s) const noexcept {
     const backend_capabilities& caps = s.backend->capabilities();
-    std::optional<std::size_t> victim;
-    virtual_time worst{};
+    std::optional<preemption_victim> victim;
     for (std::size_t i = 0; i < s.running.size(); ++i) {
       const tracked& t = slots_[s.running[i]];
       const bool can = prefilling(t) ? caps.can_preempt_recompute
                                      : caps.can_preempt_swap || caps.can_preempt_recompute;
       if (!can) continue;
       const virtual_time k = policy_key(policy_, queued_view(t));
-      if (!victim || k > worst ||
-          (k == worst && t.sequence > slots_[s.running[*victim]].sequence)) {
-        victim = i;
-        worst = k;
+      if (!victim || k > victim->key ||
+          (k == victim->key && t.sequence > slots_[s.running[victim->index]].sequence)) {
+        victim = preemption_victim{.index = i, .key = k};
       }
     }
+    return victim;
+  }
+
+  // Preempts the running request served last by the policy: swap when the backend can (no
+  // work lost), else recompute (back to waiting; its prompt and output are prefilled again).
+  // False when no request can be preempted.
+  bool preempt_least_urgent(backend_state& s, std::size_t b, time_point now) noexcept {
+    const std::optional<preemption_victim> victim = least_urgent(s);
     if (!victim) return false;
-    const std::uint32_t slot = s.running[*victim];
+    preempt(s, b, now, victim->index);
+    return true;
+  }
+
+  // Preemption for priority (scheduler_config::preempt_for_priority): while the first waiting
+  // request finds the batch or the KV full and outranks the least urgent running request by the
+  // margin, that one is preempted. Each pass frees one place, so at most one pass per running
+  // request.
+  void make_room_for_priority(backend_state& s, std::size_t b, time_point now,
+                              std::size_t max_batch) noexcept {
+    const backend_capabilities& caps = s.backend->capabilities();
+    if (caps.batching == batching_mode::static_batch) return;
+    for (std::size_t passes = s.running.size(); passes > 0 && !s.waiting.empty(); --passes) {
+      const tracked& head = slots_[s.waiting.top_tag()];
+      const tokens need = reservation(head, caps);
+      if (need > caps.kv_capacity) return;  // no preemption could make it fit
+      if (s.running.size() < max_batch && s.reserved + need <= caps.kv_capacity) return;
+      const std::optional<preemption_victim> victim = least_urgent(s);
+      if (!victim || !outranks(head, victim->key)) return;
+      preempt(s, b, now, victim->index);
+    }
+  }
+
+  // Whether waiting request `t` ranks ahead of `key` by more than the preemption margin.
+  [[nodiscard]] bool outranks(const tracked& t, virtual_time key) const noexcept {
+    return policy_key(policy_, queued_view(t)) + seconds(config_.priority_preemption_margin) < key;
+  }
+
+  void preempt(backend_state& s, std::size_t b, time_point now, std::size_t index) noexcept {
+    const backend_capabilities& caps = s.backend->capabilities();
+    const std::uint32_t slot = s.running[index];
     tracked& t = slots_[slot];
-    s.running.erase(s.running.begin() + static_cast<std::ptrdiff_t>(*victim));
+    s.running.erase(s.running.begin() + static_cast<std::ptrdiff_t>(index));
     s.reserved -= t.reserved;
     t.reserved = tokens(0);
     const bool swap = caps.can_preempt_swap && !prefilling(t);
@@ -850,7 +896,6 @@ class basic_scheduler {
       s.queued_work += t.service;
     }
     emit(request_event_kind::preempted, t.r, b, now);
-    return true;
   }
 
   // A running request's deadline, for dynamic consolidation: it must still fit its remaining

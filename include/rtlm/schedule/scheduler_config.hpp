@@ -92,6 +92,16 @@ struct scheduler_config {
   /// measured (docs/scheduling.md, "Dynamic consolidation"); turn it on where running requests'
   /// deadlines matter more than waiting ones'.
   bool consolidate = false;
+  /// Preemption for priority: when the batch or the KV cache is full and the first waiting
+  /// request ranks ahead of the least urgent running one by more than
+  /// priority_preemption_margin (seconds of the policy's key), that one makes room (swap, else
+  /// recompute), and a swapped-out request comes back only once no waiting request outranks it
+  /// so. Off (the default, as in vLLM), only KV pressure preempts. Under FCFS it never fires:
+  /// a running request arrived first.
+  bool preempt_for_priority = false;
+  /// Seconds of policy key by which a waiting request must outrank a running one to preempt it:
+  /// what a preemption (a recompute's prefill, a swap's copy) is worth waiting for. Finite, >= 0.
+  double priority_preemption_margin = 1.0;
   double relaxed_deadline_factor = 1.5;  ///< for admission_mode::relax_deadline, >= 1
   offload_config offload;                ///< strategic CPU offloading
   /// Static-batch backends: a batch takes the head request and waiting requests whose predicted
@@ -123,6 +133,9 @@ struct scheduler_config {
                     bound_level, "must be in [0, 1)");
     detail::require(max_failed_steps >= 1, "scheduler_config.max_failed_steps", max_failed_steps,
                     "must be >= 1");
+    detail::require(priority_preemption_margin >= 0.0 && std::isfinite(priority_preemption_margin),
+                    "scheduler_config.priority_preemption_margin", priority_preemption_margin,
+                    "must be finite and >= 0");
     detail::require(relaxed_deadline_factor >= 1.0 && std::isfinite(relaxed_deadline_factor),
                     "scheduler_config.relaxed_deadline_factor", relaxed_deadline_factor,
                     "must be finite and >= 1");
