@@ -96,8 +96,8 @@ struct scheduler_config {
   /// request ranks ahead of the least urgent running one by more than
   /// priority_preemption_margin (seconds of the policy's key), that one makes room (swap, else
   /// recompute), and a swapped-out request comes back only once no waiting request outranks it
-  /// so. Off (the default, as in vLLM), only KV pressure preempts. Under FCFS it never fires:
-  /// a running request arrived first.
+  /// so. Off (the default, as in vLLM), only KV pressure preempts. Under FCFS it fires only for
+  /// a request that KV pressure preempted before: every other running request arrived first.
   bool preempt_for_priority = false;
   /// Seconds of policy key by which a waiting request must outrank a running one to preempt it:
   /// what a preemption (a recompute's prefill, a swap's copy) is worth waiting for. Finite, >= 0.
