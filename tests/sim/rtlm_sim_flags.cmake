@@ -21,33 +21,25 @@ foreach(bad IN ITEMS "--step-tokens;0;--step-tokens = 0: must be a whole number"
     message(FATAL_ERROR "rtlm-sim ${flag} ${value}: expected '${expected}', got '${err}'")
   endif()
 endforeach()
-foreach(tokens IN ITEMS 512 8192)
-  execute_process(
-    COMMAND "${SIM}" --duration 120 --loads "" --policies fcfs --quiet --step-tokens ${tokens}
-            --out "${OUT}/${tokens}" --json "${OUT}/${tokens}.json"
-    RESULT_VARIABLE status OUTPUT_QUIET)
-  if(NOT status EQUAL 0)
-    message(FATAL_ERROR "rtlm-sim --step-tokens ${tokens} failed: ${status}")
+# The capacity rtlm-sim measures with `flag` at `low` and at `high` must differ.
+function(check_capacity_moves flag low high)
+  foreach(value IN ITEMS ${low} ${high})
+    set(name "${OUT}/${flag}_${value}")
+    execute_process(
+      COMMAND "${SIM}" --duration 120 --loads "" --policies fcfs --quiet ${flag} ${value}
+              --out "${name}" --json "${name}.json"
+      RESULT_VARIABLE status OUTPUT_QUIET)
+    if(NOT status EQUAL 0)
+      message(FATAL_ERROR "rtlm-sim ${flag} ${value} failed: ${status}")
+    endif()
+    file(STRINGS "${name}.json" line REGEX "summary.capacity_requests_per_second")
+    set(capacity_${value} "${line}")
+  endforeach()
+  if(capacity_${low} STREQUAL capacity_${high} OR capacity_${low} STREQUAL "")
+    message(FATAL_ERROR "${flag} did not change the capacity: '${capacity_${low}}'")
   endif()
-  file(STRINGS "${OUT}/${tokens}.json" line REGEX "summary.capacity_requests_per_second")
-  set(capacity_${tokens} "${line}")
-endforeach()
-if(capacity_512 STREQUAL capacity_8192 OR capacity_512 STREQUAL "")
-  message(FATAL_ERROR "--step-tokens did not change the capacity: '${capacity_512}'")
-endif()
-foreach(batch IN ITEMS 8 256)
-  execute_process(
-    COMMAND "${SIM}" --duration 120 --loads "" --policies fcfs --quiet --max-batch ${batch}
-            --out "${OUT}/batch_${batch}" --json "${OUT}/batch_${batch}.json"
-    RESULT_VARIABLE status OUTPUT_QUIET)
-  if(NOT status EQUAL 0)
-    message(FATAL_ERROR "rtlm-sim --max-batch ${batch} failed: ${status}")
-  endif()
-  file(STRINGS "${OUT}/batch_${batch}.json" line REGEX "summary.capacity_requests_per_second")
-  set(batch_capacity_${batch} "${line}")
-endforeach()
-if(batch_capacity_8 STREQUAL batch_capacity_256 OR batch_capacity_8 STREQUAL "")
-  message(FATAL_ERROR "--max-batch did not change the capacity: '${batch_capacity_8}'")
-endif()
-message(STATUS "rtlm-sim flags: bad values refused; ${capacity_512} vs ${capacity_8192}; "
-               "${batch_capacity_8} vs ${batch_capacity_256}")
+  message(STATUS "rtlm-sim ${flag} ${low}: ${capacity_${low}}; ${high}: ${capacity_${high}}")
+endfunction()
+check_capacity_moves(--step-tokens 512 8192)
+check_capacity_moves(--max-batch 8 256)
+message(STATUS "rtlm-sim flags: bad values refused")
