@@ -367,8 +367,7 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
               const tokens mid = lo + tokens((hi - lo).count() / 2);
               (run_time(c, mid) <= budget ? lo : hi) = mid;
             }
-            alpha = 1.0 -
-                    static_cast<double>(lo.count()) / static_cast<double>(c.prompt_tokens.count());
+            alpha = rtlm::ratio_for_kept_tokens(c.prompt_tokens, lo);
             oracle_evictions.push_back(alpha);
           }
         } else {

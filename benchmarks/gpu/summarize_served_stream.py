@@ -156,8 +156,8 @@ def main():
                     "(default: DIR/profile.csv)")
     args = ap.parse_args()
     runs = runs_of(read(os.path.join(args.dir, "served_stream.csv")))
-    step_by = runs_of(read(os.path.join(args.dir, "steps.csv")))
-    steps = [s for ss in step_by.values() for s in ss]
+    steps = read(os.path.join(args.dir, "steps.csv"))
+    step_by = runs_of(steps)
     print(f"{'run':>3} {'policy':<28} {'n':>4} {'mean s':>8} {'p99 s':>8} {'miss':>7} "
           f"{'refused':>8} {'step MAPE':>10} {'sched/GPU':>10} {'seqs/step':>10} {'pace':>6}")
     latencies, means = collections.defaultdict(list), {}

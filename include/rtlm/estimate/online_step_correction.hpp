@@ -98,9 +98,6 @@ class online_step_correction final : public step_time_estimator {
   bool observe_step(const step_observation& step) noexcept {
     const double bp = step.base_prefill.count();
     const double bd = step.base_decode.count();
-    const double k = static_cast<double>(std::max<std::size_t>(step.prefills, 1));
-    const double predicted_prefill = corrected_prefill(bp, k);
-    const double predicted_decode = bd > 0.0 ? bd * decode_factor_ : 0.0;
     const double predicted = step_time(step.base_prefill, step.prefills, step.base_decode).count();
     const double m = step.measured.count();
     if (!positive(predicted) || !positive(m) || m < config_.min_seconds || !inlier(m / predicted)) {
@@ -108,6 +105,10 @@ class online_step_correction final : public step_time_estimator {
     }
     const double w = config_.weight;
     if (step.measured_prefill.has_value() && bp > 0.0) {
+      // Each part against its own plan.
+      const double k = static_cast<double>(std::max<std::size_t>(step.prefills, 1));
+      const double predicted_prefill = corrected_prefill(bp, k);
+      const double predicted_decode = bd * decode_factor_;
       const double mp = step.measured_prefill->count();
       const double md = m - mp;
       const bool decode_ok = bd <= 0.0 || (positive(md) && inlier(md / predicted_decode));
