@@ -32,6 +32,7 @@
 #include "alpaca_eval_data.hpp"
 #include "flat_json.hpp"
 #include "rtlm/budget/eviction_ratio.hpp"
+#include "rtlm/budget/in_flight_replanner.hpp"
 #include "rtlm/budget/overrun_policy.hpp"
 #include "rtlm/budget/predictor_overlap.hpp"
 #include "rtlm/budget/time_budget_solver.hpp"
@@ -68,6 +69,11 @@ struct options {
   double rtlm_coverage = 0.95;  // the calibrated length bound rtlm plans for
   double rtlm_level = 0.99;     // the estimator's calibrated step-time bound rtlm plans with
   double rtlm_min_gain = 0.01;  // best effort: eviction must buy this much chance to finish
+  // rtlm_inflight: plans the prefill's eviction for a bound at this coverage, then every
+  // `inflight_every` decode steps replans for the rtlm_coverage bound conditioned on the
+  // length so far, evicting more when the request outlives its first plan.
+  double inflight_start_coverage = 0.5;
+  std::int64_t inflight_every = 16;
   std::size_t timebill_k = 5;
   // What an eviction costs the host, a + b * prompt tokens seconds (0 on the simulated GPU by
   // default; benchmarks/gpu measures it). rtlm plans with it; TimeBill, as published, does not.
@@ -91,6 +97,7 @@ struct request_case {
 struct prediction {
   rtlm::length_distribution distribution;  // rtlm's regressor
   tokens rtlm_bound;                       // its calibrated bound at rtlm_coverage
+  tokens rtlm_start_bound;                 // ...and at inflight_start_coverage
   tokens timebill_bound;                   // N_W = min(k N_hat, N_max), N_hat a bucket edge
 };
 
@@ -145,12 +152,17 @@ class truth_model {
   }
   // The request's end-to-end time when it keeps `kept` prompt tokens after the prefill.
   [[nodiscard]] double time(const request_case& r, tokens kept) const {
-    double t = estimator_.prefill_time(r.prompt_tokens, tokens(0)).count() * r.prefill_noise;
-    const auto first = static_cast<std::size_t>(kept.count());
-    for (std::size_t i = 0; i < r.decode_noise.size(); ++i) {
-      t += decode_[first + i] * r.decode_noise[i];
-    }
+    double t = prefill_time(r);
+    for (std::size_t i = 0; i < r.decode_noise.size(); ++i)
+      t += decode_step(r, kept + tokens(static_cast<std::int64_t>(i)), i);
     return t;
+  }
+  [[nodiscard]] double prefill_time(const request_case& r) const {
+    return estimator_.prefill_time(r.prompt_tokens, tokens(0)).count() * r.prefill_noise;
+  }
+  // Decode step `i` of the request (0 after the prefill), reading `kv` cached tokens.
+  [[nodiscard]] double decode_step(const request_case& r, tokens kv, std::size_t i) const {
+    return decode_[static_cast<std::size_t>(kv.count())] * r.decode_noise[i];
   }
 
  private:
@@ -192,6 +204,8 @@ std::vector<prediction> cross_validated_predictions(const std::vector<request_ca
       if (fold[i] != f) continue;
       regressor.predict(features[i], out[i].distribution);
       out[i].rtlm_bound = bound.bound(out[i].distribution, opt.rtlm_coverage).length;
+      out[i].rtlm_start_bound =
+          bound.bound(out[i].distribution, opt.inflight_start_coverage).length;
       timebill.predict(features[i], d);
       const auto p = d.probabilities();
       const auto best = static_cast<std::int64_t>(std::max_element(p.begin(), p.end()) - p.begin());
@@ -306,13 +320,14 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
   const double median = sorted[sorted.size() / 2];
   fmt::print("  median vanilla latency {:.3f} s; budgets T = factor x median\n\n", median);
 
-  std::vector<policy> policies{{"vanilla", 0.0},     {"fixed_0.25", 0.25}, {"fixed_0.5", 0.5},
-                               {"fixed_0.75", 0.75}, {"fixed_0.95", 0.95}, {"timebill", {}},
-                               {"rtlm", {}},         {"oracle", {}}};
+  std::vector<policy> policies{{"vanilla", 0.0},     {"fixed_0.25", 0.25},  {"fixed_0.5", 0.5},
+                               {"fixed_0.75", 0.75}, {"fixed_0.95", 0.95},  {"timebill", {}},
+                               {"rtlm", {}},         {"rtlm_inflight", {}}, {"oracle", {}}};
   const std::vector<std::size_t> release_order = permutation(cases.size(), opt.seed + 3);
   json.emplace_back(prefix + "median_vanilla_latency_s", median);
   double min_feasible_completion = INFINITY;
   double oracle_min_feasible_completion = INFINITY;
+  double inflight_min_feasible_completion = INFINITY;
   std::map<std::string, double> alpha_over_budgets;  // each policy's mean alpha, summed over T
   double min_completion_gap = INFINITY;
   double ratio_sum = 0;
@@ -332,6 +347,42 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
       feasible[j] = run_time(cases[j], fewest) <= budget;
       feasible_count += feasible[j] ? 1U : 0U;
     }
+    // rtlm_inflight's run: evicts to `alpha` after the prefill, then replans every
+    // inflight_every decode steps against the time actually left, evicting more of the prompt
+    // (each eviction paying its cost) when the length so far makes the bound outgrow it.
+    struct inflight_run {
+      double time = 0;
+      double alpha = 0;
+    };
+    const auto run_inflight = [&](const request_case& c, const rtlm::length_distribution& dist,
+                                  double alpha, double budget_s) {
+      const seconds cost = eviction_cost(opt, c);
+      const tokens fewest = rtlm::kept_tokens_for_ratio(c.prompt_tokens, opt.alpha_max);
+      tokens kept = rtlm::kept_tokens_for_ratio(c.prompt_tokens, alpha);
+      double t = truth.prefill_time(c) + (kept < c.prompt_tokens ? cost.count() : 0.0);
+      for (std::size_t i = 0; i < c.decode_noise.size(); ++i) {
+        const auto step = static_cast<std::int64_t>(i);
+        if (step > 0 && step % opt.inflight_every == 0 && kept > fewest) {
+          const tokens produced(step + 1);
+          const rtlm::decode_checkpoint at{
+              .remaining = seconds(budget_s - t),
+              .kv_tokens = kept + tokens(step),
+              .remaining_bound = rtlm::remaining_length_bound(dist, produced, opt.rtlm_coverage,
+                                                              rtlm_solver.table().max_tokens()),
+              .min_kv_tokens = fewest + tokens(step),
+              .can_evict = true,
+              .eviction_time = cost};
+          const rtlm::replan_decision d =
+              rtlm::replan_best_effort(rtlm_solver.table(), at, dist, produced, opt.rtlm_min_gain);
+          if (d.action == rtlm::replan_action::evict) {
+            kept = d.keep_kv_tokens - tokens(step);
+            t += cost.count();
+          }
+        }
+        t += truth.decode_step(c, kept + tokens(step), i);
+      }
+      return inflight_run{.time = t, .alpha = rtlm::ratio_for_kept_tokens(c.prompt_tokens, kept)};
+    };
     std::map<std::string, policy_figures> figures;
     std::vector<double> oracle_evictions;  // the oracle's ratios, where it evicts
     for (const policy& pol : policies) {
@@ -370,6 +421,15 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
             alpha = rtlm::ratio_for_kept_tokens(c.prompt_tokens, lo);
             oracle_evictions.push_back(alpha);
           }
+        } else if (pol.name == "rtlm_inflight") {
+          problem.length_bound = predicted[j].rtlm_start_bound;
+          problem.eviction_time = eviction_cost(opt, c);
+          const rtlm::time_budget_plan plan =
+              rtlm_solver.solve_best_effort(problem, predicted[j].distribution, opt.rtlm_min_gain);
+          infeasible += plan.feasible() ? 0U : 1U;
+          const inflight_run r = run_inflight(c, predicted[j].distribution, plan.alpha, budget);
+          alpha = r.alpha;
+          times[j] = r.time;
         } else {
           problem.length_bound = predicted[j].rtlm_bound;
           problem.eviction_time = eviction_cost(opt, c);
@@ -379,11 +439,13 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
           infeasible += plan.feasible() ? 0U : 1U;
         }
         const tokens kept = rtlm::kept_tokens_for_ratio(c.prompt_tokens, alpha);
-        times[j] = run_time(c, kept);
-        if (plans != nullptr && j < opt.plans_requests && pol.name != "oracle") {
+        if (pol.name != "rtlm_inflight") times[j] = run_time(c, kept);
+        if (plans != nullptr && j < opt.plans_requests && pol.name != "oracle" &&
+            pol.name != "rtlm_inflight") {
           // What a GPU host replays (benchmarks/gpu/time_budget_gpu.py): the request, the budget
           // and the plan, with the simulated time beside it for comparison. Not the oracle's:
-          // it knows this simulation's noise, not the GPU's.
+          // it knows this simulation's noise, not the GPU's. Nor rtlm_inflight's: it decides
+          // as the request runs, on the time the run has taken.
           *plans << fmt::format("{},{},{},{},{:.6f},{},{:.6f},{},{:.6f}\n",
                                 prefix.empty() ? "alpaca_eval" : "long_context", j,
                                 c.prompt_tokens.count(), c.length.count(), budget, pol.name, alpha,
@@ -429,8 +491,10 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
       min_feasible_completion = std::min(min_feasible_completion, r.completion_feasible);
       oracle_min_feasible_completion =
           std::min(oracle_min_feasible_completion, o.completion_feasible);
+      inflight_min_feasible_completion =
+          std::min(inflight_min_feasible_completion, figures["rtlm_inflight"].completion_feasible);
     }
-    for (const char* name : {"rtlm", "timebill", "oracle"})
+    for (const char* name : {"rtlm", "rtlm_inflight", "timebill", "oracle"})
       alpha_over_budgets[name] += figures[name].mean_alpha;
     // The target "99% of the feasible ones" lets a policy give up 1% of them: at best the 1%
     // whose rescue costs the most eviction.
@@ -460,17 +524,22 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
   // The oracle bounds what any length predictor could buy: the least eviction that finishes
   // every alpha_max-feasible request (or 99% of them), against what rtlm and TimeBill evict.
   const auto budgets = static_cast<double>(opt.budget_factors.size());
+  fmt::print("         rtlm_inflight's least completion among alpha_max-feasible requests {:.4f}\n",
+             inflight_min_feasible_completion);
   fmt::print(
-      "         mean alpha over the {} budgets: rtlm {:.4f}, TimeBill {:.4f}; the oracle {:.4f} "
-      "finishing every feasible request, {:.4f} finishing 99% of them\n",
+      "         mean alpha over the {} budgets: rtlm {:.4f}, rtlm_inflight {:.4f}, TimeBill "
+      "{:.4f}; "
+      "the oracle {:.4f} finishing every feasible request, {:.4f} finishing 99% of them\n",
       opt.budget_factors.size(), alpha_over_budgets["rtlm"] / budgets,
-      alpha_over_budgets["timebill"] / budgets, alpha_over_budgets["oracle"] / budgets,
-      alpha_over_budgets["oracle_99"] / budgets);
+      alpha_over_budgets["rtlm_inflight"] / budgets, alpha_over_budgets["timebill"] / budgets,
+      alpha_over_budgets["oracle"] / budgets, alpha_over_budgets["oracle_99"] / budgets);
   fmt::print(
       "         the oracle (the least eviction that finishes each request in its own run): least "
       "completion among alpha_max-feasible requests {:.4f}\n",
       oracle_min_feasible_completion);
-  for (const char* name : {"rtlm", "timebill", "oracle", "oracle_99"})
+  json.emplace_back(prefix + "summary.rtlm_inflight_min_completion_feasible",
+                    inflight_min_feasible_completion);
+  for (const char* name : {"rtlm", "rtlm_inflight", "timebill", "oracle", "oracle_99"})
     json.emplace_back(fmt::format("{}summary.{}_mean_alpha_over_budgets", prefix, name),
                       alpha_over_budgets[name] / budgets);
   json.emplace_back(prefix + "summary.oracle_min_completion_feasible",
@@ -673,6 +742,17 @@ int main(int argc, char** argv) {
         opt.rtlm_min_gain = std::stod(value());
       } else if (args[k] == "--rtlm-coverage") {
         opt.rtlm_coverage = std::stod(value());
+      } else if (args[k] == "--inflight-start-coverage") {
+        opt.inflight_start_coverage = std::stod(value());
+        if (!(opt.inflight_start_coverage > 0 && opt.inflight_start_coverage < 1))
+          throw std::runtime_error("--inflight-start-coverage: '" +
+                                   std::to_string(opt.inflight_start_coverage) +
+                                   "' is not in (0, 1)");
+      } else if (args[k] == "--inflight-every") {
+        opt.inflight_every = std::stoll(value());
+        if (opt.inflight_every < 1)
+          throw std::runtime_error("--inflight-every: '" + std::to_string(opt.inflight_every) +
+                                   "' is not a step count >= 1");
       } else if (args[k] == "--seed") {
         opt.seed = std::stoull(value());
       } else if (args[k] == "--json") {

@@ -62,6 +62,9 @@ usage: rtlm-sim [options]
   --admission-length B the output length admission control judges on: saturated (the predicted
                        mean while a backend is saturated, one token otherwise; default) or
                        expected (the predicted mean, always)
+  --admission-pace P   the pace admission control judges a deadline at: alone (the request run
+                       by itself; default) or current (after the GPU's predicted queueing wait,
+                       every step as slow as the GPU's last planned one)
   --evict              rtlm's policies run on GPUs that can evict KV: a request with a deadline
                        keeps the least fraction of its prompt's KV that meets it (TimeBill's
                        solver); the table's alpha column is the mean evicted fraction
@@ -112,6 +115,7 @@ struct options {
   rtlm::admission_mode admission = rtlm::admission_mode::reject;
   bool consolidate = false;
   bool preempt = false;
+  bool admission_at_current_pace = false;
   bool evict = false;
   double size_weight = 0.01;
   std::int64_t kv_tokens = 0;  // 0: from the GPU's memory
@@ -212,6 +216,10 @@ options parse(int argc, char** argv) {
       } else {
         throw rtlm::error(a, v, "must be saturated or expected");
       }
+    } else if (a == "--admission-pace") {
+      const std::string& v = value();
+      if (v != "alone" && v != "current") throw rtlm::error(a, v, "must be alone or current");
+      o.admission_at_current_pace = v == "current";
     } else if (a == "--size-weight") {
       o.size_weight = number(a, value());
       rtlm::detail::require(o.size_weight >= 0, a, o.size_weight, "must be >= 0");
@@ -365,6 +373,7 @@ int run(const options& o) {
     c.scheduler.consolidate = p.rtlm_policy && o.consolidate;
     c.scheduler.preempt_for_priority = (p.rtlm_policy || p.oracle) && o.preempt;
     c.scheduler.admission_length = o.admission_length;
+    c.scheduler.admission_at_current_pace = o.admission_at_current_pace;
     c.scheduler.policies.predicted_length.seconds_per_token = o.size_weight;
     c.scheduler.policies.uncertainty_aware.seconds_per_token = o.size_weight;
     for (int i = 0; i < o.replicas; ++i) {
@@ -482,10 +491,11 @@ int run(const options& o) {
   fmt::print(
       "\n* oracle SRPT knows every true length: a bound, not a competitor.\n"
       "fcfs, prompt_sjf, edf and oracle_srpt run as vLLM does (no admission control, no "
-      "consolidation); rtlm's policies with admission control ({}, on the {} length){}{}{}.\n",
+      "consolidation); rtlm's policies with admission control ({}, on the {} length{}){}{}{}.\n",
       rtlm::to_string(o.admission),
       o.admission_length == rtlm::admission_basis::expected_length ? "expected"
                                                                    : "expected-when-saturated",
+      o.admission_at_current_pace ? ", at the GPU's current pace" : "",
       o.evict ? ", KV eviction" : "", o.consolidate ? ", dynamic consolidation" : "",
       o.preempt ? ", preemption for priority (oracle_srpt too)" : "");
   if (best) fmt::print("best rtlm policy (lowest mean latency): {}\n", runs[*best].name);

@@ -572,7 +572,8 @@ PYBIND11_MODULE(rtlm, m) {
       .def(py::init([](const std::string& policy, const std::string& admission, bool consolidate,
                        double alpha_max, double bound_level, std::size_t max_requests,
                        std::int64_t max_step_tokens, std::int64_t default_output_tokens,
-                       bool preempt_for_priority, double priority_preemption_margin) {
+                       bool preempt_for_priority, double priority_preemption_margin,
+                       bool admission_at_current_pace) {
              rtlm::scheduler_config c;
              c.policy = policy_named(policy);
              c.admission = admission_named(admission);
@@ -586,6 +587,7 @@ PYBIND11_MODULE(rtlm, m) {
              c.default_output_tokens = tokens_of(default_output_tokens);
              c.preempt_for_priority = preempt_for_priority;
              c.priority_preemption_margin = priority_preemption_margin;
+             c.admission_at_current_pace = admission_at_current_pace;
              c.validate();
              return c;
            }),
@@ -593,7 +595,8 @@ PYBIND11_MODULE(rtlm, m) {
            py::arg("consolidate") = false, py::arg("alpha_max") = 0.9, py::arg("bound_level") = 0.0,
            py::arg("max_requests") = 16384, py::arg("max_step_tokens") = 2048,
            py::arg("default_output_tokens") = 256, py::arg("preempt_for_priority") = false,
-           py::arg("priority_preemption_margin") = 1.0)
+           py::arg("priority_preemption_margin") = 1.0,
+           py::arg("admission_at_current_pace") = false)
       .def_property_readonly(
           "policy",
           [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.policy)); })
@@ -602,6 +605,7 @@ PYBIND11_MODULE(rtlm, m) {
           [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.admission)); })
       .def_readonly("consolidate", &rtlm::scheduler_config::consolidate)
       .def_readonly("preempt_for_priority", &rtlm::scheduler_config::preempt_for_priority)
+      .def_readonly("admission_at_current_pace", &rtlm::scheduler_config::admission_at_current_pace)
       .def_readonly("alpha_max", &rtlm::scheduler_config::alpha_max);
 
   py::class_<python_step_report>(m, "StepReport", "What one step did.")

@@ -118,6 +118,11 @@ def test_the_scheduler_drives_a_python_backend_in_policy_order(estimator):
     assert backend.made == {1: 3, 2: 40, 3: 2}
 
 
+def test_admission_at_the_current_pace_is_a_config_flag():
+    assert not rtlm.SchedulerConfig().admission_at_current_pace
+    assert rtlm.SchedulerConfig(admission_at_current_pace=True).admission_at_current_pace
+
+
 def test_preemption_for_priority_lets_a_shorter_request_through(estimator):
     events = []
     config = rtlm.SchedulerConfig(policy="shortest_predicted_remaining",

@@ -816,6 +816,39 @@ TEST_F(scheduler_test, an_idle_backend_refuses_only_what_no_answer_could_make) {
             request_event_reason::eviction_too_weak);
 }
 
+TEST_F(scheduler_test, admission_at_the_current_pace_refuses_what_only_an_idle_gpu_would_make) {
+  // Request 2 (100 prompt tokens, 20 predicted) takes 0.02 + 19 x 0.0105 = 0.22 s alone, inside
+  // its 1 s. Behind request 1's 2048-token prefill chunk, a step takes 0.215 s, about 20 times
+  // its own step alone: at that pace it needs about 4.4 s.
+  for (const bool at_pace : {false, true}) {
+    events_.events.clear();
+    rtlm::scheduler_config config;
+    config.admission_length = rtlm::admission_basis::expected_length;
+    config.admission_at_current_pace = at_pace;
+    make(config);
+    rtlm::request idle = make_request(3, 100_tok);
+    idle.predicted_length = predicted(20, 40_tok);
+    idle.deadline = at(1.0);
+    submit(idle);  // nothing runs yet: the pace is the request's own
+    rtlm::request big = make_request(1, 8000_tok);
+    big.predicted_length = predicted(20, 40_tok);
+    submit(big);
+    step();
+    EXPECT_FALSE(events_.last(request_id{3}, request_event_kind::rejected)) << at_pace;
+    rtlm::request r = make_request(2, 100_tok);
+    r.predicted_length = predicted(20, 40_tok);
+    r.deadline = now_ + std::chrono::seconds(1);
+    submit(r);
+    step();
+    const auto rejected = events_.last(request_id{2}, request_event_kind::rejected);
+    EXPECT_EQ(rejected.has_value(), at_pace);
+    if (rejected) {
+      EXPECT_EQ(rejected->event.reason, request_event_reason::eviction_too_weak);
+    }
+  }
+  EXPECT_FALSE(rtlm::scheduler_config{}.admission_at_current_pace);
+}
+
 TEST_F(scheduler_test, admission_control_can_downgrade_or_relax_instead) {
   for (const auto mode : {rtlm::admission_mode::downgrade, rtlm::admission_mode::relax_deadline}) {
     rtlm::scheduler_config config;

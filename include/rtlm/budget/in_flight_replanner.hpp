@@ -27,6 +27,7 @@ struct decode_checkpoint {
   tokens remaining_bound{0};  ///< output tokens still to come, e.g. remaining_length_bound()
   tokens min_kv_tokens{0};    ///< the fewest KV entries an eviction may leave (sinks, window)
   bool can_evict = false;     ///< whether the backend evicts this request's KV in flight
+  seconds eviction_time{0};   ///< what one eviction costs the host (scoring, selection, gather)
 };
 
 /// What to do at a checkpoint.
@@ -45,8 +46,9 @@ enum class replan_action : std::uint8_t {
 struct replan_decision {
   replan_action action = replan_action::keep_going;
   tokens keep_kv_tokens{0};   ///< KV entries to keep (= kv_tokens unless action is evict)
-  tokens max_more_tokens{0};  ///< output tokens still allowed (= remaining_bound unless capped)
-  seconds worst_case{0};      ///< predicted time of the rest as decided
+  tokens max_more_tokens{0};  ///< output tokens that fit as decided (< remaining_bound when
+                              ///< capped, or after a best-effort eviction)
+  seconds worst_case{0};      ///< predicted time of the rest as decided, an eviction included
   seconds slack{0};           ///< remaining - worst_case
 };
 
@@ -54,9 +56,25 @@ struct replan_decision {
 /// where the request stands, decide whether the rest still fits the deadline under `table`'s
 /// step times and, when it does not, evict the least KV that makes it fit (when the backend
 /// can) or cap the output at what fits. Decode step i from here reads kv_tokens + i - 1 cached
-/// tokens. O(log kv_tokens + log cells), noexcept, no allocation.
+/// tokens; an eviction pays at.eviction_time first. O(log kv_tokens + log cells), noexcept, no
+/// allocation.
 [[nodiscard]] replan_decision replan_at_checkpoint(const request_time_table& table,
                                                    const decode_checkpoint& at) noexcept;
+
+/// replan_at_checkpoint with rtlm's best effort, as time_budget_solver::solve_best_effort does
+/// at the prefill: when even min_kv_tokens cannot fit the bound, evict down to the most KV whose
+/// chance of finishing in time is within `min_gain` of the fewest's, and evict nothing when no
+/// eviction buys that much (the decision is then replan_at_checkpoint's cap_output or stop,
+/// which a host may also treat as "run on and let the overrun policy act"). The chance of
+/// keeping k entries is P(L <= produced + max_decode_steps(k, ...) | L > produced) under
+/// `predicted`; a request that has outlived its prediction gets replan_at_checkpoint's answer.
+/// An evict decision made this way carries the tokens that fit, fewer than the bound, and a
+/// negative slack. Throws rtlm::error when `min_gain` is outside [0, 1]; O(log kv_tokens x
+/// (log cells + buckets)), no allocation.
+[[nodiscard]] replan_decision replan_best_effort(const request_time_table& table,
+                                                 const decode_checkpoint& at,
+                                                 const length_distribution& predicted,
+                                                 tokens produced, double min_gain = 0.01);
 
 }  // namespace rtlm
 

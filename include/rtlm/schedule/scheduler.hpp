@@ -571,8 +571,16 @@ class basic_scheduler {
       const double alpha = s.backend->capabilities().can_evict_kv ? config_.alpha_max : 0.0;
       const bool expected =
           config_.admission_length == admission_basis::expected_length || saturated(s);
-      const time_budget_problem judged = time_budget_problem::until(
+      time_budget_problem judged = time_budget_problem::until(
           deadline, now, t.r.prompt_tokens, expected ? t.output_mean : tokens(1), alpha);
+      if (config_.admission_at_current_pace) {
+        // At the pace the backend runs now: after its predicted wait, every step as slow as its
+        // last one over this request's own step alone.
+        const double alone = s.solver.table().decode_run_time(t.r.prompt_tokens, tokens(1)).count();
+        const double pace =
+            !s.running.empty() && alone > 0.0 ? std::max(1.0, s.predicted.count() / alone) : 1.0;
+        judged.budget = (judged.budget - predicted_wait(s)) / pace;
+      }
       const time_budget_plan plan = s.solver.solve(judged);
       if (plan.feasible()) return true;
       // The relaxed deadline (relax_deadline) is for the expected length, whatever was judged.

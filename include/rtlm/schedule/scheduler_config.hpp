@@ -86,6 +86,9 @@ struct scheduler_config {
   int max_failed_steps = 3;  ///< a request whose steps fail this many times in a row is failed
   admission_mode admission = admission_mode::reject;
   admission_basis admission_length = admission_basis::expected_length_when_saturated;
+  /// Admission control judges a deadline at the pace the backend runs now (its predicted wait,
+  /// then every step as slow as its last planned one) rather than on the request run alone.
+  bool admission_at_current_pace = false;
   /// Dynamic consolidation (docs/scheduling.md): hold back admissions that would make a running
   /// request miss its deadline. Off, the batch takes whatever fits, as in vLLM or SGLang. Off by
   /// default: on the bundled Azure trace it delayed more deadlines than it kept at every load
