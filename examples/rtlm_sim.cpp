@@ -71,9 +71,12 @@ usage: rtlm-sim [options]
   --consolidate        rtlm's policies also hold back admissions that would make a running
                        request miss its deadline (dynamic consolidation; off by default)
   --preempt            rtlm's policies and oracle_srpt preempt the least urgent running request
-                       (by recompute) when the batch or the KV is full and a waiting request
-                       outranks it by more than 1 s of key (preemption for priority; off by
-                       default, as in vLLM)
+                       (by recompute, or by swap with --swap) when the batch or the KV is full
+                       and a waiting request outranks it by more than 1 s of key (preemption for
+                       priority; off by default, as in vLLM)
+  --swap GBPS          the simulated GPUs can swap a preempted request's KV to host memory and
+                       back over a link of GBPS GB/s, charged to the step that moves it, instead
+                       of recomputing it (every policy; default 0: recompute only, as in vLLM V1)
   --size-weight S      virtual seconds per predicted output token in the keys of the size-based
                        policies (predicted_sjf, predicted_srpt, uncertainty_aware, oracle_srpt;
                        default 0.01); larger is closer to pure shortest-first, with less aging
@@ -118,6 +121,7 @@ struct options {
   bool admission_at_current_pace = false;
   bool evict = false;
   double size_weight = 0.01;
+  double swap_gbps = 0.0;      // 0: no swapping
   std::int64_t kv_tokens = 0;  // 0: from the GPU's memory
   int max_batch = 256;
   std::int64_t step_tokens = 8192;
@@ -244,6 +248,10 @@ options parse(int argc, char** argv) {
       o.consolidate = true;
     } else if (a == "--preempt") {
       o.preempt = true;
+    } else if (a == "--swap") {
+      o.swap_gbps = number(a, value());
+      rtlm::detail::require(o.swap_gbps >= 0 && o.swap_gbps <= 1e6, a, o.swap_gbps,
+                            "must be GB/s in 0..1e6 (0: no swapping)");
     } else if (a == "--length-errors") {
       o.errors = value();
     } else if (a == "--length-errors-model") {
@@ -338,15 +346,15 @@ void write_records(const std::string& path, const rtlm::sim::simulation_result& 
   std::ofstream f(path);
   if (!f) throw rtlm::error("--out", path, "cannot be written");
   f << "index,arrival,deadline,admitted,first_token,finish,prompt_tokens,output_tokens,outcome,"
-       "reason,backend\n";
+       "reason,backend,preemptions\n";
   const auto num = [](double v) {
     return std::isnan(v) ? std::string() : fmt::format("{:.6f}", v);
   };
   for (const rtlm::sim::request_record& x : r.records) {
-    f << fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", x.index, num(x.arrival), num(x.deadline),
-                     num(x.admitted), num(x.first_token), num(x.finish), x.prompt.count(),
-                     x.output.count(), rtlm::to_string(x.outcome), rtlm::to_string(x.reason),
-                     x.backend);
+    f << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", x.index, num(x.arrival),
+                     num(x.deadline), num(x.admitted), num(x.first_token), num(x.finish),
+                     x.prompt.count(), x.output.count(), rtlm::to_string(x.outcome),
+                     rtlm::to_string(x.reason), x.backend, x.preemptions);
   }
 }
 
@@ -383,6 +391,11 @@ int run(const options& o) {
       if (o.kv_tokens > 0)
         c.backends.back().config.capabilities.kv_capacity = rtlm::tokens(o.kv_tokens);
       c.backends.back().config.capabilities.max_batch_size = o.max_batch;
+      if (o.swap_gbps > 0) {
+        c.backends.back().config.capabilities.can_preempt_swap = true;
+        c.backends.back().config.swap_seconds_per_token =
+            shape.kv_bytes_per_token() / (o.swap_gbps * 1e9);
+      }
     }
     c.deadlines = o.deadlines;
     if (p.oracle || o.predictor == "oracle") {
@@ -498,6 +511,8 @@ int run(const options& o) {
       o.admission_at_current_pace ? ", at the GPU's current pace" : "",
       o.evict ? ", KV eviction" : "", o.consolidate ? ", dynamic consolidation" : "",
       o.preempt ? ", preemption for priority (oracle_srpt too)" : "");
+  if (o.swap_gbps > 0)
+    fmt::print("preemption swaps KV to host memory at {} GB/s (every policy)\n", o.swap_gbps);
   if (best) fmt::print("best rtlm policy (lowest mean latency): {}\n", runs[*best].name);
   fmt::print("simulated {:.0f} s in {:.2f} s of wall time ({:.0f} simulated s per wall s)\n",
              simulated, wall, speed);
@@ -558,6 +573,7 @@ int run(const options& o) {
       put("utilization", m.utilization);
       put("rejected", static_cast<double>(m.rejected));
       put("mean_eviction", m.mean_eviction);
+      put("preemptions", static_cast<double>(m.preemptions));
     }
     f << fmt::format("  \"summary.capacity_requests_per_second\": {:.9g},\n",
                      capacity * o.replicas);

@@ -752,16 +752,20 @@ PYBIND11_MODULE(rtlm, m) {
       .def_readonly("throughput", &rtlm::sim::simulation_metrics::throughput)
       .def_readonly("max_queue_wait", &rtlm::sim::simulation_metrics::max_queue_wait)
       .def_readonly("utilization", &rtlm::sim::simulation_metrics::utilization)
-      .def_readonly("mean_eviction", &rtlm::sim::simulation_metrics::mean_eviction);
+      .def_readonly("mean_eviction", &rtlm::sim::simulation_metrics::mean_eviction)
+      .def_readonly("preemptions", &rtlm::sim::simulation_metrics::preemptions);
 
   m.def(
       "simulate",
       [](const rtlm::sim::trace& t, const rtlm::step_time_estimator& e,
          const rtlm::backend_capabilities& caps, const rtlm::scheduler_config& config,
-         std::optional<double> deadline_slack, std::optional<py::function> predict) {
+         std::optional<double> deadline_slack, std::optional<py::function> predict,
+         double swap_seconds_per_token) {
         rtlm::sim::simulation_config c;
         c.scheduler = config;
-        c.backends.push_back({.config = {.capabilities = caps}, .estimator = &e});
+        c.backends.push_back(
+            {.config = {.capabilities = caps, .swap_seconds_per_token = swap_seconds_per_token},
+             .estimator = &e});
         c.deadlines.rule = deadline_slack ? rtlm::sim::deadline_rule::kind::slack
                                           : rtlm::sim::deadline_rule::kind::none;
         if (deadline_slack) c.deadlines.slack = *deadline_slack;
@@ -775,8 +779,10 @@ PYBIND11_MODULE(rtlm, m) {
       },
       py::arg("trace"), py::arg("estimator"), py::arg("capabilities"),
       py::arg("config") = rtlm::scheduler_config{}, py::arg("deadline_slack") = py::none(),
-      py::arg("predict") = py::none(),
+      py::arg("predict") = py::none(), py::arg("swap_seconds_per_token") = 0.0,
       "Replays `trace` through the scheduler on one simulated backend timed by `estimator`. "
       "deadline_slack: deadline = arrival + slack x isolated service time (None: no deadlines). "
-      "predict(index, prompt_tokens, true_output_tokens) -> LengthEstimate or None.");
+      "predict(index, prompt_tokens, true_output_tokens) -> LengthEstimate or None. "
+      "swap_seconds_per_token: what moving one token's KV to or from host memory costs, where "
+      "capabilities.can_preempt_swap.");
 }

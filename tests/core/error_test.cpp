@@ -12,6 +12,7 @@ TEST(error, message_names_field_value_and_requirement) {
   EXPECT_STREQ(e.what(), "rtlm: model_config.layers = 0: must be at least 1");
   EXPECT_EQ(e.field(), "model_config.layers");
   EXPECT_EQ(e.value(), "0");
+  EXPECT_EQ(e.requirement(), "must be at least 1");
 }
 
 TEST(error, is_caught_as_std_invalid_argument) {

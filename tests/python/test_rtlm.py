@@ -316,6 +316,13 @@ def test_the_simulator_replays_a_trace(estimator, tmp_path):
                       predict=lambda i, prompt, out: rtlm.LengthEstimate(out, out))
     assert m.requests == 50 and m.finished + m.rejected == 50
     assert 0 < m.mean_latency <= m.p99_latency
+    assert m.preemptions == 0  # the KV holds every request at once
+    with pytest.raises(rtlm.Error, match="swap_seconds_per_token"):
+        rtlm.simulate(trace, estimator, caps, swap_seconds_per_token=-1.0)
+    with pytest.raises(rtlm.Error,
+                       match=r"trace request 0: request.predicted_length.bound_coverage = 1"):
+        rtlm.simulate(trace, estimator, caps,
+                      predict=lambda i, prompt, out: rtlm.LengthEstimate(out, out, coverage=1.0))
     assert 0.0 <= m.deadline_miss_rate <= 1.0
     bad = tmp_path / "bad.csv"
     bad.write_text("timestamp_ms,input_length,output_length\n0,10,x\n")

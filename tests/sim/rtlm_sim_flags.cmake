@@ -1,5 +1,6 @@
 # rtlm-sim's flags: a bad value is refused with the flag and the value named, --step-tokens and
-# --max-batch reach the simulated GPU (its measured capacity changes with each), and
+# --max-batch reach the simulated GPU (its measured capacity changes with each), --swap reaches
+# it too (the saturated capacity run swaps, so the load and the latency move), and
 # --admission-pace reaches rtlm's admission control (its refusals change).
 # Usage: cmake -DSIM=<rtlm-sim> -DOUT=<scratch folder> -P rtlm_sim_flags.cmake
 file(REMOVE_RECURSE "${OUT}")
@@ -9,7 +10,9 @@ foreach(bad IN ITEMS "--step-tokens;0;--step-tokens = 0: must be a whole number"
                      "--step-tokens;many;--step-tokens = many: must be a number"
                      "--max-batch;0;--max-batch = 0: must be a whole number"
                      "--max-batch;2.5;--max-batch = 2.5: must be a whole number"
-                     "--admission-pace;fast;--admission-pace = fast: must be alone or current")
+                     "--admission-pace;fast;--admission-pace = fast: must be alone or current"
+                     "--swap;-1;--swap = -1: must be GB/s in 0..1e6"
+                     "--swap;fast;--swap = fast: must be a number")
   list(GET bad 0 flag)
   list(GET bad 1 value)
   list(GET bad 2 expected)
@@ -47,4 +50,5 @@ check_figure_moves(--step-tokens 512 8192 fcfs summary.capacity_requests_per_sec
 check_figure_moves(--max-batch 8 256 fcfs summary.capacity_requests_per_second 120)
 check_figure_moves(--admission-pace alone current uncertainty_aware
                    uncertainty_aware.deadline_miss_rate 600)
+check_figure_moves(--swap 0 25 uncertainty_aware uncertainty_aware.mean_latency 300)
 message(STATUS "rtlm-sim flags: bad values refused")

@@ -188,6 +188,54 @@ TEST(simulation, evictions_are_recorded_and_averaged) {
   EXPECT_DOUBLE_EQ(rtlm::sim::summarize(r).mean_eviction, sum / static_cast<double>(finished));
 }
 
+// One sequence at a time, true lengths as predictions, shortest-predicted-first with preemption
+// for priority: a 1,000-token request starts alone, a 2-token one arrives a second later,
+// outranks it by nearly 10 s of key and takes its place once.
+rtlm::sim::simulation_result preempted_once(bool swap, double swap_seconds_per_token) {
+  static const rtlm::test::linear_estimator e;
+  rtlm::sim::trace t;
+  t.requests = {{.arrival = 0.0, .prompt = 100_tok, .output = 1000_tok},
+                {.arrival = 1.0, .prompt = 100_tok, .output = 2_tok}};
+  rtlm::sim::simulation_config c;
+  c.scheduler.policy = rtlm::policy_kind::shortest_predicted_first;
+  c.scheduler.preempt_for_priority = true;
+  c.backends = {single_server(e)};
+  c.backends[0].config.capabilities.can_preempt_swap = swap;
+  c.backends[0].config.swap_seconds_per_token = swap_seconds_per_token;
+  c.deadlines.rule = rtlm::sim::deadline_rule::kind::none;
+  c.predict = [](std::size_t, const rtlm::sim::trace_request& q) {
+    return std::optional<rtlm::length_estimate>(
+        rtlm::length_estimate{.mean_tokens = static_cast<double>(q.output.count()),
+                              .upper_bound = q.output,
+                              .bound_coverage = 0.99,
+                              .uncertainty = 0.0});
+  };
+  return rtlm::sim::simulate(t, c);
+}
+
+TEST(simulation, preemptions_are_counted_per_request_and_in_the_metrics) {
+  for (const bool swap : {false, true}) {
+    const rtlm::sim::simulation_result r = preempted_once(swap, 0.0);
+    ASSERT_TRUE(r.records[0].finished() && r.records[1].finished())
+        << swap << rtlm::to_string(r.records[0].outcome) << rtlm::to_string(r.records[1].outcome);
+    EXPECT_EQ(r.records[0].preemptions, 1U) << swap;
+    EXPECT_EQ(r.records[1].preemptions, 0U) << swap;
+    EXPECT_LT(r.records[1].finish, r.records[0].finish) << swap;
+    EXPECT_EQ(rtlm::sim::summarize(r).preemptions, 1U) << swap;
+  }
+}
+
+TEST(simulation, a_swap_saves_the_recompute_and_costs_its_copy) {
+  const double recomputed = preempted_once(false, 0.0).records[0].finish;
+  const double free_swap = preempted_once(true, 0.0).records[0].finish;
+  const double slow_swap = preempted_once(true, 0.001).records[0].finish;
+  // The recompute prefills the prompt and the ~94 tokens made before the preemption again.
+  EXPECT_LT(free_swap, recomputed);
+  // The copy out and back of ~194 entries at 1 ms each.
+  EXPECT_GT(slow_swap, free_swap + 0.3);
+  EXPECT_LT(slow_swap, free_swap + 0.5);
+}
+
 bool same(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
 
 TEST(simulation, the_same_inputs_give_the_same_run) {
@@ -228,6 +276,28 @@ TEST(simulation, configuration_errors_name_the_field) {
     ADD_FAILURE();
   } catch (const rtlm::error& err) {
     EXPECT_EQ(err.field(), "deadline_rule.slack");
+  }
+}
+
+TEST(simulation, a_bad_prediction_is_refused_with_its_request_and_field) {
+  rtlm::test::linear_estimator e;
+  rtlm::sim::simulation_config config;
+  config.backends = {single_server(e)};
+  config.predict = [](std::size_t i, const rtlm::sim::trace_request&) {
+    // The second request's bound claims a coverage of 1: no calibrated bound has that.
+    return std::optional<rtlm::length_estimate>(rtlm::length_estimate{
+        .mean_tokens = 5, .upper_bound = 9_tok, .bound_coverage = i == 1 ? 1.0 : 0.9});
+  };
+  rtlm::sim::trace t;
+  t.requests = {{.arrival = 0.0, .prompt = 10_tok, .output = 5_tok},
+                {.arrival = 1.0, .prompt = 10_tok, .output = 5_tok}};
+  try {
+    (void)rtlm::sim::simulate(t, config);
+    ADD_FAILURE() << "a coverage of 1 was accepted";
+  } catch (const rtlm::error& err) {
+    EXPECT_EQ(err.field(), "trace request 1: request.predicted_length.bound_coverage");
+    EXPECT_EQ(err.value(), "1");
+    EXPECT_EQ(err.requirement(), "must be in (0, 1)");
   }
 }
 

@@ -12,6 +12,7 @@ namespace rtlm {
 RTLM_INLINE error::error(std::string field, std::string value, std::string_view requirement)
     : std::invalid_argument(fmt::format("rtlm: {} = {}: {}", field, value, requirement)),
       field_(std::move(field)),
-      value_(std::move(value)) {}
+      value_(std::move(value)),
+      requirement_(requirement) {}
 
 }  // namespace rtlm

@@ -23,10 +23,13 @@ class error : public std::invalid_argument {
   [[nodiscard]] const std::string& field() const noexcept { return field_; }
   /// The bad value as it was given, formatted as text.
   [[nodiscard]] const std::string& value() const noexcept { return value_; }
+  /// What a valid value looks like, e.g. `must be in (0, 1)`.
+  [[nodiscard]] const std::string& requirement() const noexcept { return requirement_; }
 
  private:
   std::string field_;
   std::string value_;
+  std::string requirement_;
 };
 
 }  // namespace rtlm

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -54,10 +55,32 @@ RTLM_INLINE double simulated_backend::draw(const std::vector<double>& factors) n
 }
 
 RTLM_INLINE void simulated_backend::run_step(const step_plan& plan, step_result& result) {
-  double swap_tokens = 0.0;
   for (const request_id id : plan.releases) {
     output_.erase(id);
     generated_.erase(id);
+    kv_held_.erase(id);
+  }
+  // A swap moves the request's whole KV, as long as it was when the request last ran; swapped-out
+  // KV keeps its length until it comes back.
+  double swap_tokens = 0.0;
+  const auto held = [&](request_id id) {
+    const auto it = kv_held_.find(id);
+    return it == kv_held_.end() ? 0.0 : static_cast<double>(it->second.count());
+  };
+  for (const preemption& p : plan.preemptions) {
+    if (p.mode == preemption_mode::swap) {
+      swap_tokens += held(p.id);
+    } else {
+      kv_held_.erase(p.id);  // dropped; the recompute prefills it again
+    }
+  }
+  for (const request_id id : plan.swap_ins) swap_tokens += held(id);
+  // An eviction keeps `kept_tokens` of the prompt; the KV also holds every generated token but
+  // the last (whose entry its next decode writes).
+  for (const kv_eviction& e : plan.evictions) {
+    const auto made = generated_.find(e.id);
+    const tokens decoded = made == generated_.end() ? tokens(0) : made->second - tokens(1);
+    kv_held_[e.id] = e.kept_tokens + std::max(decoded, tokens(0));
   }
   double prefill = 0.0;
   const auto produce = [&](request_id id) {
@@ -71,6 +94,7 @@ RTLM_INLINE void simulated_backend::run_step(const step_plan& plan, step_result&
   };
   for (const prefill_assignment& p : plan.prefills) {
     prefill += estimator_->prefill_time(p.new_tokens, p.cached_tokens).count();
+    kv_held_[p.id] = p.cached_tokens + p.new_tokens;
     if (p.final_chunk) {
       produce(p.id);
     } else {
@@ -80,20 +104,9 @@ RTLM_INLINE void simulated_backend::run_step(const step_plan& plan, step_result&
   kv_.clear();
   for (const decode_assignment& d : plan.decodes) {
     kv_.push_back(d.kv_length);
+    kv_held_[d.id] = d.kv_length + tokens(1);
     produce(d.id);
   }
-  for (const preemption& p : plan.preemptions) {
-    if (p.mode == preemption_mode::swap) swap_tokens += 1.0;  // counted per request below
-  }
-  // Swaps move a request's whole KV; the plan carries its length only for decodes, so a swap
-  // is charged at the mean KV length of the step's decode set (or one token).
-  double mean_kv = 1.0;
-  if (!kv_.empty()) {
-    double sum = 0.0;
-    for (const tokens k : kv_) sum += static_cast<double>(k.count());
-    mean_kv = sum / static_cast<double>(kv_.size());
-  }
-  swap_tokens = (swap_tokens + static_cast<double>(plan.swap_ins.size())) * mean_kv;
   const double decode = kv_.empty() ? 0.0 : estimator_->decode_time(kv_).count();
   const double noise =
       plan.prefills.empty() ? draw(config_.noise.decode) : draw(config_.noise.prefill);

@@ -28,7 +28,7 @@ struct step_noise {
 struct simulated_backend_config {
   backend_capabilities capabilities;
   /// Seconds to move one token's KV between device and host memory (swap out or in); the
-  /// backend adds it to the step that swaps.
+  /// backend adds it, times the request's KV length, to the step that swaps.
   double swap_seconds_per_token = 0.0;
   step_noise noise;
   std::uint64_t seed = 1;
@@ -65,6 +65,7 @@ class simulated_backend final : public model_backend {
   const step_time_estimator* estimator_;
   std::unordered_map<request_id, tokens> output_;     // true output length
   std::unordered_map<request_id, tokens> generated_;  // produced so far
+  std::unordered_map<request_id, tokens> kv_held_;    // KV entries, as of the request's last step
   std::vector<tokens> kv_;                            // scratch: the decode set's KV lengths
   std::uint64_t rng_;
   seconds busy_{0};

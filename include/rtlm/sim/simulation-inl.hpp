@@ -1,6 +1,8 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -74,9 +76,11 @@ class recording_observer final : public scheduler_observer {
         rec.outcome = e.kind;
         rec.reason = e.reason;
         break;
+      case request_event_kind::preempted:
+        ++rec.preemptions;
+        break;
       case request_event_kind::downgraded:
       case request_event_kind::deadline_relaxed:
-      case request_event_kind::preempted:
         break;
     }
   }
@@ -161,6 +165,12 @@ RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& 
         result.records[next].deadline = *d;
       }
       if (config.predict) r.predicted_length = config.predict(next, q);
+      try {
+        r.validate();  // submit() would only say "invalid"; a bad prediction must be named
+      } catch (const rtlm::error& e) {
+        throw rtlm::error(fmt::format("trace request {}: {}", next, e.field()), e.value(),
+                          e.requirement());
+      }
       for (const auto& b : backends) b->set_output_length(r.id, q.output);
       const submit_status status = s.submit(r);
       RTLM_ASSERT(status == submit_status::accepted);
@@ -222,6 +232,7 @@ RTLM_INLINE simulation_metrics summarize(const simulation_result& result) {
   std::size_t on_time = 0;
   for (const request_record& r : result.records) {
     if (r.outcome == request_event_kind::rejected) ++m.rejected;
+    m.preemptions += r.preemptions;
     if (!std::isnan(r.deadline)) {
       ++with_deadline;
       if (!r.on_time()) ++missed;

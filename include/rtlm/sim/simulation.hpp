@@ -65,6 +65,7 @@ struct request_record {
   request_event_reason reason = request_event_reason::none;
   std::size_t backend = 0;
   double kv_eviction_ratio = 0.0;  ///< the fraction of its prompt's KV evicted, in [0, 1)
+  std::size_t preemptions = 0;     ///< times it left the running batch (recompute or swap)
 
   [[nodiscard]] bool finished() const noexcept { return outcome == request_event_kind::finished; }
   [[nodiscard]] double latency() const noexcept { return finish - arrival; }
@@ -105,6 +106,7 @@ struct simulation_metrics {
   double max_queue_wait = 0.0;      ///< longest arrival-to-admission wait
   double utilization = 0.0;         ///< mean over backends of busy / simulated seconds
   double mean_eviction = 0.0;       ///< mean KV eviction ratio of finished requests
+  std::size_t preemptions = 0;      ///< preemptions of all requests (recompute or swap)
 };
 
 [[nodiscard]] simulation_metrics summarize(const simulation_result& result);
