@@ -211,6 +211,12 @@ class python_scheduler {
 
   rtlm::scheduler& get() { return s_; }
 
+  // `b` when it names a backend; else rtlm.Error (the C++ scheduler takes that as a precondition).
+  std::size_t backend(std::size_t b) const {
+    rtlm::detail::require(b < s_.backend_count(), "backend", b, "is not a backend");
+    return b;
+  }
+
  private:
   rtlm::scheduler s_;
   std::unique_ptr<python_observer> observer_;
@@ -665,25 +671,22 @@ PYBIND11_MODULE(rtlm, m) {
       .def(
           "step",
           [](python_scheduler& s, std::size_t b, double now) {
-            rtlm::detail::require(b < s.get().backend_count(), "backend", b, "is not a backend");
-            return to_python(s.get().step(b, at("now", now)));
+            return to_python(s.get().step(s.backend(b), at("now", now)));
           },
           py::arg("backend"), py::arg("now"),
           "Plans backend `backend`'s step at `now`, runs it, and applies what it did.")
       .def(
           "plan_step",
           [](python_scheduler& s, std::size_t b, double now) {
-            rtlm::detail::require(b < s.get().backend_count(), "backend", b, "is not a backend");
-            return s.get().plan_step(b, at("now", now));  // a copy: Python may keep it
+            return s.get().plan_step(s.backend(b), at("now", now));  // a copy: Python may keep it
           },
           py::arg("backend"), py::arg("now"),
           "The plan of backend `backend`'s next step (the same until complete_step()).")
       .def(
           "complete_step",
           [](python_scheduler& s, std::size_t b, const rtlm::step_result& result, double now) {
-            rtlm::detail::require(b < s.get().backend_count(), "backend", b, "is not a backend");
             return to_python(
-                s.get().complete_step(b, rtlm::step_status::ok, result, at("now", now)));
+                s.get().complete_step(s.backend(b), rtlm::step_status::ok, result, at("now", now)));
           },
           py::arg("backend"), py::arg("result"), py::arg("now"),
           "Applies a step the host ran itself, finished at `now`.")
@@ -691,10 +694,17 @@ PYBIND11_MODULE(rtlm, m) {
            [](python_scheduler& s, std::uint64_t id, const rtlm::length_estimate& e) {
              return s.get().update_prediction(rtlm::request_id{id}, e);
            })
-      .def("waiting", [](python_scheduler& s, std::size_t b) { return s.get().waiting(b); })
-      .def("running", [](python_scheduler& s, std::size_t b) { return s.get().running(b); })
+      .def("waiting",
+           [](python_scheduler& s, std::size_t b) { return s.get().waiting(s.backend(b)); })
+      .def("running",
+           [](python_scheduler& s, std::size_t b) { return s.get().running(s.backend(b)); })
+      .def("swapped_out",
+           [](python_scheduler& s, std::size_t b) { return s.get().swapped_out(s.backend(b)); })
       .def("reserved_kv",
-           [](python_scheduler& s, std::size_t b) { return s.get().reserved_kv(b).count(); })
+           [](python_scheduler& s, std::size_t b) {
+             const std::size_t checked = s.backend(b);
+             return s.get().reserved_kv(checked).count();
+           })
       .def("planned_eviction",
            [](python_scheduler& s, std::uint64_t id) {
              return s.get().planned_eviction(rtlm::request_id{id});

@@ -116,6 +116,12 @@ def test_the_scheduler_drives_a_python_backend_in_policy_order(estimator):
     assert admitted == [1, 3, 2]  # the shorter prediction first
     assert sorted(finished) == [1, 2, 3]
     assert backend.made == {1: 3, 2: 40, 3: 2}
+    assert (scheduler.waiting(b), scheduler.running(b), scheduler.swapped_out(b)) == (0, 0, 0)
+    for by_index in (scheduler.waiting, scheduler.running, scheduler.swapped_out,
+                     scheduler.reserved_kv, lambda i: scheduler.step(i, 1.0),
+                     lambda i: scheduler.plan_step(i, 1.0)):
+        with pytest.raises(rtlm.Error, match="backend = 1: is not a backend"):
+            by_index(1)
 
 
 def test_admission_at_the_current_pace_is_a_config_flag():

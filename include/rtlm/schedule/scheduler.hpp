@@ -224,7 +224,8 @@ class basic_scheduler {
   }
 
   // Introspection: every function below is O(1) (find: O(1) expected), allocates nothing, and
-  // belongs to the scheduler thread (it reads state that plan_step() changes).
+  // belongs to the scheduler thread (it reads state that plan_step() changes). A backend index
+  // `b` must be below backend_count(), as for plan_step() (the Python module checks it).
 
   /// The number of backends added.
   [[nodiscard]] std::size_t backend_count() const noexcept { return backends_.size(); }
