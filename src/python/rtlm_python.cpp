@@ -19,6 +19,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -42,6 +43,20 @@ std::vector<rtlm::tokens> tokens_of(const std::vector<std::int64_t>& v) {
   std::vector<rtlm::tokens> out;
   out.reserve(v.size());
   for (const std::int64_t n : v) out.push_back(rtlm::tokens(n));
+  return out;
+}
+// Token counts the estimator's noexcept C++ methods take as preconditions: checked here, so that
+// Python gets an error naming the argument rather than a time for a negative length.
+rtlm::tokens count_of(std::string_view field, std::int64_t n) {
+  rtlm::detail::require(n >= 0 && rtlm::tokens(n) <= rtlm::max_request_tokens, field, n,
+                        "must be in [0, 2^40]");
+  return rtlm::tokens(n);
+}
+std::vector<rtlm::tokens> counts_of(std::string_view field, const std::vector<std::int64_t>& v) {
+  std::vector<rtlm::tokens> out;
+  out.reserve(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i)
+    out.push_back(count_of(fmt::format("{}[{}]", field, i), v[i]));
   return out;
 }
 std::uint64_t id_of(rtlm::request_id id) { return rtlm::to_integer(id); }
@@ -305,28 +320,33 @@ PYBIND11_MODULE(rtlm, m) {
       .def(
           "prefill_time",
           [](const rtlm::step_time_estimator& e, std::int64_t new_tokens, std::int64_t cached) {
-            return e.prefill_time(tokens_of(new_tokens), tokens_of(cached)).count();
+            return e
+                .prefill_time(count_of("new_tokens", new_tokens), count_of("cached_tokens", cached))
+                .count();
           },
           py::arg("new_tokens"), py::arg("cached_tokens") = 0,
           "Seconds to prefill new_tokens after cached_tokens already in the KV cache.")
       .def(
           "decode_time",
           [](const rtlm::step_time_estimator& e, const std::vector<std::int64_t>& kv) {
-            const std::vector<rtlm::tokens> t = tokens_of(kv);
+            const std::vector<rtlm::tokens> t = counts_of("kv_lengths", kv);
             return e.decode_time(t).count();
           },
           py::arg("kv_lengths"), "Seconds of one decode step over sequences of these KV lengths.")
       .def(
           "prefill_upper_bound",
           [](const rtlm::step_time_estimator& e, std::int64_t n, std::int64_t cached, double lv) {
-            return e.prefill_upper_bound(tokens_of(n), tokens_of(cached), lv).count();
+            return e
+                .prefill_upper_bound(count_of("new_tokens", n), count_of("cached_tokens", cached),
+                                     lv)
+                .count();
           },
           py::arg("new_tokens"), py::arg("cached_tokens") = 0, py::arg("level") = 0.99,
           "The calibrated upper bound at `level` of prefill_time().")
       .def(
           "decode_upper_bound",
           [](const rtlm::step_time_estimator& e, const std::vector<std::int64_t>& kv, double lv) {
-            const std::vector<rtlm::tokens> t = tokens_of(kv);
+            const std::vector<rtlm::tokens> t = counts_of("kv_lengths", kv);
             return e.decode_upper_bound(t, lv).count();
           },
           py::arg("kv_lengths"), py::arg("level") = 0.99,

@@ -37,6 +37,15 @@ def test_the_estimator_times_prefills_and_decode_steps(estimator):
     assert estimator.decode_time([512] * 64) > estimator.decode_time([512])
     assert estimator.decode_upper_bound([512], 0.99) >= estimator.decode_time([512])
     assert estimator.prefill_time(2048, 1024) > 0
+    # A negative length is an error naming the argument, not a time.
+    with pytest.raises(rtlm.Error, match=r"new_tokens = -5: must be in \[0, 2\^40\]"):
+        estimator.prefill_time(-5)
+    with pytest.raises(rtlm.Error, match="cached_tokens = -1"):
+        estimator.prefill_upper_bound(16, -1)
+    with pytest.raises(rtlm.Error, match=r"kv_lengths\[1\] = -100"):
+        estimator.decode_time([512, -100])
+    with pytest.raises(rtlm.Error, match=r"kv_lengths\[0\] = -1"):
+        estimator.decode_upper_bound([-1], 0.99)
 
 
 def test_the_solver_finds_the_least_eviction_that_fits(estimator):
