@@ -11,12 +11,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -92,7 +94,11 @@ usage: rtlm-sim [options]
   --length-errors-model NAME
                        whose errors (default: Meta-Llama-3-8B-Instruct)
   --duration S         use only the first S seconds of the trace
-  --seed N             seed of the step-time noise (default: 1)
+  --seed N             seed of the step-time noise and of the noise predictor's draws
+                       (default: 1)
+  --seeds LIST         comma-separated seeds: the main load runs once per seed (the table, CSVs and
+                       plots are the first seed's) and a second table shows each figure's mean
+                       and range over the seeds, and each policy's mean latency over FCFS's
   --out DIR            per-request CSV and SVG plots go here (default: rtlm-sim-out)
   --json PATH          also write the summary as JSON
   --quiet              no progress bar
@@ -127,7 +133,7 @@ struct options {
   std::int64_t step_tokens = 8192;
   rtlm::admission_basis admission_length = rtlm::admission_basis::expected_length_when_saturated;
   double duration = 0.0;
-  std::uint64_t seed = 1;
+  std::vector<std::uint64_t> seeds = {1};  // the first one makes the table, CSVs and plots
   std::string out = "rtlm-sim-out";
   std::string json;
   bool quiet = false;
@@ -152,6 +158,13 @@ double number(std::string_view flag, const std::string& text) {
   } catch (const std::exception&) {
   }
   throw rtlm::error(std::string(flag), text, "must be a number");
+}
+
+std::uint64_t seed_of(std::string_view flag, const std::string& text) {
+  const double v = number(flag, text);
+  rtlm::detail::require(v >= 0 && v <= 0x1p53 && v == std::floor(v), flag, text,
+                        "must be a whole number in 0..2^53");
+  return static_cast<std::uint64_t>(v);
 }
 
 options parse(int argc, char** argv) {
@@ -259,7 +272,11 @@ options parse(int argc, char** argv) {
     } else if (a == "--duration") {
       o.duration = number(a, value());
     } else if (a == "--seed") {
-      o.seed = static_cast<std::uint64_t>(number(a, value()));
+      o.seeds = {seed_of(a, value())};
+    } else if (a == "--seeds") {
+      o.seeds.clear();
+      for (const std::string& s : split(value())) o.seeds.push_back(seed_of(a, s));
+      rtlm::detail::require(!o.seeds.empty(), a, "", "must name at least one seed");
     } else if (a == "--out") {
       o.out = value();
     } else if (a == "--json") {
@@ -374,7 +391,9 @@ int run(const options& o) {
   std::optional<rtlm::sim::length_noise_model> lengths;
   if (o.predictor == "noise") lengths = rtlm::sim::load_length_errors(o.errors, o.errors_model);
 
-  const auto config_for = [&](const policy_run& p) {
+  // Seed `seed` times the steps with its own noise stream and draws request i's prediction error
+  // with key i + (seed - 1) x (the trace's size): seed 1 keys by the index alone.
+  const auto config_for = [&](const policy_run& p, std::uint64_t seed) {
     rtlm::sim::simulation_config c;
     c.scheduler.policy = p.kind;
     c.scheduler.admission = p.rtlm_policy ? o.admission : rtlm::admission_mode::accept;
@@ -385,7 +404,7 @@ int run(const options& o) {
     c.scheduler.policies.predicted_length.seconds_per_token = o.size_weight;
     c.scheduler.policies.uncertainty_aware.seconds_per_token = o.size_weight;
     for (int i = 0; i < o.replicas; ++i) {
-      c.backends.push_back(gpu(fit.estimator, noise, shape, o.seed, i));
+      c.backends.push_back(gpu(fit.estimator, noise, shape, seed, i));
       c.backends.back().config.capabilities.can_evict_kv = o.evict && p.rtlm_policy;
       c.backends.back().config.capabilities.max_step_tokens = rtlm::tokens(o.step_tokens);
       if (o.kv_tokens > 0)
@@ -407,8 +426,9 @@ int run(const options& o) {
                                   .uncertainty = 0.0});
       };
     } else if (lengths) {
-      c.predict = [&lengths](std::size_t i, const rtlm::sim::trace_request& q) {
-        return std::optional<rtlm::length_estimate>(lengths->predict(q.output, i));
+      const std::uint64_t offset = (seed - 1) * trace.requests.size();
+      c.predict = [&lengths, offset](std::size_t i, const rtlm::sim::trace_request& q) {
+        return std::optional<rtlm::length_estimate>(lengths->predict(q.output, i + offset));
       };
     }
     return c;
@@ -420,7 +440,7 @@ int run(const options& o) {
   sample.requests.resize(std::min<std::size_t>(sample.requests.size(), 2000));
   for (rtlm::sim::trace_request& r : sample.requests) r.arrival = 0.0;
   const rtlm::sim::simulation_result saturated =
-      rtlm::sim::simulate(sample, config_for(policy_named("fcfs")));
+      rtlm::sim::simulate(sample, config_for(policy_named("fcfs"), o.seeds.front()));
   const double capacity = static_cast<double>(sample.requests.size()) / saturated.simulated_seconds;
   const auto at_load = [&](double load) {
     return rtlm::sim::stretch_arrivals(trace, trace.arrival_rate() / (load * capacity));
@@ -432,7 +452,7 @@ int run(const options& o) {
   for (const double l : o.loads) {
     if (std::abs(l - o.load) > 1e-9) plot_loads.push_back(l);
   }
-  progress_bar bar(runs.size() * (1 + plot_loads.size()), !o.quiet);
+  progress_bar bar(runs.size() * (o.seeds.size() + plot_loads.size()), !o.quiet);
 
   std::filesystem::create_directories(o.out);
   std::vector<rtlm::sim::simulation_metrics> main_metrics;
@@ -441,21 +461,31 @@ int run(const options& o) {
   double simulated = 0.0;
   const rtlm::sim::trace main_trace = at_load(o.load);
   for (const policy_run& p : runs) {
-    const auto start = std::chrono::steady_clock::now();
-    rtlm::sim::simulation_result r = rtlm::sim::simulate(main_trace, config_for(p));
+    rtlm::sim::simulation_result r = rtlm::sim::simulate(main_trace, config_for(p, o.seeds[0]));
     simulated += r.simulated_seconds;
     const rtlm::sim::simulation_metrics m = rtlm::sim::summarize(r);
-    static_cast<void>(start);
     miss_by_load[p.name].emplace_back(o.load, m.deadline_miss_rate);
     write_records(fmt::format("{}/requests_{}.csv", o.out, p.name), r);
     main_metrics.push_back(m);
     main_results.push_back(std::move(r));
     bar.step(fmt::format("{} at load {}", p.name, o.load));
   }
+  // by_seed[k][i]: policy i's figures at the main load with seed k (k = 0 is the table's).
+  std::vector<std::vector<rtlm::sim::simulation_metrics>> by_seed = {main_metrics};
+  for (std::size_t k = 1; k < o.seeds.size(); ++k) {
+    by_seed.emplace_back();
+    for (const policy_run& p : runs) {
+      const rtlm::sim::simulation_result r =
+          rtlm::sim::simulate(main_trace, config_for(p, o.seeds[k]));
+      simulated += r.simulated_seconds;
+      by_seed.back().push_back(rtlm::sim::summarize(r));
+      bar.step(fmt::format("{} at load {}, seed {}", p.name, o.load, o.seeds[k]));
+    }
+  }
   for (const double l : plot_loads) {
     const rtlm::sim::trace t = at_load(l);
     for (const policy_run& p : runs) {
-      const rtlm::sim::simulation_result r = rtlm::sim::simulate(t, config_for(p));
+      const rtlm::sim::simulation_result r = rtlm::sim::simulate(t, config_for(p, o.seeds[0]));
       simulated += r.simulated_seconds;
       miss_by_load[p.name].emplace_back(l, rtlm::sim::summarize(r).deadline_miss_rate);
       bar.step(fmt::format("{} at load {}", p.name, l));
@@ -471,7 +501,7 @@ int run(const options& o) {
       trace.name, trace.requests.size(), trace.span(), o.load, capacity * o.replicas, o.replicas,
       trace.arrival_rate() / (o.load * capacity));
   fmt::print("steps: estimator fitted to {}, times its measured run-to-run noise (seed {})\n",
-             o.profile, o.seed);
+             o.profile, o.seeds[0]);
   fmt::print("predictions: {}\n", o.predictor == "noise"    ? lengths->describe()
                                   : o.predictor == "oracle" ? std::string("oracle (true lengths)")
                                                             : std::string("none"));
@@ -514,6 +544,63 @@ int run(const options& o) {
   if (o.swap_gbps > 0)
     fmt::print("preemption swaps KV to host memory at {} GB/s (every policy)\n", o.swap_gbps);
   if (best) fmt::print("best rtlm policy (lowest mean latency): {}\n", runs[*best].name);
+
+  // Over the seeds: each figure's mean and range, and mean latency over FCFS's in the same seed.
+  const auto figure = [](const rtlm::sim::simulation_metrics& m, std::size_t f) {
+    const std::array<double, 4> all = {m.mean_latency, m.p99_latency, m.deadline_miss_rate,
+                                       m.goodput};
+    return all[f];
+  };
+  constexpr std::array<std::string_view, 4> figure_names = {"mean_latency", "p99_latency",
+                                                            "deadline_miss_rate", "goodput"};
+  struct spread {
+    double mean = 0.0;
+    double min = std::numeric_limits<double>::infinity();
+    double max = -std::numeric_limits<double>::infinity();
+  };
+  const auto spread_of = [&](const auto& value_of) {
+    spread s;
+    for (std::size_t k = 0; k < by_seed.size(); ++k) {
+      const double v = value_of(k);
+      s.mean += v / static_cast<double>(by_seed.size());
+      s.min = std::min(s.min, v);
+      s.max = std::max(s.max, v);
+    }
+    return s;
+  };
+  std::optional<std::size_t> fcfs;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (runs[i].name == "fcfs") fcfs = i;
+  }
+  std::vector<std::array<spread, 4>> spreads(runs.size());
+  std::vector<std::optional<spread>> over_fcfs(runs.size());
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    for (std::size_t f = 0; f < figure_names.size(); ++f)
+      spreads[i][f] = spread_of([&](std::size_t k) { return figure(by_seed[k][i], f); });
+    if (fcfs) {
+      over_fcfs[i] = spread_of([&](std::size_t k) {
+        return by_seed[k][i].mean_latency / by_seed[k][*fcfs].mean_latency;
+      });
+    }
+  }
+  if (o.seeds.size() > 1) {
+    std::string seeds;
+    for (const std::uint64_t seed : o.seeds)
+      seeds += fmt::format("{}{}", seeds.empty() ? "" : ",", seed);
+    fmt::print("\nover {} seeds ({}): mean [min, max]\n", o.seeds.size(), seeds);
+    fmt::print("{:<18} {:>22} {:>22} {:>22} {:>22} {:>22}\n", "policy", "mean (s)", "p99 (s)",
+               "miss rate", "goodput", "mean / fcfs's");
+    const auto cell = [](const spread& s, int digits) {
+      return fmt::format("{:.{}f} [{:.{}f}, {:.{}f}]", s.mean, digits, s.min, digits, s.max,
+                         digits);
+    };
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      fmt::print("{:<18} {:>22} {:>22} {:>22} {:>22} {:>22}\n",
+                 runs[i].name + (runs[i].oracle ? " *" : ""), cell(spreads[i][0], 3),
+                 cell(spreads[i][1], 2), cell(spreads[i][2], 4), cell(spreads[i][3], 3),
+                 over_fcfs[i] ? cell(*over_fcfs[i], 3) : std::string("-"));
+    }
+  }
   fmt::print("simulated {:.0f} s in {:.2f} s of wall time ({:.0f} simulated s per wall s)\n",
              simulated, wall, speed);
 
@@ -574,6 +661,18 @@ int run(const options& o) {
       put("rejected", static_cast<double>(m.rejected));
       put("mean_eviction", m.mean_eviction);
       put("preemptions", static_cast<double>(m.preemptions));
+      if (o.seeds.size() > 1) {
+        for (std::size_t k = 0; k < figure_names.size(); ++k) {
+          put(fmt::format("{}_over_seeds", figure_names[k]), spreads[i][k].mean);
+          put(fmt::format("{}_min_over_seeds", figure_names[k]), spreads[i][k].min);
+          put(fmt::format("{}_max_over_seeds", figure_names[k]), spreads[i][k].max);
+        }
+        if (over_fcfs[i]) {
+          put("mean_latency_over_fcfs_over_seeds", over_fcfs[i]->mean);
+          put("mean_latency_over_fcfs_min_over_seeds", over_fcfs[i]->min);
+          put("mean_latency_over_fcfs_max_over_seeds", over_fcfs[i]->max);
+        }
+      }
     }
     f << fmt::format("  \"summary.capacity_requests_per_second\": {:.9g},\n",
                      capacity * o.replicas);
