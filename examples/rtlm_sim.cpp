@@ -418,13 +418,7 @@ int run(const options& o) {
     }
     c.deadlines = o.deadlines;
     if (p.oracle || o.predictor == "oracle") {
-      c.predict = [](std::size_t, const rtlm::sim::trace_request& q) {
-        return std::optional<rtlm::length_estimate>(
-            rtlm::length_estimate{.mean_tokens = static_cast<double>(q.output.count()),
-                                  .upper_bound = q.output,
-                                  .bound_coverage = 0.99,
-                                  .uncertainty = 0.0});
-      };
+      c.predict = rtlm::sim::true_length;
     } else if (lengths) {
       const std::uint64_t offset = (seed - 1) * trace.requests.size();
       c.predict = [&lengths, offset](std::size_t i, const rtlm::sim::trace_request& q) {

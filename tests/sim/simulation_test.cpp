@@ -203,13 +203,7 @@ rtlm::sim::simulation_result preempted_once(bool swap, double swap_seconds_per_t
   c.backends[0].config.capabilities.can_preempt_swap = swap;
   c.backends[0].config.swap_seconds_per_token = swap_seconds_per_token;
   c.deadlines.rule = rtlm::sim::deadline_rule::kind::none;
-  c.predict = [](std::size_t, const rtlm::sim::trace_request& q) {
-    return std::optional<rtlm::length_estimate>(
-        rtlm::length_estimate{.mean_tokens = static_cast<double>(q.output.count()),
-                              .upper_bound = q.output,
-                              .bound_coverage = 0.99,
-                              .uncertainty = 0.0});
-  };
+  c.predict = rtlm::sim::true_length;
   return rtlm::sim::simulate(t, c);
 }
 

@@ -92,6 +92,14 @@ class recording_observer final : public scheduler_observer {
 
 }  // namespace detail
 
+RTLM_INLINE std::optional<length_estimate> true_length(std::size_t /*index*/,
+                                                       const trace_request& request) noexcept {
+  return length_estimate{.mean_tokens = static_cast<double>(request.output.count()),
+                         .upper_bound = request.output,
+                         .bound_coverage = 0.99,
+                         .uncertainty = 0.0};
+}
+
 RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& config) {
   config.deadlines.validate();
   rtlm::detail::require(!config.backends.empty(), "simulation_config.backends", 0,

@@ -42,6 +42,11 @@ struct backend_spec {
 using prediction_source =
     std::function<std::optional<length_estimate>(std::size_t index, const trace_request&)>;
 
+/// The oracle prediction source: every request's true output length, as mean and as bound (a
+/// bound for comparisons, such as oracle SRPT).
+[[nodiscard]] std::optional<length_estimate> true_length(std::size_t index,
+                                                         const trace_request& request) noexcept;
+
 /// Everything one simulation run needs. Aggregate.
 struct simulation_config {
   scheduler_config scheduler;
