@@ -176,6 +176,13 @@ class request_intake {
   [[nodiscard]] std::size_t shards() const noexcept { return shards_.size(); }
   /// The number of cancellations that may wait undelivered. O(1); thread-safe.
   [[nodiscard]] std::size_t cancel_capacity() const noexcept { return cancellations_.size(); }
+  /// Whether a submitted request or a cancellation waits for the next drain: a snapshot (a
+  /// concurrent submit() may land just after it). O(shards); no allocation; thread-safe.
+  [[nodiscard]] bool pending() const noexcept {
+    if (!cancel_queue_.empty()) return true;
+    return std::any_of(shards_.begin(), shards_.end(),
+                       [](const std::unique_ptr<shard>& s) { return !s->filled_slots.empty(); });
+  }
 
  private:
   // One shard: its slots, its free-slot stack and its queue of filled slots, on cache lines of

@@ -243,6 +243,15 @@ class basic_scheduler {
   }
   /// KV tokens reserved on backend `b` by its running requests (their growth included).
   [[nodiscard]] tokens reserved_kv(std::size_t b) const noexcept { return backends_[b]->reserved; }
+  /// Whether backend `b`'s next plan_step() may plan anything: it holds requests waiting,
+  /// running or swapped out, or releases to send, or submissions wait in the intake (which any
+  /// backend may take). A host whose backends all say false may sleep until its next submit().
+  /// O(intake shards); thread: the scheduler's.
+  [[nodiscard]] bool has_work(std::size_t b) const noexcept {
+    const backend_state& s = *backends_[b];
+    return !s.waiting.empty() || !s.running.empty() || !s.swapped.empty() ||
+           !s.releases.empty() || intake_.pending();
+  }
   /// Requests taken in and not yet ended, on every backend.
   [[nodiscard]] std::size_t live_requests() const noexcept { return index_.size(); }
   /// Backend `b`'s estimator with its online correction (observe_step() fed by every step).
