@@ -1,6 +1,7 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 //
-// Speed of the execution-time estimator: one estimate, one bound, one fit (DESIGN.md 4.5).
+// Speed of the execution-time estimator: one estimate, one bound, one fit (docs/methods.md,
+// 'Speed benchmarks').
 // Queries sit on the scheduler's per-step path; fits run when a profile arrives.
 
 #include <benchmark/benchmark.h>

@@ -1,6 +1,6 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 //
-// Speed of the scheduler (docs/scheduling.md, DESIGN.md 4.5).
+// Speed of the scheduler (docs/scheduling.md; docs/methods.md, 'Speed benchmarks').
 //
 // Intake (target >= 5 million submits/s in aggregate from 2 threads):
 // - BM_intake_submit_then_drain: one thread submits a batch and drains it, as a scheduler

@@ -1,9 +1,10 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 //
 // eval_estimator: the accuracy of rtlm's step-time model and of TimeBill's forms on measured
-// profiles, by DESIGN.md 4.1. Each profile is split into fit and held-out points (every 5th
-// distinct size held out); both estimators are fitted and calibrated on the fit points only and
-// scored on the held-out points. Prints a table; --json PATH writes the figures as flat JSON.
+// profiles (docs/methods.md, 'Estimator evaluation'). Each profile is split into fit and held-out
+// points (every 5th distinct size held out); both estimators are fitted and calibrated on the fit
+// points only and scored on the held-out points. Prints a table; --json PATH writes the figures
+// as flat JSON.
 
 #include <fmt/format.h>
 
@@ -34,7 +35,8 @@ void print_help() {
       "usage: eval_estimator [--profile FILE]... [--level L] [--timebill-factor K] [--json PATH]\n"
       "\n"
       "Fits rtlm's step-time model and TimeBill's forms on the fit points of each profile and\n"
-      "scores them on its held-out points (every 5th distinct size, DESIGN.md 4.1).\n"
+      "scores them on its held-out points (every 5th distinct size; docs/methods.md,\n"
+      "'Estimator evaluation').\n"
       "  --profile FILE        an rtlm profile CSV; repeatable. Default: the committed H100\n"
       "                        profiles of Llama-3.1-8B and Qwen2.5-7B in {}\n"
       "  --level L             level of the calibrated upper bound (default 0.99)\n"

@@ -1,8 +1,8 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 //
-// Output-length prediction accuracy (docs/length-prediction.md, DESIGN.md 4.2): per served model,
-// 5-fold cross-validation over prompts, the rtlm predictor against same-run baselines, the
-// calibrated 90% bound, and online mode.
+// Output-length prediction accuracy (docs/length-prediction.md; docs/methods.md,
+// 'Length-prediction evaluation'): per served model, 5-fold cross-validation over prompts, the
+// rtlm predictor against same-run baselines, the calibrated 90% bound, and online mode.
 
 #include <fmt/format.h>
 

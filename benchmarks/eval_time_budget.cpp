@@ -1,14 +1,14 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 //
-// Time-budgeted inference (docs/time-budget.md, DESIGN.md 4.3): every AlpacaEval prompt of one
-// served model run against budgets T on a grid around the median vanilla latency, each request
-// at the eviction ratio a policy picks. Timing: rtlm's estimator fitted to the committed H100
-// profile, times the profile's measured run-to-run noise. Lengths: the model's real output
-// lengths; predictions from predictors trained by 5-fold cross-validation (never on the prompt
-// they predict). Policies: vanilla, fixed ratios, TimeBill (512 x 16 buckets, k = 5, its fitted
-// polynomials, closed-form solve) and rtlm (calibrated bound, numeric solve on its estimator's
-// calibrated bounds, best effort when the bound cannot be met), and an oracle as a bound: the
-// least eviction that finishes each request in its own simulated run.
+// Time-budgeted inference (docs/time-budget.md; docs/methods.md, 'Time-budget evaluation'):
+// every AlpacaEval prompt of one served model run against budgets T on a grid around the median
+// vanilla latency, each request at the eviction ratio a policy picks. Timing: rtlm's estimator
+// fitted to the committed H100 profile, times the profile's measured run-to-run noise. Lengths: the
+// model's real output lengths; predictions from predictors trained by 5-fold cross-validation
+// (never on the prompt they predict). Policies: vanilla, fixed ratios, TimeBill (512 x 16 buckets,
+// k = 5, its fitted polynomials, closed-form solve) and rtlm (calibrated bound, numeric solve on
+// its estimator's calibrated bounds, best effort when the bound cannot be met), and an oracle as a
+// bound: the least eviction that finishes each request in its own simulated run.
 
 #include <fmt/format.h>
 

@@ -56,9 +56,9 @@ int run() {
   const rtlm::request_id b{2};
   std::array<rtlm::step_plan, 4> plans;
   plans[0].prefills = {
-      {.id = a, .new_tokens = 512_tok, .cached_tokens = 0_tok},
-      {.id = b, .new_tokens = 256_tok, .cached_tokens = 0_tok, .final_chunk = false}};
-  plans[1].prefills = {{.id = b, .new_tokens = 256_tok, .cached_tokens = 256_tok}};
+      {.id = a, .new_tokens = 512_tok, .computed_tokens = 0_tok},
+      {.id = b, .new_tokens = 256_tok, .computed_tokens = 0_tok, .final_chunk = false}};
+  plans[1].prefills = {{.id = b, .new_tokens = 256_tok, .computed_tokens = 256_tok}};
   plans[1].decodes = {{.id = a, .kv_length = 512_tok}};
   plans[2].decodes = {{.id = a, .kv_length = 513_tok}, {.id = b, .kv_length = 512_tok}};
   plans[3].releases = {a};

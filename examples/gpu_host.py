@@ -240,7 +240,7 @@ class GpuBackend(rtlm.Backend):
         for p in plan.prefills:
             if p.id not in self.slot_of:
                 self.slot_of[p.id] = self.free.pop()
-            if p.new_tokens + p.cached_tokens >= self.m.C:
+            if p.new_tokens + p.computed_tokens >= self.m.C:
                 raise RuntimeError(f"request {p.id}: {p.new_tokens} tokens exceed a KV slot")
             self.m.prefill(self.slot_of[p.id], p.new_tokens)
             made = self.made.get(p.id, 0) + 1

@@ -4,8 +4,8 @@
 // and compares them (docs/simulator.md). With no arguments it runs the default scenario on the
 // bundled data: the Azure 2023 conversation trace at load 0.9 of one simulated H100 serving
 // Llama-3.1-8B (steps timed by the estimator fitted to the committed profile, times the
-// profile's measured noise), with FCFS, prompt-length SJF (vLLM's `sjf`), EDF, rtlm's policies
-// and oracle SRPT as a bound.
+// profile's measured noise), with FCFS, prompt-length shortest-job-first (a baseline proposed for
+// vLLM, not merged), EDF, rtlm's policies and oracle SRPT as a bound.
 
 #include <fmt/format.h>
 #include <unistd.h>

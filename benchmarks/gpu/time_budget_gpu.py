@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Time-budgeted single-stream inference on a real GPU (DESIGN.md 4.3, docs/gpu-results.md).
+"""Time-budgeted single-stream inference on a real GPU (docs/gpu-results.md, section (a)).
+
+The protocol is that of docs/methods.md, 'Time-budget evaluation', on a real GPU.
 
 Replays, one request at a time, the plans that `eval_time_budget --plans` wrote: for each
 request, each budget T and each policy (vanilla, fixed alpha, TimeBill with k = 5, rtlm), the

@@ -19,6 +19,7 @@
 #include "rtlm/estimate/profile_csv.hpp"
 #include "rtlm/estimate/profiler.hpp"
 #include "rtlm/estimate/relative_error_bound.hpp"
+#include "rtlm/estimate/roofline_estimator.hpp"
 #include "rtlm/estimate/step_features.hpp"
 #include "rtlm/estimate/step_time_estimator.hpp"
 #include "rtlm/estimate/third_party_profiles.hpp"

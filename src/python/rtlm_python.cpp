@@ -495,7 +495,8 @@ PYBIND11_MODULE(rtlm, m) {
   py::class_<rtlm::backend_capabilities>(m, "Capabilities", "What a backend can do.")
       .def(py::init([](std::int64_t kv_capacity, std::string name, std::string device,
                        int max_batch_size, std::int64_t max_step_tokens, bool can_chunk_prefill,
-                       bool can_evict_kv, bool can_preempt_recompute, bool can_preempt_swap) {
+                       bool can_evict_kv, bool can_preempt_recompute, bool can_preempt_swap,
+                       std::int64_t kv_block_size, std::int64_t max_tokens_per_outcome) {
              rtlm::backend_capabilities c;
              c.name = std::move(name);
              c.device = device_named(device);
@@ -506,12 +507,16 @@ PYBIND11_MODULE(rtlm, m) {
              c.can_evict_kv = can_evict_kv;
              c.can_preempt_recompute = can_preempt_recompute;
              c.can_preempt_swap = can_preempt_swap;
+             c.kv_block_size = tokens_of(kv_block_size);
+             c.max_tokens_per_outcome = tokens_of(max_tokens_per_outcome);
+             c.validate();
              return c;
            }),
            py::arg("kv_capacity"), py::arg("name") = "gpu0", py::arg("device") = "gpu",
            py::arg("max_batch_size") = 0, py::arg("max_step_tokens") = 0,
            py::arg("can_chunk_prefill") = false, py::arg("can_evict_kv") = false,
-           py::arg("can_preempt_recompute") = false, py::arg("can_preempt_swap") = false)
+           py::arg("can_preempt_recompute") = false, py::arg("can_preempt_swap") = false,
+           py::arg("kv_block_size") = 1, py::arg("max_tokens_per_outcome") = 1)
       .def_readonly("name", &rtlm::backend_capabilities::name)
       .def_property_readonly("device",
                              [](const rtlm::backend_capabilities& c) {
@@ -519,6 +524,12 @@ PYBIND11_MODULE(rtlm, m) {
                              })
       .def_property_readonly(
           "kv_capacity", [](const rtlm::backend_capabilities& c) { return c.kv_capacity.count(); })
+      .def_property_readonly(
+          "kv_block_size",
+          [](const rtlm::backend_capabilities& c) { return c.kv_block_size.count(); })
+      .def_property_readonly(
+          "max_tokens_per_outcome",
+          [](const rtlm::backend_capabilities& c) { return c.max_tokens_per_outcome.count(); })
       .def_readonly("max_batch_size", &rtlm::backend_capabilities::max_batch_size)
       .def_readonly("can_evict_kv", &rtlm::backend_capabilities::can_evict_kv);
 
@@ -527,8 +538,8 @@ PYBIND11_MODULE(rtlm, m) {
       .def_property_readonly("new_tokens",
                              [](const rtlm::prefill_assignment& p) { return p.new_tokens.count(); })
       .def_property_readonly(
-          "cached_tokens",
-          [](const rtlm::prefill_assignment& p) { return p.cached_tokens.count(); })
+          "computed_tokens",
+          [](const rtlm::prefill_assignment& p) { return p.computed_tokens.count(); })
       .def_readonly("final_chunk", &rtlm::prefill_assignment::final_chunk);
   py::class_<rtlm::decode_assignment>(m, "Decode")
       .def_property_readonly("id", [](const rtlm::decode_assignment& d) { return id_of(d.id); })
@@ -536,7 +547,7 @@ PYBIND11_MODULE(rtlm, m) {
                              [](const rtlm::decode_assignment& d) { return d.kv_length.count(); });
   py::class_<rtlm::kv_eviction>(m, "Eviction")
       .def_property_readonly("id", [](const rtlm::kv_eviction& e) { return id_of(e.id); })
-      .def_readonly("ratio", &rtlm::kv_eviction::ratio)
+      .def_readonly("eviction_ratio", &rtlm::kv_eviction::eviction_ratio)
       .def_property_readonly("kept_tokens",
                              [](const rtlm::kv_eviction& e) { return e.kept_tokens.count(); });
   py::class_<rtlm::preemption>(m, "Preemption")
@@ -625,7 +636,7 @@ PYBIND11_MODULE(rtlm, m) {
            py::arg("admission_at_current_pace") = false)
       .def_property_readonly(
           "policy",
-          [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.policy)); })
+          [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.policy.value_or(rtlm::policy_kind::uncertainty_aware_priority))); })
       .def_property_readonly(
           "admission",
           [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.admission)); })
@@ -725,9 +736,9 @@ PYBIND11_MODULE(rtlm, m) {
              const std::size_t checked = s.backend(b);
              return s.get().reserved_kv(checked).count();
            })
-      .def("planned_eviction",
+      .def("eviction_ratio",
            [](python_scheduler& s, std::uint64_t id) {
-             return s.get().planned_eviction(rtlm::request_id{id});
+             return s.get().eviction_ratio(rtlm::request_id{id});
            })
       .def_property_readonly("live_requests",
                              [](python_scheduler& s) { return s.get().live_requests(); });
@@ -768,7 +779,8 @@ PYBIND11_MODULE(rtlm, m) {
         "An Azure LLM trace CSV, a Mooncake JSON Lines file, or a "
         "timestamp_ms,input_length,output_length CSV.");
 
-  py::class_<rtlm::sim::simulation_metrics>(m, "SimulationMetrics", "DESIGN.md 4.4's figures.")
+  py::class_<rtlm::sim::simulation_metrics>(
+      m, "SimulationMetrics", "One run's figures (docs/methods.md, 'Simulator evaluation').")
       .def_readonly("requests", &rtlm::sim::simulation_metrics::requests)
       .def_readonly("finished", &rtlm::sim::simulation_metrics::finished)
       .def_readonly("rejected", &rtlm::sim::simulation_metrics::rejected)

@@ -1,9 +1,9 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 //
-// Proves the real-time rule of DESIGN.md section 3: after warm-up, the scheduler's per-step path
-// (plan_step and complete_step, with intake, placement, admission, preemption, eviction planning
-// and feedback) allocates nothing. This binary replaces the global operator new to count
-// allocations, so it is built on its own, apart from the main test suites.
+// Proves a real-time rule (docs/methods.md, 'Architecture and real-time rules'): after warm-up,
+// the scheduler's per-step path (plan_step and complete_step, with intake, placement, admission,
+// preemption, eviction planning and feedback) allocates nothing. This binary replaces the global
+// operator new to count allocations, so it is built on its own, apart from the main test suites.
 #include <gtest/gtest.h>
 
 #include <array>

@@ -6,8 +6,10 @@
 
 #include <limits>
 #include <stdexcept>
+#include <string>
 
 #include "backend/mock_model_backend.hpp"
+#include "rtlm/core/error.hpp"
 
 namespace {
 
@@ -23,7 +25,7 @@ class model_backend_test : public ::testing::Test {
     caps_.can_chunk_prefill = true;
     ON_CALL(backend_, capabilities()).WillByDefault(ReturnRef(caps_));
     EXPECT_CALL(backend_, capabilities()).Times(::testing::AnyNumber());
-    plan_.prefills = {{.id = rtlm::request_id{1}, .new_tokens = 64_tok, .cached_tokens = 0_tok}};
+    plan_.prefills = {{.id = rtlm::request_id{1}, .new_tokens = 64_tok, .computed_tokens = 0_tok}};
     plan_.decodes = {{.id = rtlm::request_id{2}, .kv_length = 100_tok}};
   }
 
@@ -72,7 +74,7 @@ TEST_F(model_backend_test, result_is_cleared_before_the_step) {
 TEST_F(model_backend_test, undeclared_capabilities_are_refused_without_running) {
   EXPECT_CALL(backend_, run_step(_, _)).Times(0);
   rtlm::step_plan evict = plan_;
-  evict.evictions = {{.id = rtlm::request_id{2}, .ratio = 0.5, .kept_tokens = 50_tok}};
+  evict.evictions = {{.id = rtlm::request_id{2}, .eviction_ratio = 0.5, .kept_tokens = 50_tok}};
   EXPECT_EQ(backend_.execute(evict, result_), rtlm::step_status::unsupported);
   EXPECT_EQ(backend_.last_error(), "KV eviction is not supported");
 
@@ -100,7 +102,7 @@ TEST_F(model_backend_test, eviction_ratio_outside_the_unit_interval_is_refused) 
   EXPECT_CALL(backend_, run_step(_, _)).Times(0);
   for (double ratio : {-0.1, 1.0, std::numeric_limits<double>::quiet_NaN()}) {
     rtlm::step_plan evict = plan_;
-    evict.evictions = {{.id = rtlm::request_id{2}, .ratio = ratio, .kept_tokens = 50_tok}};
+    evict.evictions = {{.id = rtlm::request_id{2}, .eviction_ratio = ratio, .kept_tokens = 50_tok}};
     EXPECT_EQ(backend_.execute(evict, result_), rtlm::step_status::unsupported) << ratio;
   }
 }
@@ -186,6 +188,144 @@ TEST_F(model_backend_test, success_clears_the_previous_error) {
   EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::backend_failure);
   EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::ok);
   EXPECT_EQ(backend_.last_error(), "");
+}
+
+// The idle protocol: an empty plan is answered without the host, ok, with nothing in the result.
+TEST_F(model_backend_test, an_empty_plan_is_ok_without_calling_run_step) {
+  EXPECT_CALL(backend_, run_step(_, _)).Times(0);
+  caps_.can_evict_kv = false;
+  rtlm::step_plan evict;
+  evict.evictions = {{.id = rtlm::request_id{2}, .eviction_ratio = 0.5, .kept_tokens = 50_tok}};
+  EXPECT_EQ(backend_.execute(evict, result_), rtlm::step_status::unsupported);
+  result_.outcomes.push_back({rtlm::request_id{99}, 5_tok, true});
+  result_.step_time = rtlm::seconds(7);
+  result_.prefill_time = rtlm::seconds(6);
+  const rtlm::step_plan empty;
+  ASSERT_TRUE(empty.empty());
+  EXPECT_EQ(backend_.execute(empty, result_), rtlm::step_status::ok);
+  EXPECT_TRUE(result_.outcomes.empty());
+  EXPECT_EQ(result_.step_time, rtlm::seconds(0));
+  EXPECT_FALSE(result_.prefill_time.has_value());
+  EXPECT_EQ(backend_.last_error(), "");  // the previous failure is cleared, as after any ok
+}
+
+// A plan with only a release is not empty: the host applies it.
+TEST_F(model_backend_test, a_plan_with_only_control_operations_runs) {
+  rtlm::step_plan release;
+  release.releases = {rtlm::request_id{3}};
+  EXPECT_CALL(backend_, run_step(_, _)).WillOnce(Invoke(&model_backend_test::answer));
+  EXPECT_EQ(backend_.execute(release, result_), rtlm::step_status::ok);
+  EXPECT_TRUE(result_.outcomes.empty());
+}
+
+// A speculative-decoding host declares how many tokens an outcome may carry; the check holds it
+// to that, for decodes and final prefill chunks alike, and a non-final chunk still emits none.
+TEST_F(model_backend_test, an_outcome_may_carry_up_to_max_tokens_per_outcome) {
+  const auto emit = [](rtlm::tokens n) {
+    return [n](const rtlm::step_plan& plan, rtlm::step_result& result) {
+      answer(plan, result);
+      for (rtlm::request_outcome& o : result.outcomes) o.generated = n;
+    };
+  };
+  EXPECT_CALL(backend_, run_step(_, _))
+      .WillOnce(emit(2_tok))
+      .WillOnce(emit(4_tok))
+      .WillOnce(emit(5_tok))
+      .WillOnce(Invoke(&model_backend_test::answer));
+  // The default, 1: two tokens are refused, naming the capability.
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::invalid_result);
+  EXPECT_EQ(backend_.last_error(), "an outcome generated more tokens than max_tokens_per_outcome");
+
+  caps_.max_tokens_per_outcome = 4_tok;
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::ok) << backend_.last_error();
+  EXPECT_EQ(result_.outcomes[0].generated, 4_tok);  // the final prefill chunk
+  EXPECT_EQ(result_.outcomes[1].generated, 4_tok);  // the decode
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::invalid_result);
+  EXPECT_EQ(backend_.last_error(), "an outcome generated more tokens than max_tokens_per_outcome");
+
+  rtlm::step_plan chunk = plan_;
+  chunk.prefills[0].final_chunk = false;
+  EXPECT_EQ(backend_.execute(chunk, result_), rtlm::step_status::invalid_result);
+  EXPECT_EQ(backend_.last_error(), "a non-final prefill chunk generated tokens");
+}
+
+TEST_F(model_backend_test, malformed_capabilities_are_refused_without_running) {
+  EXPECT_CALL(backend_, run_step(_, _)).Times(0);
+  caps_.kv_block_size = 0_tok;
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::unsupported);
+  EXPECT_EQ(backend_.last_error(), "backend_capabilities.kv_block_size is < 1");
+  caps_.kv_block_size = 16_tok;
+  caps_.max_tokens_per_outcome = 0_tok;
+  EXPECT_EQ(backend_.execute(plan_, result_), rtlm::step_status::unsupported);
+  EXPECT_EQ(backend_.last_error(), "backend_capabilities.max_tokens_per_outcome is < 1");
+}
+
+// The field validate() blames, or "" when it accepts `caps`.
+std::string blamed_field(const rtlm::backend_capabilities& caps) {
+  try {
+    caps.validate();
+  } catch (const rtlm::error& e) {
+    return e.field();
+  }
+  return "";
+}
+
+TEST(backend_capabilities, validate_names_the_unusable_field) {
+  rtlm::backend_capabilities caps;
+  caps.name = "gpu0";
+  EXPECT_EQ(blamed_field(caps), "backend_capabilities.kv_capacity");
+  caps.kv_capacity = 1000_tok;
+  EXPECT_EQ(blamed_field(caps), "");
+  EXPECT_EQ(caps.kv_block_size, 1_tok);           // allocated per token by default
+  EXPECT_EQ(caps.max_tokens_per_outcome, 1_tok);  // one token per outcome by default
+
+  caps.kv_block_size = 0_tok;
+  EXPECT_EQ(blamed_field(caps), "backend_capabilities.kv_block_size");
+  caps.kv_block_size = 1001_tok;  // not one block fits
+  EXPECT_EQ(blamed_field(caps), "backend_capabilities.kv_block_size");
+  try {
+    caps.validate();
+    ADD_FAILURE() << "validate() accepted kv_block_size 1001";
+  } catch (const rtlm::error& e) {
+    EXPECT_EQ(e.value(), "1001");
+    EXPECT_STREQ(e.what(),
+                 "rtlm: backend_capabilities.kv_block_size = 1001: must be in [1, kv_capacity = "
+                 "1000] (backend 'gpu0')");
+  }
+  caps.kv_block_size = 1000_tok;
+  EXPECT_EQ(blamed_field(caps), "");
+  caps.kv_block_size = 16_tok;
+
+  caps.max_tokens_per_outcome = 0_tok;
+  EXPECT_EQ(blamed_field(caps), "backend_capabilities.max_tokens_per_outcome");
+  caps.max_tokens_per_outcome = 8_tok;
+  EXPECT_EQ(blamed_field(caps), "");
+
+  caps.max_batch_size = -1;
+  EXPECT_EQ(blamed_field(caps), "backend_capabilities.max_batch_size");
+  caps.max_batch_size = 0;
+  caps.max_step_tokens = rtlm::tokens(-1);
+  EXPECT_EQ(blamed_field(caps), "backend_capabilities.max_step_tokens");
+}
+
+TEST(backend_capabilities, kv_footprint_rounds_up_to_whole_blocks) {
+  rtlm::backend_capabilities caps;
+  caps.kv_capacity = 1000_tok;
+  EXPECT_EQ(caps.kv_footprint(17_tok), 17_tok);  // 1-token blocks: as is
+  EXPECT_EQ(caps.usable_kv_capacity(), 1000_tok);
+  caps.kv_block_size = 16_tok;
+  EXPECT_EQ(caps.kv_footprint(0_tok), 0_tok);
+  EXPECT_EQ(caps.kv_footprint(1_tok), 16_tok);
+  EXPECT_EQ(caps.kv_footprint(16_tok), 16_tok);
+  EXPECT_EQ(caps.kv_footprint(17_tok), 32_tok);
+  EXPECT_EQ(caps.kv_footprint(rtlm::tokens(-5)), rtlm::tokens(-5));
+  EXPECT_EQ(caps.usable_kv_capacity(), 992_tok);  // 62 whole blocks
+  constexpr rtlm::tokens::rep big = std::numeric_limits<rtlm::tokens::rep>::max() - 16;
+  EXPECT_EQ(caps.kv_footprint(rtlm::tokens(big)).count() % 16, 0);
+  EXPECT_GE(caps.kv_footprint(rtlm::tokens(big)), rtlm::tokens(big));
+  caps.kv_block_size = 0_tok;  // malformed: taken as 1, never a division by zero
+  EXPECT_EQ(caps.kv_footprint(17_tok), 17_tok);
+  EXPECT_EQ(caps.usable_kv_capacity(), 1000_tok);
 }
 
 TEST(step_plan, clear_keeps_capacity_and_empties) {

@@ -24,7 +24,7 @@ rtlm::testing::fake_backend_config config(tokens capacity, bool can_chunk) {
     double t = plan.computed() == 0 ? 0.0 : 1e-3;
     for (const auto& p : plan.prefills)
       t += 1e-6 * static_cast<double>(p.new_tokens.count()) +
-           1e-9 * static_cast<double>(p.cached_tokens.count());
+           1e-9 * static_cast<double>(p.computed_tokens.count());
     for (const auto& d : plan.decodes) t += 1e-6 + 1e-9 * static_cast<double>(d.kv_length.count());
     return rtlm::seconds(t);
   };

@@ -332,7 +332,8 @@ INSTANTIATE_TEST_SUITE_P(
         garbage_case{fault::nan_time, "step_time is not a finite number >= 0"},
         garbage_case{fault::infinite_time, "step_time is not a finite number >= 0"},
         garbage_case{fault::huge_time, "step_time is longer than 1e9 s"},
-        garbage_case{fault::extra_tokens, "an outcome generated more than one token"},
+        garbage_case{fault::extra_tokens,
+                     "an outcome generated more tokens than max_tokens_per_outcome"},
         garbage_case{fault::unknown_id, "an outcome's id is out of plan order"},
         garbage_case{fault::missing_outcome,
                      "the number of outcomes differs from the number of computed requests"},
@@ -438,6 +439,60 @@ TEST_F(fault_injection_test, a_forgotten_request_fails_with_its_batch_and_the_re
   EXPECT_EQ(ledger_.ending(1)->kind, request_event_kind::failed);
   EXPECT_EQ(ledger_.ending(2)->kind, request_event_kind::failed);
   EXPECT_EQ(ledger_.ending(3)->kind, request_event_kind::finished);
+}
+
+// ---- control operations sent again after a failed step ------------------------------------------
+
+// The scheduler does not know which of a failed step's releases, preemptions, swap-ins and
+// evictions took effect, so it sends them again in its next plan. A failed step here applies
+// them (faulty_backend fails in the forward pass), the repeat is a no-op, and the fake ends where
+// one that ran the plan once ends: every request holds the same KV and output.
+TEST(fault_injection_control, operations_of_a_failed_step_sent_again_change_nothing) {
+  const request_id a{1};
+  const request_id b{2};
+  const request_id c{3};
+  const request_id d{4};
+  const request_id e{5};
+  rtlm::step_plan setup;
+  for (const request_id id : {a, b, c, d, e})
+    setup.prefills.push_back({.id = id, .new_tokens = 100_tok, .computed_tokens = 0_tok});
+  rtlm::step_plan swap_out;
+  swap_out.preemptions = {{.id = e, .mode = rtlm::preemption_mode::swap}};
+  // Every kind of control operation, then the forward pass over what is left.
+  rtlm::step_plan plan;
+  plan.releases = {d};
+  plan.preemptions = {{.id = a, .mode = rtlm::preemption_mode::swap},
+                      {.id = b, .mode = rtlm::preemption_mode::recompute}};
+  plan.swap_ins = {e};
+  plan.evictions = {{.id = c, .eviction_ratio = 0.5, .kept_tokens = 50_tok}};
+  plan.decodes = {{.id = c, .kv_length = 50_tok}, {.id = e, .kv_length = 100_tok}};
+
+  rtlm::testing::fake_backend once(fake_config());
+  rtlm::testing::fake_backend twice(fake_config());
+  rtlm::testing::faulty_backend faulty(twice);
+  rtlm::step_result result;
+  for (rtlm::model_backend* backend :
+       {static_cast<rtlm::model_backend*>(&once), static_cast<rtlm::model_backend*>(&faulty)}) {
+    ASSERT_EQ(backend->execute(setup, result), step_status::ok) << backend->last_error();
+    ASSERT_EQ(backend->execute(swap_out, result), step_status::ok) << backend->last_error();
+  }
+  ASSERT_EQ(once.execute(plan, result), step_status::ok) << once.last_error();
+
+  for (const fault f : {fault::throw_std, fault::nan_time, fault::extra_tokens}) {
+    faulty.inject_next(f);
+    EXPECT_NE(faulty.execute(plan, result), step_status::ok) << to_string(f);
+  }
+  // After three failures the plan, sent a fourth time with its control operations, runs whole.
+  ASSERT_EQ(faulty.execute(plan, result), step_status::ok) << faulty.last_error();
+  for (const request_id id : {a, b, c, d, e}) {
+    EXPECT_EQ(twice.holds(id), once.holds(id)) << rtlm::to_integer(id);
+    EXPECT_EQ(twice.kv_tokens(id), once.kv_tokens(id)) << rtlm::to_integer(id);
+    EXPECT_EQ(twice.generated(id), once.generated(id)) << rtlm::to_integer(id);
+  }
+  EXPECT_EQ(twice.kv_tokens_in_use(), once.kv_tokens_in_use());
+  EXPECT_EQ(twice.kv_tokens(c), 51_tok);  // evicted to 50, then one decode
+  EXPECT_EQ(twice.kv_tokens(e), 101_tok);
+  EXPECT_FALSE(twice.holds(d));
 }
 
 // ---- a clock that jumps backwards ---------------------------------------------------------------

@@ -29,6 +29,17 @@ def test_errors_are_value_errors_that_name_the_field():
         rtlm.SchedulerConfig(priority_preemption_margin=-1.0)
 
 
+def test_capabilities_declare_kv_blocks_and_tokens_per_outcome():
+    plain = rtlm.Capabilities(kv_capacity=1000)
+    assert plain.kv_block_size == 1 and plain.max_tokens_per_outcome == 1
+    paged = rtlm.Capabilities(kv_capacity=1000, kv_block_size=16, max_tokens_per_outcome=4)
+    assert paged.kv_block_size == 16 and paged.max_tokens_per_outcome == 4
+    with pytest.raises(rtlm.Error, match=r"kv_block_size = 2000: must be in \[1, kv_capacity"):
+        rtlm.Capabilities(kv_capacity=1000, kv_block_size=2000)
+    with pytest.raises(rtlm.Error, match="max_tokens_per_outcome = 0"):
+        rtlm.Capabilities(kv_capacity=1000, max_tokens_per_outcome=0)
+
+
 def test_the_estimator_times_prefills_and_decode_steps(estimator):
     # The fitted H100 model: a 1,024-token prefill takes ~28 ms; a lone decode step ~7 ms; a
     # batch of 64 costs more than one sequence, and the 0.99 bound lies above the estimate.
@@ -274,7 +285,7 @@ def test_a_tight_deadline_gets_an_eviction(estimator):
     assert scheduler.submit(1, prompt_tokens=8000, deadline=0.8 * alone,
                             predicted=rtlm.LengthEstimate(50, 50))
     scheduler.step(b, 0.0)
-    assert 0.0 < scheduler.planned_eviction(1) <= 0.9
+    assert 0.0 < scheduler.eviction_ratio(1) <= 0.9
     run(scheduler, b)
     evictions = [e for plan in backend.plans for e in plan.evictions]
     assert len(evictions) == 1 and evictions[0].id == 1 and evictions[0].kept_tokens < 8000

@@ -15,6 +15,7 @@
 #include "rtlm/predict/online_length_regressor.hpp"
 #include "rtlm/schedule/length_feedback.hpp"
 #include "rtlm/testing/fake_backend.hpp"
+#include "rtlm/testing/faulty_backend.hpp"
 #include "schedule/linear_estimator.hpp"
 
 namespace {
@@ -232,7 +233,7 @@ TEST_F(scheduler_test, chunked_prefill_stays_within_the_token_budget) {
   for (int i = 0; i < 3; ++i) {
     const rtlm::step_plan& p = scheduler_->plan_step(0, now_);
     ASSERT_EQ(p.prefills.size(), 1U);
-    EXPECT_EQ(p.prefills[0].cached_tokens, rtlm::tokens(64 * i));
+    EXPECT_EQ(p.prefills[0].computed_tokens, rtlm::tokens(64 * i));
     chunks.push_back(p.prefills[0].new_tokens);
     EXPECT_EQ(p.prefills[0].final_chunk, i == 2);
     rtlm::step_result r;
@@ -534,7 +535,7 @@ TEST_F(scheduler_test, a_tight_deadline_gets_an_eviction_after_its_prefill) {
   backend_->set_output_length(request_id{1}, 50_tok);
   const rtlm::step_plan& p1 = scheduler_->plan_step(0, now_);
   EXPECT_TRUE(p1.evictions.empty());  // the prompt is not in the cache yet
-  const double alpha = scheduler_->planned_eviction(request_id{1});
+  const double alpha = scheduler_->eviction_ratio(request_id{1});
   EXPECT_GT(alpha, 0.0);
   EXPECT_LE(alpha, 0.9);
   rtlm::step_result res;
@@ -546,7 +547,7 @@ TEST_F(scheduler_test, a_tight_deadline_gets_an_eviction_after_its_prefill) {
   scheduler_->complete_step(0, step_status::ok, res, now_);
   const rtlm::step_plan& p3 = scheduler_->plan_step(0, now_);
   ASSERT_EQ(p3.evictions.size(), 1U);
-  EXPECT_DOUBLE_EQ(p3.evictions[0].ratio, alpha);
+  EXPECT_DOUBLE_EQ(p3.evictions[0].eviction_ratio, alpha);
   EXPECT_EQ(p3.evictions[0].kept_tokens, rtlm::kept_tokens_for_ratio(4000_tok, alpha));
   ASSERT_EQ(p3.decodes.size(), 1U);
   EXPECT_EQ(p3.decodes[0].kv_length, p3.evictions[0].kept_tokens);
@@ -565,8 +566,8 @@ TEST_F(scheduler_test, no_eviction_when_the_deadline_is_loose_or_absent) {
   submit(loose);
   submit(make_request(2, 4000_tok));
   scheduler_->plan_step(0, now_);
-  EXPECT_EQ(scheduler_->planned_eviction(request_id{1}), 0.0);
-  EXPECT_EQ(scheduler_->planned_eviction(request_id{2}), 0.0);
+  EXPECT_EQ(scheduler_->eviction_ratio(request_id{1}), 0.0);
+  EXPECT_EQ(scheduler_->eviction_ratio(request_id{2}), 0.0);
 }
 
 TEST_F(scheduler_test, consolidation_keeps_running_deadlines) {
@@ -985,7 +986,7 @@ TEST(scheduler_estimator, a_host_that_times_its_prefills_apart_teaches_their_off
   const auto prefill_part = [&estimator](const rtlm::step_plan& plan) {
     rtlm::seconds t(0);
     for (const auto& p : plan.prefills)
-      t += estimator.prefill_time(p.new_tokens, p.cached_tokens) - rtlm::seconds(0.004);
+      t += estimator.prefill_time(p.new_tokens, p.computed_tokens) - rtlm::seconds(0.004);
     return t;
   };
   rtlm::testing::fake_backend_config fake = fake_config(capabilities(100'000_tok));
@@ -1176,6 +1177,110 @@ TEST(scheduler_compile_time_policy, a_fixed_policy_schedules_in_its_order) {
     now += std::chrono::duration_cast<rtlm::duration>(s.step(0, now).measured);
   EXPECT_EQ(events.ids(request_event_kind::admitted),
             (std::vector<request_id>{request_id{2}, request_id{3}, request_id{1}}));
+}
+
+TEST(scheduler_compile_time_policy, a_config_naming_another_policy_is_refused) {
+  rtlm::scheduler_config config;
+  config.max_requests = 16;
+  config.solver_max_tokens = 1024_tok;
+  config.policy = rtlm::policy_kind::earliest_deadline_first;
+  EXPECT_EQ(rtlm::test::blamed_field([&] {
+              rtlm::basic_scheduler<rtlm::shortest_predicted_first> s(
+                  rtlm::shortest_predicted_first{}, config);
+            }),
+            "scheduler_config.policy");
+  config.policy = rtlm::policy_kind::shortest_predicted_first;  // its own kind: fine
+  rtlm::basic_scheduler<rtlm::shortest_predicted_first> s(rtlm::shortest_predicted_first{}, config);
+  EXPECT_EQ(s.config().policy, rtlm::policy_kind::shortest_predicted_first);
+}
+
+TEST(scheduler_admission, admission_control_judges_at_the_pace_the_backend_has_shown) {
+  // The backend runs three times slower than its estimator says. Once the online correction has
+  // learnt that, a deadline met only at the estimator's pace is refused.
+  rtlm::scheduler_config config;
+  config.max_requests = 64;
+  config.solver_max_tokens = 1024_tok;
+  config.admission_length = rtlm::admission_basis::expected_length;
+  config.step_time_learning.weight = 0.5;
+  rtlm::scheduler s(config);
+  const rtlm::test::linear_estimator estimator;
+  rtlm::testing::fake_backend_config fc = fake_config(capabilities(100'000_tok));
+  fc.step_time = [&estimator](const rtlm::step_plan& plan) {
+    rtlm::seconds t(0);
+    for (const auto& p : plan.prefills)
+      t += estimator.prefill_time(p.new_tokens, p.computed_tokens);
+    std::vector<rtlm::tokens> kv;
+    for (const auto& d : plan.decodes) kv.push_back(d.kv_length);
+    if (!kv.empty()) t += estimator.decode_time(kv);
+    return t * 3.0;
+  };
+  rtlm::testing::fake_backend backend(fc);
+  s.add_backend(backend, estimator);
+  recorder events;
+  s.set_observer(&events);
+  for (std::uint64_t id = 1; id <= 8; ++id) {
+    rtlm::request r = make_request(id, 10_tok);
+    ASSERT_EQ(s.submit(r), rtlm::submit_status::accepted);
+  }
+  rtlm::time_point now = t0;
+  for (int i = 0; i < 40; ++i) {
+    now += std::chrono::duration_cast<rtlm::duration>(s.step(0, now).measured);
+  }
+  ASSERT_GT(s.estimator(0).decode_factor(), 2.5);
+  // Alone at the estimator's pace: 0.011 s of prefill and 20 steps of 0.0105 s, 0.22 s; at the
+  // backend's, 0.66 s.
+  rtlm::request probe = make_request(100, 10_tok);
+  probe.arrival = now;
+  probe.predicted_length = predicted(20, 20_tok);
+  probe.deadline = now + std::chrono::duration_cast<rtlm::duration>(rtlm::seconds(0.4));
+  ASSERT_EQ(s.submit(probe), rtlm::submit_status::accepted);
+  s.plan_step(0, now);
+  EXPECT_TRUE(events.last(request_id{100}, request_event_kind::rejected).has_value());
+}
+
+TEST(scheduler_failures, a_failed_steps_control_operations_are_sent_again) {
+  rtlm::scheduler_config config;
+  config.max_requests = 16;
+  config.solver_max_tokens = 1024_tok;
+  rtlm::scheduler s(config);
+  rtlm::test::linear_estimator estimator;
+  estimator.decode_per_kv = 1e-5;  // a long KV slows decoding: eviction helps the deadline
+  rtlm::testing::fake_backend fake(fake_config(capabilities(100'000_tok)));
+  rtlm::testing::faulty_backend faulty(fake);
+  s.add_backend(faulty, estimator);
+  rtlm::request r = make_request(1, 800_tok);
+  r.predicted_length = predicted(20, 20_tok);
+  r.deadline = at(0.4);
+  ASSERT_EQ(s.submit(r), rtlm::submit_status::accepted);
+  rtlm::step_result result;
+  const auto run = [&](rtlm::time_point now) {
+    const rtlm::step_plan& plan = s.plan_step(0, now);
+    const rtlm::step_status status = faulty.execute(plan, result);
+    return s.complete_step(0, status, result, now);
+  };
+  ASSERT_EQ(run(t0).status, step_status::ok);  // the prefill
+  const rtlm::step_plan& evicting = s.plan_step(0, t0);
+  ASSERT_EQ(evicting.evictions.size(), 1U);
+  const rtlm::kv_eviction eviction = evicting.evictions[0];
+  faulty.inject_next(rtlm::testing::fault::throw_std);
+  ASSERT_EQ(s.complete_step(0, faulty.execute(evicting, result), result, t0).status,
+            step_status::backend_failure);
+  const rtlm::step_plan& again = s.plan_step(0, t0);
+  ASSERT_EQ(again.evictions.size(), 1U);
+  EXPECT_EQ(again.evictions[0].id, eviction.id);
+  EXPECT_EQ(again.evictions[0].kept_tokens, eviction.kept_tokens);
+  ASSERT_EQ(s.complete_step(0, faulty.execute(again, result), result, t0).status, step_status::ok);
+  // Decode to the end; the step that carries the release fails, and the next sends it again.
+  while (s.live_requests() > 0) ASSERT_EQ(run(t0).status, step_status::ok);
+  const rtlm::step_plan& releasing = s.plan_step(0, t0);
+  ASSERT_EQ(releasing.releases.size(), 1U);
+  faulty.inject_next(rtlm::testing::fault::throw_std);
+  s.complete_step(0, faulty.execute(releasing, result), result, t0);
+  const rtlm::step_plan& released_again = s.plan_step(0, t0);
+  ASSERT_EQ(released_again.releases.size(), 1U);
+  EXPECT_EQ(released_again.releases[0], request_id{1});
+  EXPECT_EQ(s.complete_step(0, faulty.execute(released_again, result), result, t0).status,
+            step_status::ok);
 }
 
 }  // namespace

@@ -163,8 +163,8 @@ TEST(scheduling_policy, shortest_prompt_first_order_and_key) {
   EXPECT_DOUBLE_EQ(key_seconds(p.key(five()[2])), 22.0);
 }
 
-TEST(scheduling_policy, shortest_prompt_first_without_aging_is_vllm_sjf) {
-  // A huge seconds_per_token makes the prompt length dominate: vLLM's `sjf` order.
+TEST(scheduling_policy, shortest_prompt_first_without_aging_is_prompt_length_order) {
+  // A huge seconds_per_token makes the prompt length dominate: plain prompt-length order.
   const rtlm::shortest_prompt_first p({.seconds_per_token = 1e6});
   EXPECT_EQ(order_of(p), "DBEAC");  // prompts 10, 100, 500, 1000, 2000
 }

@@ -254,7 +254,7 @@ TEST(waiting_queue_starvation, earliest_deadline_first) {
                  });
 }
 
-TEST(waiting_queue_starvation, shortest_prompt_first_and_vllm_sjf) {
+TEST(waiting_queue_starvation, shortest_prompt_first_with_and_without_aging) {
   queued_request big = req(0, 0, 0.0);
   big.prompt_tokens = rtlm::tokens(3000);  // key 30
   const auto small = [](double t) {
@@ -263,7 +263,7 @@ TEST(waiting_queue_starvation, shortest_prompt_first_and_vllm_sjf) {
     return s;
   };
   expect_bounded(rtlm::shortest_prompt_first({.seconds_per_token = 0.01}), big, small);
-  // vLLM's sjf (no aging) starves it for the whole horizon.
+  // Plain prompt-length order (no aging) starves it for the whole horizon.
   EXPECT_EQ(served_tick(rtlm::shortest_prompt_first({.seconds_per_token = 1e6}), big, 5, small),
             std::nullopt);
 }

@@ -53,8 +53,8 @@ class simulated_backend_test : public ::testing::Test {
   // 101 and 301 entries.
   void prefill_and_decode_once() {
     rtlm::step_plan plan;
-    plan.prefills = {{.id = short_request, .new_tokens = 100_tok, .cached_tokens = 0_tok},
-                     {.id = long_request, .new_tokens = 300_tok, .cached_tokens = 0_tok}};
+    plan.prefills = {{.id = short_request, .new_tokens = 100_tok, .computed_tokens = 0_tok},
+                     {.id = long_request, .new_tokens = 300_tok, .computed_tokens = 0_tok}};
     EXPECT_DOUBLE_EQ(run(plan), 0.4);
     plan.clear();
     plan.decodes = {{.id = short_request, .kv_length = 100_tok},
@@ -85,7 +85,7 @@ TEST_F(simulated_backend_test, a_swap_after_an_eviction_moves_only_the_kept_kv) 
   prefill_and_decode_once();
   rtlm::step_plan plan;
   // The long request keeps 50 of its 300 prompt entries, plus the one token decoded.
-  plan.evictions = {{.id = long_request, .ratio = 250.0 / 300.0, .kept_tokens = 50_tok}};
+  plan.evictions = {{.id = long_request, .eviction_ratio = 250.0 / 300.0, .kept_tokens = 50_tok}};
   plan.decodes = {{.id = short_request, .kv_length = 101_tok}};
   EXPECT_DOUBLE_EQ(run(plan), 0.0);
   plan.clear();
@@ -100,7 +100,7 @@ TEST_F(simulated_backend_test, a_recompute_moves_nothing_and_its_prefill_is_char
   plan.decodes = {{.id = long_request, .kv_length = 301_tok}};
   EXPECT_DOUBLE_EQ(run(plan), 0.0);
   plan.clear();
-  plan.prefills = {{.id = short_request, .new_tokens = 101_tok, .cached_tokens = 0_tok}};
+  plan.prefills = {{.id = short_request, .new_tokens = 101_tok, .computed_tokens = 0_tok}};
   EXPECT_DOUBLE_EQ(run(plan), 0.101);
 }
 

@@ -179,10 +179,10 @@ TEST(simulation, evictions_are_recorded_and_averaged) {
   std::size_t finished = 0;
   for (const rtlm::sim::request_record& rec : r.records) {
     ASSERT_TRUE(rec.finished());
-    EXPECT_GT(rec.kv_eviction_ratio, 0.0);
-    EXPECT_LT(rec.kv_eviction_ratio, 1.0);
+    EXPECT_GT(rec.eviction_ratio, 0.0);
+    EXPECT_LT(rec.eviction_ratio, 1.0);
     EXPECT_TRUE(rec.on_time());
-    sum += rec.kv_eviction_ratio;
+    sum += rec.eviction_ratio;
     ++finished;
   }
   EXPECT_DOUBLE_EQ(rtlm::sim::summarize(r).mean_eviction, sum / static_cast<double>(finished));

@@ -11,7 +11,10 @@ namespace rtlm {
 /// What happened to one computed request in a step.
 struct request_outcome {
   request_id id{};
-  tokens generated;  ///< output tokens produced this step: 0 or 1 (0 for a non-final prefill chunk)
+  /// Output tokens produced this step: 0 to backend_capabilities::max_tokens_per_outcome (1
+  /// unless the backend declares more, e.g. for speculative decoding); 0 for a non-final prefill
+  /// chunk.
+  tokens generated;
   bool finished = false;  ///< it emitted end-of-sequence or hit the backend's own length cap
 };
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "rtlm/budget/in_flight_replanner.hpp"
+#include "rtlm/detail/enum_names.hpp"
 #include "rtlm/detail/validate.hpp"
 
 namespace rtlm {
@@ -22,18 +23,15 @@ RTLM_INLINE tokens remaining_length_bound(const length_distribution& predicted, 
   return tokens(std::clamp<std::int64_t>(more, 1, cap));
 }
 
+namespace detail {
+
+inline constexpr std::string_view replan_action_names[] = {"keep_going", "evict", "cap_output",
+                                                           "stop"};
+
+}  // namespace detail
+
 RTLM_INLINE std::string_view to_string(replan_action a) noexcept {
-  switch (a) {
-    case replan_action::keep_going:
-      return "keep_going";
-    case replan_action::evict:
-      return "evict";
-    case replan_action::cap_output:
-      return "cap_output";
-    case replan_action::stop:
-      return "stop";
-  }
-  return "unknown";
+  return detail::enum_name(a, detail::replan_action_names);
 }
 
 RTLM_INLINE replan_decision replan_at_checkpoint(const request_time_table& table,

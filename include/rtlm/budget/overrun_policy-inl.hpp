@@ -8,6 +8,7 @@
 #include <string>
 
 #include "rtlm/budget/overrun_policy.hpp"
+#include "rtlm/detail/enum_names.hpp"
 #include "rtlm/detail/validate.hpp"
 
 namespace rtlm {
@@ -42,54 +43,31 @@ inline std::string format_time(time_point t) {
 
 }  // namespace detail::single_stream
 
+namespace detail {
+
+inline constexpr std::string_view overrun_policy_names[] = {"kill", "skip_next"};
+inline constexpr std::string_view job_outcome_names[] = {"met", "killed", "late", "skipped"};
+inline constexpr std::string_view guard_error_names[] = {
+    "none",        "time_went_backwards", "deadline_before_release", "nothing_running",
+    "stream_busy", "nothing_waiting"};
+
+}  // namespace detail
+
 RTLM_INLINE std::string_view to_string(overrun_policy policy) noexcept {
-  switch (policy) {
-    case overrun_policy::kill:
-      return "kill";
-    case overrun_policy::skip_next:
-      return "skip_next";
-  }
-  return "unknown";
+  return detail::enum_name(policy, detail::overrun_policy_names);
 }
 
 RTLM_INLINE std::optional<overrun_policy> overrun_policy_from_string(
     std::string_view name) noexcept {
-  for (const overrun_policy p : {overrun_policy::kill, overrun_policy::skip_next}) {
-    if (to_string(p) == name) return p;
-  }
-  return std::nullopt;
+  return detail::enum_from_name<overrun_policy>(name, detail::overrun_policy_names);
 }
 
 RTLM_INLINE std::string_view to_string(job_outcome outcome) noexcept {
-  switch (outcome) {
-    case job_outcome::met:
-      return "met";
-    case job_outcome::killed:
-      return "killed";
-    case job_outcome::late:
-      return "late";
-    case job_outcome::skipped:
-      return "skipped";
-  }
-  return "unknown";
+  return detail::enum_name(outcome, detail::job_outcome_names);
 }
 
 RTLM_INLINE std::string_view to_string(guard_error error) noexcept {
-  switch (error) {
-    case guard_error::none:
-      return "none";
-    case guard_error::time_went_backwards:
-      return "time_went_backwards";
-    case guard_error::deadline_before_release:
-      return "deadline_before_release";
-    case guard_error::nothing_running:
-      return "nothing_running";
-    case guard_error::stream_busy:
-      return "stream_busy";
-    case guard_error::nothing_waiting:
-      return "nothing_waiting";
-  }
-  return "unknown";
+  return detail::enum_name(error, detail::guard_error_names);
 }
 
 RTLM_INLINE void single_stream_guard::accept(time_point now) noexcept {

@@ -13,8 +13,8 @@
 namespace rtlm {
 
 /// What a single-stream host does with a job that overruns its deadline (TimeBill's two
-/// policies; DESIGN.md section 2). One job runs at a time; jobs released while the stream is
-/// busy wait FIFO.
+/// policies; docs/methods.md, 'Overrun policies'). One job runs at a time; jobs released while
+/// the stream is busy wait FIFO.
 enum class overrun_policy : std::uint8_t {
   /// Kill: the late job is stopped at its deadline and dropped; the stream is free from then on.
   /// A job that could only start at or after its deadline is dropped without running.

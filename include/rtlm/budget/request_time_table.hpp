@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cmath>
 #include <concepts>
 #include <cstddef>
@@ -55,28 +56,37 @@ class request_time_table {
   request_time_table(const Prefill& prefill, const DecodeStep& decode_step,
                      request_table_options options = {}) {
     init_grid(options);
-    const auto cells = static_cast<std::size_t>(options.max_tokens.count() >> shift_);
-    const std::int64_t cell = std::int64_t{1} << shift_;
-    for (std::size_t i = 0; i < cells; ++i) {
-      double decode_lo = INFINITY;
-      double decode_hi = 0.0;
-      double prefill_hi = 0.0;
-      double sum = 0.0;
-      for (std::int64_t j = 0; j < cell; ++j) {
-        const tokens n(static_cast<std::int64_t>(i) * cell + j);
-        const double d = checked("decode_step", n, seconds(decode_step(n)).count());
-        const double p = checked("prefill", n, seconds(prefill(n)).count());
-        decode_lo = std::min(decode_lo, d);
-        decode_hi = std::max(decode_hi, d);
-        prefill_hi = std::max(prefill_hi, p);
-        sum += d;
-      }
-      decode_lo_.push_back(decode_lo);
-      decode_hi_.push_back(decode_hi);
-      prefill_hi_.push_back(prefill_hi);
-      cumulative_.push_back(cumulative_.back() + sum);
-    }
+    fill(prefill, decode_step,
+         [](const char* what, tokens n, double v) { return checked(what, n, v); });
     finish_grid();
+  }
+
+  /// Tabulates `estimator`'s expected times again, in place, on the same grid: for an estimator
+  /// that learns (online_step_correction), so that the solver follows it. A negative or
+  /// non-finite time counts as 0 and makes it return false. O(max_tokens) estimator calls; no
+  /// allocation.
+  bool retabulate(const step_time_estimator& estimator) noexcept {
+    cumulative_.clear();
+    decode_lo_.clear();
+    decode_hi_.clear();
+    prefill_hi_.clear();
+    cumulative_.push_back(0.0);
+    bool ok = true;
+    fill(
+        [&](tokens n) {
+          return n.count() == 0 ? seconds(0) : estimator.prefill_time(n, tokens(0));
+        },
+        [&](tokens kv) {
+          const std::array<tokens, 1> batch{kv};
+          return estimator.decode_time(batch);
+        },
+        [&](const char* /*what*/, tokens /*n*/, double v) {
+          if (std::isfinite(v) && v >= 0.0) return v;
+          ok = false;
+          return 0.0;
+        });
+    finish_grid();
+    return ok;
   }
 
   /// An upper bound on the prefill time of a prompt of `prompt` tokens: the greatest time in
@@ -94,6 +104,32 @@ class request_time_table {
   [[nodiscard]] tokens cell() const noexcept { return tokens(std::int64_t{1} << shift_); }
 
  private:
+  // Appends every cell's figures from `prefill` and `decode_step`, each value passed through
+  // `check(what, length, value)`.
+  template <class Prefill, class DecodeStep, class Check>
+  void fill(const Prefill& prefill, const DecodeStep& decode_step, const Check& check) {
+    const auto cells = static_cast<std::size_t>(cells_);
+    const std::int64_t cell = std::int64_t{1} << shift_;
+    for (std::size_t i = 0; i < cells; ++i) {
+      double decode_lo = INFINITY;
+      double decode_hi = 0.0;
+      double prefill_hi = 0.0;
+      double sum = 0.0;
+      for (std::int64_t j = 0; j < cell; ++j) {
+        const tokens n(static_cast<std::int64_t>(i) * cell + j);
+        const double d = check("decode_step", n, seconds(decode_step(n)).count());
+        const double p = check("prefill", n, seconds(prefill(n)).count());
+        decode_lo = std::min(decode_lo, d);
+        decode_hi = std::max(decode_hi, d);
+        prefill_hi = std::max(prefill_hi, p);
+        sum += d;
+      }
+      decode_lo_.push_back(decode_lo);
+      decode_hi_.push_back(decode_hi);
+      prefill_hi_.push_back(prefill_hi);
+      cumulative_.push_back(cumulative_.back() + sum);
+    }
+  }
   static request_table_options with_valid_level(const request_table_options& options);
   void init_grid(const request_table_options& options);
   void finish_grid();

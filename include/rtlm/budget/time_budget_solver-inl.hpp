@@ -6,6 +6,7 @@
 
 #include "rtlm/budget/eviction_ratio.hpp"
 #include "rtlm/budget/time_budget_solver.hpp"
+#include "rtlm/detail/enum_names.hpp"
 #include "rtlm/detail/validate.hpp"
 
 namespace rtlm {
@@ -24,18 +25,15 @@ RTLM_INLINE void time_budget_problem::validate() const {
                   "must be in [0, 1]");
 }
 
+namespace detail {
+
+inline constexpr std::string_view budget_shortfall_names[] = {
+    "none", "deadline_passed", "prefill_too_long", "eviction_too_weak"};
+
+}  // namespace detail
+
 RTLM_INLINE std::string_view to_string(budget_shortfall s) noexcept {
-  switch (s) {
-    case budget_shortfall::none:
-      return "none";
-    case budget_shortfall::deadline_passed:
-      return "deadline_passed";
-    case budget_shortfall::prefill_too_long:
-      return "prefill_too_long";
-    case budget_shortfall::eviction_too_weak:
-      return "eviction_too_weak";
-  }
-  return "unknown";
+  return detail::enum_name(s, detail::budget_shortfall_names);
 }
 
 namespace detail {

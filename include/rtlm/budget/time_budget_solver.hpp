@@ -75,9 +75,9 @@ struct time_budget_plan {
   [[nodiscard]] bool feasible() const noexcept { return shortfall == budget_shortfall::none; }
 };
 
-/// TimeBill's solver in closed form for its fitted polynomials (DESIGN.md section 2, with the
-/// paper's Eq. 11 corrected): the smallest alpha in [0, alpha_max] with
-/// t_predict + t_prefill(N_x) + t_decode(alpha, N_W) <= remaining, where
+/// TimeBill's solver in closed form for its fitted polynomials (docs/methods.md, 'The
+/// eviction-ratio solver', with the paper's Eq. 11 corrected): the smallest alpha in
+/// [0, alpha_max] with t_predict + t_prefill(N_x) + t_decode(alpha, N_W) <= remaining, where
 /// t_decode = (N - 1)(p (1 - alpha) N_x + q) + p (N - 1)(N - 2) / 2. An infeasible budget gets
 /// alpha_max (TimeBill runs it there and lets the overrun policy act). Throws rtlm::error for an
 /// invalid problem; otherwise O(1), no allocation.
@@ -119,6 +119,12 @@ class time_budget_solver {
                                       double alpha) const noexcept;
   /// The worst-case time of the problem at eviction ratio `alpha`. O(1).
   [[nodiscard]] seconds worst_case(const time_budget_problem& problem, double alpha) const noexcept;
+
+  /// Tabulates `estimator` again in place (request_time_table::retabulate()): for a solver
+  /// built on an estimator that learns. O(max_tokens); no allocation.
+  bool retabulate(const step_time_estimator& estimator) noexcept {
+    return table_.retabulate(estimator);
+  }
 
   /// The table behind the solver. O(1).
   [[nodiscard]] const request_time_table& table() const noexcept { return table_; }

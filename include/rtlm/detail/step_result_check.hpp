@@ -14,12 +14,13 @@ namespace rtlm::detail {
 inline constexpr double max_step_seconds = 1e9;
 
 // Why `result` breaks the contract for `plan`, or nullptr when it keeps it: one outcome per
-// computed request in plan order, each with the tokens its step asks for at most (one; none
-// for a non-final prefill chunk), and a finite step time in [0, max_step_seconds]. Shared by
-// model_backend::execute() and the scheduler's complete_step(), so both judge alike. O(batch);
-// no allocation.
-inline const char* invalid_result_reason(const step_plan& plan,
-                                         const step_result& result) noexcept {
+// computed request in plan order, each with the tokens its step may emit at most
+// (`max_tokens_per_outcome`, the backend's capability: 1 for plain decoding, more for
+// speculative decoding; none for a non-final prefill chunk), and a finite step time in
+// [0, max_step_seconds]. Shared by model_backend::execute() and the scheduler's complete_step(),
+// so both judge alike. O(batch); no allocation.
+inline const char* invalid_result_reason(const step_plan& plan, const step_result& result,
+                                         tokens max_tokens_per_outcome = tokens(1)) noexcept {
   const double t = result.step_time.count();
   if (!std::isfinite(t) || t < 0) return "step_time is not a finite number >= 0";
   if (t > max_step_seconds) return "step_time is longer than 1e9 s";
@@ -31,12 +32,14 @@ inline const char* invalid_result_reason(const step_plan& plan,
   }
   if (result.outcomes.size() != plan.computed())
     return "the number of outcomes differs from the number of computed requests";
-  const auto tokens_ok = [](const request_outcome& o, bool may_emit) -> const char* {
+  const auto tokens_ok = [max_tokens_per_outcome](const request_outcome& o,
+                                                  bool may_emit) -> const char* {
     if (o.generated.count() < 0) return "an outcome generated a negative number of tokens";
     if (!may_emit && o.generated.count() != 0) return "a non-final prefill chunk generated tokens";
-    // A step computes one position per sequence: more tokens would put the scheduler's view of
-    // the request's KV and output length out of step with the backend's.
-    if (o.generated.count() > 1) return "an outcome generated more than one token";
+    // A step computes what the backend declared per sequence: more tokens would put the
+    // scheduler's view of the request's KV and output length out of step with the backend's.
+    if (o.generated > max_tokens_per_outcome)
+      return "an outcome generated more tokens than max_tokens_per_outcome";
     return nullptr;
   };
   for (std::size_t i = 0; i < plan.prefills.size(); ++i) {

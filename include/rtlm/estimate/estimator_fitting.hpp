@@ -83,9 +83,10 @@ struct profile_split {
   profile held_out;
 };
 
-/// DESIGN.md 4.1's split: within each phase, points sorted by size (batch, then total KV,
-/// then new tokens), every `every`-th one from `offset` is held out, so held-out points lie
-/// between fitted ones and evaluation tests interpolation. Allocates; O(points log points).
+/// The split of docs/methods.md, 'Estimator evaluation': within each phase, points sorted by
+/// size (batch, then total KV, then new tokens), every `every`-th one from `offset` is held out,
+/// so held-out points lie between fitted ones and evaluation tests interpolation. Allocates;
+/// O(points log points).
 profile_split split_every_nth(const profile& profile, std::size_t every = 5,
                               std::size_t offset = 4);
 

@@ -41,9 +41,10 @@ struct step_observation {
 };
 
 /// An estimator that follows the hardware it runs on: a fitted estimator's times corrected by
-/// what the steps measure. This is the estimator's online update of DESIGN.md section 3: the
-/// scheduler feeds every measured step through observe_step(), so drift (clock throttling,
-/// another tenant, a driver update) shows up in the next plans.
+/// what the steps measure. This is the estimator's online update (docs/methods.md,
+/// 'Architecture and real-time rules'): the scheduler feeds every measured step through
+/// observe_step(), so drift (clock throttling, another tenant, a driver update) shows up in the
+/// next plans.
 ///
 /// - Decode: the base's time times a factor, an exponentially weighted mean of measured over
 ///   predicted.

@@ -99,7 +99,7 @@ RTLM_INLINE profile run_profiler(model_backend& backend, const profile_grid& gri
     for (int r = 0; r < runs; ++r) {
       const request_id id = session.fresh_id();
       step_plan plan;
-      plan.prefills = {{.id = id, .new_tokens = n, .cached_tokens = tokens(0)}};
+      plan.prefills = {{.id = id, .new_tokens = n, .computed_tokens = tokens(0)}};
       const seconds t = session.run(plan);
       if (r >= options.warmup) point.measurements.push_back(t);
       session.release({id});
@@ -123,10 +123,10 @@ RTLM_INLINE profile run_profiler(model_backend& backend, const profile_grid& gri
       step_plan plan;
       plan.prefills = {{.id = id,
                         .new_tokens = c.cached_tokens,
-                        .cached_tokens = tokens(0),
+                        .computed_tokens = tokens(0),
                         .final_chunk = false}};
       session.run(plan);
-      plan.prefills = {{.id = id, .new_tokens = c.new_tokens, .cached_tokens = c.cached_tokens}};
+      plan.prefills = {{.id = id, .new_tokens = c.new_tokens, .computed_tokens = c.cached_tokens}};
       const seconds t = session.run(plan);
       if (r >= options.warmup) point.measurements.push_back(t);
       session.release({id});
@@ -166,7 +166,7 @@ RTLM_INLINE profile run_profiler(model_backend& backend, const profile_grid& gri
       ids.push_back(session.fresh_id());
       kv.push_back(std::max(tokens(1), k - lead));
       plan.prefills.push_back(
-          {.id = ids.back(), .new_tokens = kv.back(), .cached_tokens = tokens(0)});
+          {.id = ids.back(), .new_tokens = kv.back(), .computed_tokens = tokens(0)});
     }
     session.run(plan);
     profile_point point{.phase = step_phase::decode,

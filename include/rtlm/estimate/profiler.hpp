@@ -23,8 +23,9 @@ struct profile_grid {
   std::vector<tokens> decode_kv_lengths;
   std::vector<std::vector<tokens>> mixed_decode_batches;  ///< batches with given KV lengths
 
-  /// A grid in the spirit of DESIGN.md 4.0 up to `max_tokens`: dense prefills from 1 token,
-  /// chunks at three sizes over three caches, decode batches 1..64 over KV lengths 128..max.
+  /// A grid in the spirit of docs/methods.md, 'GPU profiling', up to `max_tokens`: dense
+  /// prefills from 1 token, chunks at three sizes over three caches, decode batches 1..64 over
+  /// KV lengths 128..max.
   static profile_grid standard(tokens max_tokens);
 };
 

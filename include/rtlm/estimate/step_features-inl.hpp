@@ -3,51 +3,32 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <utility>
 #include <vector>
 
+#include "rtlm/detail/enum_names.hpp"
 #include "rtlm/estimate/step_features.hpp"
 
 namespace rtlm {
 
+namespace detail {
+
+inline constexpr std::string_view step_feature_names[] = {
+    "constant",        "sequences",       "new_tokens",        "matmul_time",
+    "attention_time",  "weight_time",     "kv_read_time",      "roofline_time",
+    "padded_kv_time",  "longest_kv_time", "tiled_matmul_time", "cached_attention_time",
+    "cached_sequences"};
+static_assert(std::size(step_feature_names) == step_feature_count);
+
+}  // namespace detail
+
 RTLM_INLINE std::string_view to_string(step_feature f) noexcept {
-  switch (f) {
-    case step_feature::constant:
-      return "constant";
-    case step_feature::sequences:
-      return "sequences";
-    case step_feature::new_tokens:
-      return "new_tokens";
-    case step_feature::matmul_time:
-      return "matmul_time";
-    case step_feature::attention_time:
-      return "attention_time";
-    case step_feature::weight_time:
-      return "weight_time";
-    case step_feature::kv_read_time:
-      return "kv_read_time";
-    case step_feature::roofline_time:
-      return "roofline_time";
-    case step_feature::padded_kv_time:
-      return "padded_kv_time";
-    case step_feature::longest_kv_time:
-      return "longest_kv_time";
-    case step_feature::tiled_matmul_time:
-      return "tiled_matmul_time";
-    case step_feature::cached_attention_time:
-      return "cached_attention_time";
-    case step_feature::cached_sequences:
-      return "cached_sequences";
-  }
-  return "unknown";
+  return detail::enum_name(f, detail::step_feature_names);
 }
 
 RTLM_INLINE std::optional<step_feature> step_feature_from_string(std::string_view name) noexcept {
-  for (std::size_t i = 0; i < step_feature_count; ++i) {
-    const auto f = static_cast<step_feature>(i);
-    if (to_string(f) == name) return f;
-  }
-  return std::nullopt;
+  return detail::enum_from_name<step_feature>(name, detail::step_feature_names);
 }
 
 RTLM_INLINE step_featurizer::step_featurizer(model_shape shape, hardware_spec hardware)

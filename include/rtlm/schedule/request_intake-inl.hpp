@@ -9,31 +9,25 @@
 #include <string_view>
 
 #include "rtlm/detail/assert.hpp"
+#include "rtlm/detail/enum_names.hpp"
 #include "rtlm/detail/validate.hpp"
 #include "rtlm/schedule/request_intake.hpp"
 
 namespace rtlm {
 
+namespace detail {
+
+inline constexpr std::string_view submit_status_names[] = {"accepted", "queue_full", "invalid"};
+inline constexpr std::string_view cancel_status_names[] = {"accepted", "queue_full"};
+
+}  // namespace detail
+
 RTLM_INLINE std::string_view to_string(submit_status status) noexcept {
-  switch (status) {
-    case submit_status::accepted:
-      return "accepted";
-    case submit_status::queue_full:
-      return "queue_full";
-    case submit_status::invalid:
-      return "invalid";
-  }
-  return "unknown";
+  return detail::enum_name(status, detail::submit_status_names);
 }
 
 RTLM_INLINE std::string_view to_string(cancel_status status) noexcept {
-  switch (status) {
-    case cancel_status::accepted:
-      return "accepted";
-    case cancel_status::queue_full:
-      return "queue_full";
-  }
-  return "unknown";
+  return detail::enum_name(status, detail::cancel_status_names);
 }
 
 RTLM_INLINE std::string_view invalid_request_field(const request& r) noexcept {

@@ -60,8 +60,8 @@ template <class F>
 concept cancellation_sink = std::is_nothrow_invocable_v<F&, request_id>;
 
 /// The scheduler's intake: a bounded, lock-free, multi-producer single-consumer queue of requests
-/// and of cancellations (DESIGN.md section 3, "lock-free ingress"). Any number of host threads
-/// submit() and cancel(); the scheduler's one thread drain()s each step.
+/// and of cancellations (docs/methods.md, 'Architecture and real-time rules'). Any number of
+/// host threads submit() and cancel(); the scheduler's one thread drain()s each step.
 ///
 /// Requests are not trivially copyable, so they live in a slot array preallocated at
 /// construction; a lock-free stack holds the free slot indices and a lock-free FIFO queue the

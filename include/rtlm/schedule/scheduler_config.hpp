@@ -5,9 +5,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "rtlm/core/units.hpp"
+#include "rtlm/detail/enum_names.hpp"
 #include "rtlm/detail/validate.hpp"
 #include "rtlm/estimate/online_step_correction.hpp"
 #include "rtlm/schedule/placement.hpp"
@@ -24,29 +26,18 @@ enum class admission_mode : std::uint8_t {
   relax_deadline,  ///< keep it with deadline = now + relaxed_deadline_factor x its isolated time
 };
 
+inline constexpr std::string_view admission_mode_names[] = {"accept", "reject", "downgrade",
+                                                            "relax_deadline"};
+
 /// The name of `m`, equal to its enumerator ("relax_deadline"). O(1); no allocation; thread-safe.
 [[nodiscard]] constexpr std::string_view to_string(admission_mode m) noexcept {
-  switch (m) {
-    case admission_mode::accept:
-      return "accept";
-    case admission_mode::reject:
-      return "reject";
-    case admission_mode::downgrade:
-      return "downgrade";
-    case admission_mode::relax_deadline:
-      return "relax_deadline";
-  }
-  return "reject";
+  return detail::enum_name(m, admission_mode_names);
 }
 
 /// The mode named `name` (as to_string() writes it), or nullopt. O(modes); thread-safe.
 [[nodiscard]] constexpr std::optional<admission_mode> admission_mode_from_string(
     std::string_view name) noexcept {
-  for (const admission_mode m : {admission_mode::accept, admission_mode::reject,
-                                 admission_mode::downgrade, admission_mode::relax_deadline}) {
-    if (to_string(m) == name) return m;
-  }
-  return std::nullopt;
+  return detail::enum_from_name<admission_mode>(name, admission_mode_names);
 }
 
 /// The output length admission control judges a deadline on (see docs/scheduling.md,
@@ -65,8 +56,10 @@ enum class admission_basis : std::uint8_t {
 /// Everything a scheduler is configured with. Aggregate: build it with designated initializers;
 /// the scheduler's constructor validates it and throws rtlm::error naming the bad field.
 struct scheduler_config {
-  policy_kind policy = policy_kind::uncertainty_aware_priority;  ///< for rtlm::scheduler
-  policy_config policies;                                        ///< the policies' weights
+  /// The policy, for rtlm::scheduler (unset: uncertainty_aware_priority). basic_scheduler<P>
+  /// takes its policy as a type: there it must be unset or P's own kind.
+  std::optional<policy_kind> policy;
+  policy_config policies;              ///< the policies' weights
   std::size_t max_requests = 16384;    ///< live requests held (waiting, running, swapped out)
   std::size_t intake_capacity = 4096;  ///< submitted but not yet seen by a step
   std::size_t cancel_capacity = 1024;  ///< cancellations not yet seen by a step
@@ -95,6 +88,9 @@ struct scheduler_config {
   /// measured (docs/scheduling.md, "Dynamic consolidation"); turn it on where running requests'
   /// deadlines matter more than waiting ones'.
   bool consolidate = false;
+  /// Consolidation holds a waiting request back for at most this long after its arrival.
+  /// Finite, >= 0.
+  seconds consolidation_max_hold{60.0};
   /// Preemption for priority: when the batch or the KV cache is full and the first waiting
   /// request ranks ahead of the least urgent running one by more than
   /// priority_preemption_margin (seconds of the policy's key), that one makes room (swap, else
@@ -145,10 +141,25 @@ struct scheduler_config {
     detail::require(similar_length_ratio > 1.0 && std::isfinite(similar_length_ratio),
                     "scheduler_config.similar_length_ratio", similar_length_ratio,
                     "must be finite and > 1");
+    detail::require(
+        consolidation_max_hold.count() >= 0.0 && std::isfinite(consolidation_max_hold.count()),
+        "scheduler_config.consolidation_max_hold", consolidation_max_hold.count(),
+        "must be finite and >= 0");
     detail::require(solver_max_tokens.count() >= 64, "scheduler_config.solver_max_tokens",
                     solver_max_tokens, "must be >= 64");
     offload.validate();
     step_time_learning.validate();
+  }
+
+  /// For a scheduler whose policy is a type (basic_scheduler<P>): throws rtlm::error naming
+  /// `scheduler_config.policy` when it is set and is not `own`, the type's kind (nullopt: a
+  /// host's own policy type, which no kind names).
+  void validate_policy_type(std::optional<policy_kind> own) const {
+    if (!policy || policy == own) return;
+    const std::string expected =
+        own ? "unset or " + std::string(to_string(*own)) + ", this scheduler's policy"
+            : std::string("unset: this scheduler's policy is the host's own type");
+    detail::require(false, "scheduler_config.policy", to_string(*policy), "must be " + expected);
   }
 };
 

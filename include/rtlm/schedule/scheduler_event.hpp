@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "rtlm/core/units.hpp"
+#include "rtlm/detail/enum_names.hpp"
 
 namespace rtlm {
 
@@ -33,54 +34,21 @@ enum class request_event_reason : std::uint8_t {
                       ///< its prompt the max_step_tokens of each that prefills prompts whole)
   no_backend,         ///< the scheduler has no backend
   backend_failure,    ///< its steps failed max_failed_steps times in a row
+  queue_full,         ///< its backend's waiting queue could not take it back (a broken
+                      ///< invariant, reported rather than corrupting state)
 };
 
 /// The name of `k` ("queued", ...). O(1); no allocation; thread-safe (pure).
 [[nodiscard]] constexpr std::string_view to_string(request_event_kind k) noexcept {
-  switch (k) {
-    case request_event_kind::queued:
-      return "queued";
-    case request_event_kind::rejected:
-      return "rejected";
-    case request_event_kind::downgraded:
-      return "downgraded";
-    case request_event_kind::deadline_relaxed:
-      return "deadline_relaxed";
-    case request_event_kind::admitted:
-      return "admitted";
-    case request_event_kind::preempted:
-      return "preempted";
-    case request_event_kind::finished:
-      return "finished";
-    case request_event_kind::cancelled:
-      return "cancelled";
-    case request_event_kind::failed:
-      return "failed";
-  }
-  return "unknown";
+  return detail::enum_name(k, {"queued", "rejected", "downgraded", "deadline_relaxed", "admitted",
+                               "preempted", "finished", "cancelled", "failed"});
 }
 
 /// The name of `r` ("none", "deadline_passed", ...). O(1); no allocation; thread-safe (pure).
 [[nodiscard]] constexpr std::string_view to_string(request_event_reason r) noexcept {
-  switch (r) {
-    case request_event_reason::none:
-      return "none";
-    case request_event_reason::deadline_passed:
-      return "deadline_passed";
-    case request_event_reason::prefill_too_long:
-      return "prefill_too_long";
-    case request_event_reason::eviction_too_weak:
-      return "eviction_too_weak";
-    case request_event_reason::duplicate_id:
-      return "duplicate_id";
-    case request_event_reason::too_long:
-      return "too_long";
-    case request_event_reason::no_backend:
-      return "no_backend";
-    case request_event_reason::backend_failure:
-      return "backend_failure";
-  }
-  return "unknown";
+  return detail::enum_name(
+      r, {"none", "deadline_passed", "prefill_too_long", "eviction_too_weak", "duplicate_id",
+          "too_long", "no_backend", "backend_failure", "queue_full"});
 }
 
 /// One event. Plain data.

@@ -3,10 +3,12 @@
 
 #include <cmath>
 #include <cstddef>
+#include <iterator>
 #include <optional>
 #include <string_view>
 #include <variant>
 
+#include "rtlm/detail/enum_names.hpp"
 #include "rtlm/detail/validate.hpp"
 #include "rtlm/schedule/scheduling_policy.hpp"
 
@@ -25,33 +27,22 @@ RTLM_INLINE queued_request make_queued_request(const request& r, std::uint64_t s
                         .predicted_remaining = predicted_remaining};
 }
 
+namespace detail {
+
+inline constexpr std::string_view policy_kind_names[] = {
+    "first_come_first_served", "priority_classes",          "earliest_deadline_first",
+    "shortest_prompt_first",   "shortest_predicted_first",  "shortest_predicted_remaining",
+    "least_laxity_first",      "uncertainty_aware_priority"};
+static_assert(std::size(policy_kind_names) == all_policy_kinds.size());
+
+}  // namespace detail
+
 RTLM_INLINE std::string_view to_string(policy_kind kind) noexcept {
-  switch (kind) {
-    case policy_kind::first_come_first_served:
-      return "first_come_first_served";
-    case policy_kind::priority_classes:
-      return "priority_classes";
-    case policy_kind::earliest_deadline_first:
-      return "earliest_deadline_first";
-    case policy_kind::shortest_prompt_first:
-      return "shortest_prompt_first";
-    case policy_kind::shortest_predicted_first:
-      return "shortest_predicted_first";
-    case policy_kind::shortest_predicted_remaining:
-      return "shortest_predicted_remaining";
-    case policy_kind::least_laxity_first:
-      return "least_laxity_first";
-    case policy_kind::uncertainty_aware_priority:
-      return "uncertainty_aware_priority";
-  }
-  return "unknown";
+  return detail::enum_name(kind, detail::policy_kind_names);
 }
 
 RTLM_INLINE std::optional<policy_kind> policy_kind_from_string(std::string_view name) noexcept {
-  for (const policy_kind kind : all_policy_kinds) {
-    if (to_string(kind) == name) return kind;
-  }
-  return std::nullopt;
+  return detail::enum_from_name<policy_kind>(name, detail::policy_kind_names);
 }
 
 namespace detail::policy {

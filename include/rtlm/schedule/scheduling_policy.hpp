@@ -190,13 +190,14 @@ class earliest_deadline_first {
 /// Configuration of rtlm::shortest_prompt_first.
 struct shortest_prompt_first_config {
   /// Virtual seconds one prompt token costs (the aging rate). Finite, >= 0. A huge value
-  /// (1e6) reproduces vLLM's `sjf`, which has no aging.
+  /// (1e6) gives plain prompt-length order, with no aging.
   double seconds_per_token = 0.001;
 };
 
-/// Shortest prompt first with aging (what vLLM's `sjf` orders by, plus aging):
-/// key = arrival + seconds_per_token * prompt_tokens. vLLM's `sjf` sorts by prompt length alone,
-/// so a long prompt can starve forever under a stream of shorter ones. Starvation bound: a
+/// Shortest prompt first with aging: a prompt-length shortest-job-first baseline (proposed for
+/// vLLM, not merged; docs/methods.md, 'Baselines and what serving engines ship').
+/// key = arrival + seconds_per_token * prompt_tokens. Sorting by prompt length alone, with no
+/// aging, lets a long prompt starve forever under a stream of shorter ones. Starvation bound: a
 /// request is served before any request arriving after its key, so it waits at most
 /// seconds_per_token * prompt_tokens plus the time to drain the requests queued with keys below
 /// its own. key() is O(1), no allocation; thread-safe (immutable).

@@ -93,8 +93,8 @@ RTLM_INLINE void simulated_backend::run_step(const step_plan& plan, step_result&
     result.outcomes.push_back({.id = id, .generated = tokens(1), .finished = made >= out->second});
   };
   for (const prefill_assignment& p : plan.prefills) {
-    prefill += estimator_->prefill_time(p.new_tokens, p.cached_tokens).count();
-    kv_held_[p.id] = p.cached_tokens + p.new_tokens;
+    prefill += estimator_->prefill_time(p.new_tokens, p.computed_tokens).count();
+    kv_held_[p.id] = p.computed_tokens + p.new_tokens;
     if (p.final_chunk) {
       produce(p.id);
     } else {

@@ -68,7 +68,7 @@ class recording_observer final : public scheduler_observer {
         rec.finish = now;
         rec.first_token =
             r.progress.first_token_time ? since_start(*r.progress.first_token_time) : now;
-        rec.kv_eviction_ratio = r.progress.kv_eviction_ratio;
+        rec.eviction_ratio = r.progress.eviction_ratio;
         break;
       case request_event_kind::rejected:
       case request_event_kind::failed:
@@ -250,7 +250,7 @@ RTLM_INLINE simulation_metrics summarize(const simulation_result& result) {
       m.max_queue_wait = std::max(m.max_queue_wait, r.admitted - r.arrival);
     if (!r.finished()) continue;
     ++m.finished;
-    m.mean_eviction += r.kv_eviction_ratio;
+    m.mean_eviction += r.eviction_ratio;
     latencies.push_back(r.latency());
     ttft += r.first_token - r.arrival;
     if (r.output.count() > 1) {

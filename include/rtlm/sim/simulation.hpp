@@ -69,7 +69,7 @@ struct request_record {
   request_event_kind outcome = request_event_kind::queued;  ///< finished, rejected, failed, ...
   request_event_reason reason = request_event_reason::none;
   std::size_t backend = 0;
-  double kv_eviction_ratio = 0.0;  ///< the fraction of its prompt's KV evicted, in [0, 1)
+  double eviction_ratio = 0.0;  ///< the fraction of its prompt's KV evicted, in [0, 1)
   std::size_t preemptions = 0;     ///< times it left the running batch (recompute or swap)
 
   [[nodiscard]] bool finished() const noexcept { return outcome == request_event_kind::finished; }
@@ -95,7 +95,7 @@ struct simulation_result {
 /// the same inputs give the same result. Throws rtlm::error for an invalid configuration.
 [[nodiscard]] simulation_result simulate(const trace& t, const simulation_config& config);
 
-/// The figures of DESIGN.md 4.4 for one run.
+/// The figures of one run (docs/methods.md, 'Simulator evaluation').
 struct simulation_metrics {
   std::size_t requests = 0;
   std::size_t finished = 0;

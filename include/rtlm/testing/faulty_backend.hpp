@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "rtlm/backend/model_backend.hpp"
+#include "rtlm/detail/enum_names.hpp"
 
 namespace rtlm::testing {
 
@@ -23,7 +24,7 @@ enum class fault {
   nan_time,           ///< the result's step_time is NaN
   infinite_time,      ///< the result's step_time is +infinity
   huge_time,          ///< the result's step_time is 1e30 s: finite, past what rtlm::duration holds
-  extra_tokens,       ///< the first outcome reports 2 tokens (a step makes at most one)
+  extra_tokens,       ///< the first outcome reports max_tokens_per_outcome + 1 tokens
   unknown_id,         ///< the first outcome's id is one the plan does not hold
   missing_outcome,    ///< the last outcome is left out
   duplicate_outcome,  ///< the first outcome is reported twice (the result has one too many)
@@ -33,35 +34,10 @@ enum class fault {
 
 /// The name of `f`, equal to its enumerator ("nan_time"). O(1); no allocation; thread-safe.
 [[nodiscard]] constexpr std::string_view to_string(fault f) noexcept {
-  switch (f) {
-    case fault::none:
-      return "none";
-    case fault::throw_std:
-      return "throw_std";
-    case fault::throw_non_std:
-      return "throw_non_std";
-    case fault::negative_time:
-      return "negative_time";
-    case fault::nan_time:
-      return "nan_time";
-    case fault::infinite_time:
-      return "infinite_time";
-    case fault::huge_time:
-      return "huge_time";
-    case fault::extra_tokens:
-      return "extra_tokens";
-    case fault::unknown_id:
-      return "unknown_id";
-    case fault::missing_outcome:
-      return "missing_outcome";
-    case fault::duplicate_outcome:
-      return "duplicate_outcome";
-    case fault::replaced_outcome:
-      return "replaced_outcome";
-    case fault::stall:
-      return "stall";
-  }
-  return "none";
+  return detail::enum_name(
+      f, {"none", "throw_std", "throw_non_std", "negative_time", "nan_time", "infinite_time",
+          "huge_time", "extra_tokens", "unknown_id", "missing_outcome", "duplicate_outcome",
+          "replaced_outcome", "stall"});
 }
 
 /// What faulty_backend throws for fault::throw_non_std: deliberately not a std::exception.
@@ -76,9 +52,12 @@ struct non_std_failure {
 /// A step that throws or returns garbage fails in its forward pass: the inner backend applies the
 /// plan's releases, preemptions, swap-ins and evictions (as a runtime does before the forward
 /// pass, in the order model_backend documents) but computes nothing, which is what the scheduler
-/// assumes of a failed step (its computed work is planned again). A stalled step runs whole.
-/// A forgotten request (drop()) makes every later step that computes it fail the same way, with
-/// its outcome missing from the result.
+/// assumes of a failed step (its computed work is planned again). The scheduler then sends those
+/// control operations again, and the inner backend takes the repeats as no-ops (model_backend's
+/// failure semantics; fake_backend does). A stalled step runs whole. A forgotten request
+/// (drop()) makes every later step that computes it fail the same way, with its outcome missing
+/// from the result. run_step() is never called with an empty plan, so such a plan is not a step
+/// here: it neither counts in steps() nor takes a scripted fault.
 ///
 /// @code
 /// rtlm::testing::fake_backend fake;
@@ -95,7 +74,8 @@ class faulty_backend final : public model_backend {
     return inner_->capabilities();
   }
 
-  /// Scripts fault `f` for step `step` (0-based, counting every run_step call).
+  /// Scripts fault `f` for step `step` (0-based, counting every run_step call: every non-empty
+  /// plan).
   void inject(std::size_t step, fault f) { script_[step] = f; }
   /// Scripts fault `f` for the next step.
   void inject_next(fault f) { script_[steps_] = f; }
@@ -134,7 +114,7 @@ class faulty_backend final : public model_backend {
     if (f == fault::throw_std) throw std::runtime_error("faulty_backend: injected failure");
     if (f == fault::throw_non_std) throw non_std_failure{42};
     answer_as_planned(plan, result);
-    corrupt(f, result);
+    corrupt(f, capabilities().max_tokens_per_outcome, result);
   }
 
   fault take_fault() {
@@ -180,7 +160,8 @@ class faulty_backend final : public model_backend {
     result.step_time = seconds(0.010);
   }
 
-  static void corrupt(fault f, step_result& result) {
+  // Breaks `result` as `f` says; `most` is the tokens an outcome may carry.
+  static void corrupt(fault f, tokens most, step_result& result) {
     auto& out = result.outcomes;
     switch (f) {
       case fault::negative_time:
@@ -196,7 +177,7 @@ class faulty_backend final : public model_backend {
         result.step_time = seconds(1e30);
         break;
       case fault::extra_tokens:
-        if (!out.empty()) out.front().generated = tokens(2);
+        if (!out.empty()) out.front().generated = most + tokens(1);
         break;
       case fault::unknown_id:
         if (!out.empty()) out.front().id = request_id{std::numeric_limits<std::uint64_t>::max()};

@@ -1,0 +1,111 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+#include "rtlm/backend/step_plan.hpp"
+#include "rtlm/schedule/request_queueing.hpp"
+#include "rtlm/schedule/step_context.hpp"
+
+namespace rtlm {
+
+/// Preemption: which running request gives up its place, and how. The victim is the running
+/// request the policy serves last (ties: the latest submitted), keyed on its service still to
+/// come; it is swapped out where the backend can swap (no work lost), else recomputed (back to
+/// the queue, its prompt and output prefilled again). A request still prefilling can only be
+/// recomputed. Stateless; O(running) per victim; no allocation.
+template <waiting_queue_policy Policy>
+struct preemptor {
+  /// A victim: its place in lane.running and its policy key.
+  struct victim {
+    std::size_t index = 0;
+    virtual_time key{};
+  };
+
+  /// The running request the policy serves last among those the backend can preempt, if any.
+  [[nodiscard]] static std::optional<victim> least_urgent(const step_context<Policy>& c) noexcept {
+    const backend_capabilities& caps = *c.lane.caps;
+    std::optional<victim> worst;
+    for (std::size_t i = 0; i < c.lane.running.size(); ++i) {
+      const scheduled_request<Policy>& t = c.table[c.lane.running[i]];
+      const bool can = t.phase == request_phase::prefilling
+                           ? caps.can_preempt_recompute
+                           : caps.can_preempt_swap || caps.can_preempt_recompute;
+      if (!can) continue;
+      // Keyed on the service it still needs now, not what it needed when it was queued.
+      const virtual_time k = policy_key(c.policy, c.view(t, c.lane.isolated_service(t)));
+      if (!worst || k > worst->key ||
+          (k == worst->key && t.sequence > c.table[c.lane.running[worst->index]].sequence)) {
+        worst = victim{.index = i, .key = k};
+      }
+    }
+    return worst;
+  }
+
+  /// Preempts the least urgent running request; false when none can be preempted.
+  static bool preempt_least_urgent(step_context<Policy>& c) noexcept {
+    const std::optional<victim> v = least_urgent(c);
+    if (!v) return false;
+    preempt(c, v->index);
+    return true;
+  }
+
+  /// Preemption for priority (scheduler_config::preempt_for_priority): while the first waiting
+  /// request finds the batch or the KV full and outranks the least urgent running request by the
+  /// margin, that one is preempted. Each pass frees one place, so at most one pass per running
+  /// request.
+  static void make_room_for_priority(step_context<Policy>& c) noexcept {
+    backend_lane<Policy>& s = c.lane;
+    if (s.caps->batching == batching_mode::static_batch) return;
+    for (std::size_t passes = s.running.size(); passes > 0 && !s.waiting.empty(); --passes) {
+      const scheduled_request<Policy>& head = c.table[s.waiting.top_tag()];
+      const tokens need = s.kv.need(head);
+      if (need > s.kv.capacity()) return;  // no preemption could make it fit
+      if (s.running.size() < c.max_batch && s.kv.fits(need)) return;
+      const std::optional<victim> v = least_urgent(c);
+      if (!v || !outranks(c, head, v->key)) return;
+      preempt(c, v->index);
+    }
+  }
+
+  /// Whether queued request `t` ranks ahead of `key` by more than the preemption margin.
+  [[nodiscard]] static bool outranks(const step_context<Policy>& c,
+                                     const scheduled_request<Policy>& t,
+                                     virtual_time key) noexcept {
+    return policy_key(c.policy, c.view(t)) + seconds(c.config.priority_preemption_margin) < key;
+  }
+
+  /// Preempts lane.running[index]: swapped out, or back to the queue to be recomputed.
+  static void preempt(step_context<Policy>& c, std::size_t index) noexcept {
+    backend_lane<Policy>& s = c.lane;
+    const std::uint32_t slot = s.running[index];
+    scheduled_request<Policy>& t = c.table[slot];
+    s.running.erase(s.running.begin() + static_cast<std::ptrdiff_t>(index));
+    s.kv.release(t);
+    const bool swap = s.caps->can_preempt_swap && t.phase == request_phase::decoding;
+    s.plan.preemptions.push_back(
+        {.id = t.r.id, .mode = swap ? preemption_mode::swap : preemption_mode::recompute});
+    if (swap) {
+      t.phase = request_phase::swapped_out;
+      s.swapped.push_back(slot);
+      c.emit(request_event_kind::preempted, t);
+      return;
+    }
+    // Recompute: the prompt and the tokens generated so far are prefilled again, whole (the
+    // eviction, if any, is not applied again: the request is late already).
+    t.prefill_target = t.r.prompt_tokens + t.r.progress.generated;
+    t.prefilled = tokens(0);
+    t.kept_prompt = t.r.prompt_tokens;
+    t.eviction_pending = false;
+    t.r.progress.prefilled = tokens(0);
+    t.r.progress.eviction_ratio = 0.0;
+    t.service = s.isolated_service(t);  // what is left of it, re-prefill included
+    if (!requeue(c, t, request_phase::preempted)) return;
+    s.queued_work += t.service;
+    c.emit(request_event_kind::preempted, t);
+  }
+};
+
+}  // namespace rtlm
