@@ -34,7 +34,7 @@ int main() {
   config.deadlines.rule = rtlm::sim::deadline_rule::kind::none;
 
   const rtlm::sim::simulation_metrics m = rtlm::sim::summarize(rtlm::sim::simulate(t, config));
-  std::printf("simulated %zu requests, %zu finished, mean latency %.3f s\n", m.requests,
-              m.finished, m.mean_latency);
+  std::printf("simulated %zu requests, %zu finished, mean latency %.3f s\n", m.requests, m.finished,
+              m.mean_latency);
   return m.finished == 3 ? 0 : 2;
 }
