@@ -634,9 +634,11 @@ PYBIND11_MODULE(rtlm, m) {
            py::arg("default_output_tokens") = 256, py::arg("preempt_for_priority") = false,
            py::arg("priority_preemption_margin") = 1.0,
            py::arg("admission_at_current_pace") = false)
-      .def_property_readonly(
-          "policy",
-          [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.policy.value_or(rtlm::policy_kind::uncertainty_aware_priority))); })
+      .def_property_readonly("policy",
+                             [](const rtlm::scheduler_config& c) {
+                               return std::string(rtlm::to_string(c.policy.value_or(
+                                   rtlm::policy_kind::uncertainty_aware_priority)));
+                             })
       .def_property_readonly(
           "admission",
           [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.admission)); })

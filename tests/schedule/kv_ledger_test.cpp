@@ -72,4 +72,3 @@ TEST(kv_ledger, a_speculative_backend_reserves_room_for_a_whole_outcome) {
 }
 
 }  // namespace
-

@@ -1223,7 +1223,7 @@ TEST(scheduler_admission, admission_control_judges_at_the_pace_the_backend_has_s
     ASSERT_EQ(s.submit(r), rtlm::submit_status::accepted);
   }
   rtlm::time_point now = t0;
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 100; ++i) {
     now += std::chrono::duration_cast<rtlm::duration>(s.step(0, now).measured);
   }
   ASSERT_GT(s.estimator(0).decode_factor(), 2.5);

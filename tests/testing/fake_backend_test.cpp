@@ -101,7 +101,8 @@ TEST_F(fake_backend_test, eviction_shrinks_only_the_prompt_kv) {
   ASSERT_EQ(run(plan), step_status::ok) << backend_.last_error();
   EXPECT_EQ(backend_.kv_tokens(a), 101_tok);
   plan.clear();
-  plan.evictions = {{.id = a, .eviction_ratio = 0.5, .kept_tokens = 200_tok}};  // more than it holds
+  plan.evictions = {
+      {.id = a, .eviction_ratio = 0.5, .kept_tokens = 200_tok}};  // more than it holds
   EXPECT_EQ(run(plan), step_status::backend_failure);
 }
 

@@ -20,7 +20,8 @@ inline const char* unsupported_reason(const step_plan& plan, const backend_capab
     return "backend_capabilities.max_tokens_per_outcome is < 1";
   if (!plan.evictions.empty() && !caps.can_evict_kv) return "KV eviction is not supported";
   for (const kv_eviction& e : plan.evictions) {
-    if (!(e.eviction_ratio >= 0.0 && e.eviction_ratio < 1.0)) return "an eviction ratio is outside [0, 1)";
+    if (!(e.eviction_ratio >= 0.0 && e.eviction_ratio < 1.0))
+      return "an eviction ratio is outside [0, 1)";
   }
   for (const preemption& p : plan.preemptions) {
     if (p.mode == preemption_mode::recompute && !caps.can_preempt_recompute)

@@ -39,7 +39,7 @@ struct length_estimate {
 struct request_progress {
   tokens prefilled;                            ///< prompt tokens whose KV has been computed
   tokens generated;                            ///< output tokens produced so far
-  double eviction_ratio = 0;                ///< fraction of the prompt's KV evicted, in [0, 1)
+  double eviction_ratio = 0;                   ///< fraction of the prompt's KV evicted, in [0, 1)
   std::optional<time_point> first_token_time;  ///< when the first output token came out
 };
 

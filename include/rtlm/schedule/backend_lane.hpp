@@ -158,6 +158,7 @@ struct backend_lane {
   double solver_prefill_scale = 1.0;
   double solver_decode_factor = 1.0;
   double solver_prefill_offset = 0.0;
+  std::uint32_t steps_since_refresh = 0;
 };
 
 }  // namespace rtlm

@@ -128,7 +128,9 @@ class basic_scheduler {
     s.in_flight = false;
     // The host's own result (not from execute()) gets the same checks; the report names why.
     const char* invalid =
-        status == step_status::ok ? detail::invalid_result_reason(s.plan, result, s.caps->max_tokens_per_outcome) : nullptr;
+        status == step_status::ok
+            ? detail::invalid_result_reason(s.plan, result, s.caps->max_tokens_per_outcome)
+            : nullptr;
     if (invalid != nullptr) status = step_status::invalid_result;
     report.status = status;
     step_context<Policy> c = context(b, now);

@@ -21,8 +21,11 @@ namespace rtlm {
 template <waiting_queue_policy Policy>
 struct step_feedback {
   /// How far the online correction may drift from what the budget solver's table was built on
-  /// before the table is rebuilt: 2% on any of its factors.
+  /// before the table is rebuilt: 2% on any of its factors; and how many steps apart two
+  /// rebuilds are at least (a rebuild evaluates the estimator at every tabulated length, and
+  /// would otherwise run every few steps while the factors wander around a drift).
   static constexpr double solver_drift = 0.02;
+  static constexpr std::uint32_t solver_refresh_steps = 64;
 
   /// Feeds the measured step to the lane's online estimator correction, and rebuilds the budget
   /// solver's table once the correction has drifted, so that admission control and eviction
@@ -37,9 +40,10 @@ struct step_feedback {
   }
 
   /// Rebuilds lane `s`'s solver table from its corrected estimator when a correction factor
-  /// has moved by more than solver_drift since the last build. O(solver_max_tokens) then, O(1)
-  /// otherwise; no allocation.
+  /// has moved by more than solver_drift since the last build, at most once every
+  /// solver_refresh_steps steps. O(solver_max_tokens) then, O(1) otherwise; no allocation.
   static void refresh_solver(backend_lane<Policy>& s) noexcept {
+    if (++s.steps_since_refresh < solver_refresh_steps) return;
     const online_step_correction& e = s.estimator;
     const auto drifted = [](double now, double built) {
       return std::abs(now - built) > solver_drift * std::max(std::abs(built), 1e-12);
@@ -50,6 +54,7 @@ struct step_feedback {
         std::abs(e.prefill_offset() - s.solver_prefill_offset) <= solver_drift) {
       return;
     }
+    s.steps_since_refresh = 0;
     s.solver.retabulate(e);
     s.solver_decode_factor = e.decode_factor();
     s.solver_prefill_scale = e.prefill_scale();

@@ -70,7 +70,7 @@ struct request_record {
   request_event_reason reason = request_event_reason::none;
   std::size_t backend = 0;
   double eviction_ratio = 0.0;  ///< the fraction of its prompt's KV evicted, in [0, 1)
-  std::size_t preemptions = 0;     ///< times it left the running batch (recompute or swap)
+  std::size_t preemptions = 0;  ///< times it left the running batch (recompute or swap)
 
   [[nodiscard]] bool finished() const noexcept { return outcome == request_event_kind::finished; }
   [[nodiscard]] double latency() const noexcept { return finish - arrival; }
