@@ -21,8 +21,8 @@ class kv_ledger {
   /// request without max_new_tokens on a backend that cannot preempt (an overrun there could not
   /// be undone).
   kv_ledger(const backend_capabilities& caps, tokens max_output_tokens) noexcept
-      : capacity_(caps.kv_capacity),
-        block_(std::max(caps.kv_block_size, tokens(1))),
+      : caps_(&caps),
+        capacity_(caps.kv_capacity),
         step_tokens_(std::max(caps.max_tokens_per_outcome, tokens(1))),
         can_preempt_(caps.can_preempt_recompute || caps.can_preempt_swap),
         max_output_(max_output_tokens) {}
@@ -70,16 +70,14 @@ class kv_ledger {
 
   [[nodiscard]] tokens reserved() const noexcept { return reserved_; }
   [[nodiscard]] tokens capacity() const noexcept { return capacity_; }
-  [[nodiscard]] tokens block_size() const noexcept { return block_; }
+  [[nodiscard]] tokens block_size() const noexcept { return caps_->kv_block_size; }
 
  private:
-  // `n` rounded up to whole blocks.
-  [[nodiscard]] tokens blocks(tokens n) const noexcept {
-    return tokens((n.count() + block_.count() - 1) / block_.count() * block_.count());
-  }
+  // `n` rounded up to whole blocks (the backend's own rule).
+  [[nodiscard]] tokens blocks(tokens n) const noexcept { return caps_->kv_footprint(n); }
 
+  const backend_capabilities* caps_;  // the backend's, which outlives its lane
   tokens capacity_;
-  tokens block_;
   tokens step_tokens_;  // the most tokens one decode appends (max_tokens_per_outcome)
   bool can_preempt_;
   tokens max_output_;
