@@ -7,7 +7,13 @@
 // garbage or longer than the step, failure statuses). Backends sometimes time their prefills
 // apart.
 //
-// Checked: the per-step path never crashes or throws; the observer's events follow each
+// Misuse is mixed in: an observer that calls the scheduler's step functions back from inside an
+// event, a backend that does so from inside its step, and a second thread that steps while the
+// first is inside a backend. Each such call must be refused with rtlm::usage_error and change
+// nothing.
+//
+// Checked: the per-step path never crashes or throws (but for the refusals above); no plan holds
+// more KV than its backend has; the observer's events follow each
 // request's life (queued once, then admitted/preempted while live, then exactly one of
 // finished, cancelled or failed); every accepted submission ends up accounted for exactly once
 // (rejected, finished, cancelled, failed, or still live); the scheduler's counts agree; and
@@ -18,16 +24,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "fuzz_support.hpp"
 #include "rtlm/backend/model_backend.hpp"
 #include "rtlm/core/error.hpp"
 #include "rtlm/core/request.hpp"
+#include "rtlm/core/usage_error.hpp"
 #include "rtlm/estimate/timebill_estimator.hpp"
 #include "rtlm/schedule/scheduler.hpp"
 #include "rtlm/testing/fake_backend.hpp"
@@ -58,9 +69,13 @@ struct ledger final : rtlm::scheduler_observer {
     std::size_t ended = 0;  // finished, cancelled or failed
   };
   std::map<std::uint64_t, life> lives;
+  // When set, every event tries to call the scheduler back, which must refuse.
+  rtlm::scheduler* calls_back = nullptr;
+  std::size_t refusals = 0;
 
   void on_event(const rtlm::request_event& e, const rtlm::request& r) noexcept override {
     RTLM_FUZZ_CHECK(e.id == r.id);
+    if (calls_back != nullptr) call_back(e);
     life& l = lives[rtlm::to_integer(e.id)];
     switch (e.kind) {
       case request_event_kind::queued:
@@ -91,7 +106,58 @@ struct ledger final : rtlm::scheduler_observer {
     }
     RTLM_FUZZ_CHECK(false);  // an event kind out of range
   }
+
+  void call_back(const rtlm::request_event& e) noexcept {
+    try {
+      switch (rtlm::to_integer(e.id) % 3) {
+        case 0:
+          calls_back->plan_step(e.backend, e.at);
+          break;
+        case 1:
+          calls_back->step(e.backend, e.at);
+          break;
+        default:
+          calls_back->update_prediction(e.id, {});
+          break;
+      }
+      RTLM_FUZZ_CHECK(false);  // a call from inside an event ran
+    } catch (const rtlm::usage_error&) {
+      ++refusals;
+    } catch (...) {
+      RTLM_FUZZ_CHECK(false);  // refused with the wrong exception
+    }
+  }
 };
+
+// A fake backend with a hook run at the start of each step: a call back into the scheduler, or a
+// second thread's. The hook checks its own refusals, so an honest step still succeeds.
+class relay_backend final : public rtlm::model_backend {
+ public:
+  explicit relay_backend(const rtlm::testing::fake_backend_config& config) : fake(config) {}
+  [[nodiscard]] const rtlm::backend_capabilities& capabilities() const noexcept override {
+    return fake.capabilities();
+  }
+  rtlm::testing::fake_backend fake;
+  std::function<void()> hook;
+
+ private:
+  void run_step(const rtlm::step_plan& plan, rtlm::step_result& result) override {
+    if (hook) std::exchange(hook, nullptr)();
+    if (fake.execute(plan, result) != step_status::ok) throw std::runtime_error(fake.last_error());
+  }
+};
+
+// Runs `call` and checks that the scheduler refused it as misuse.
+template <class Call>
+void expect_refused(Call&& call) noexcept {
+  try {
+    call();
+    RTLM_FUZZ_CHECK(false);  // a misused call ran
+  } catch (const rtlm::usage_error&) {
+  } catch (...) {
+    RTLM_FUZZ_CHECK(false);  // refused with the wrong exception
+  }
+}
 
 rtlm::backend_capabilities capabilities_in(byte_source& in, std::size_t index) {
   rtlm::backend_capabilities c;
@@ -249,7 +315,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const rtlm::timebill_estimator estimator(
       {.a = 1e-9, .b = 5e-5, .c = 0.01, .p = 2e-6, .q = 0.008});
-  std::vector<std::unique_ptr<rtlm::testing::fake_backend>> backends;
+  std::vector<std::unique_ptr<relay_backend>> backends;
   rtlm::scheduler scheduler(config_in(in));
   for (std::size_t b = 0; b < backend_count; ++b) {
     rtlm::testing::fake_backend_config fake;
@@ -260,11 +326,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return std::optional<seconds>(seconds(0.004));
       };
     }
-    backends.push_back(std::make_unique<rtlm::testing::fake_backend>(fake));
+    backends.push_back(std::make_unique<relay_backend>(fake));
     scheduler.add_backend(*backends.back(), estimator);
   }
   ledger events;
+  if (in.u8() < 32) events.calls_back = &scheduler;
   scheduler.set_observer(&events);
+  std::size_t threads = 0;  // second threads started: a few per input, they are slow
 
   rtlm::time_point now{};
   std::map<std::uint64_t, std::size_t> accepted;  // per id
@@ -272,7 +340,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   rtlm::step_result garbage;
   for (std::size_t op = 0; op < max_operations && !in.empty(); ++op) {
     const std::size_t b = in.below(backend_count);
-    switch (in.u8() % 6) {
+    switch (in.u8() % 8) {
       case 0: {
         if (accepted_total == max_accepted) break;
         rtlm::request r = request_in(in, now);
@@ -289,7 +357,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (status == rtlm::submit_status::accepted) {
           ++accepted[id];
           ++accepted_total;
-          for (auto& fake : backends) fake->set_output_length(request_id{id}, output);
+          for (auto& relay : backends) relay->fake.set_output_length(request_id{id}, output);
         }
         break;
       }
@@ -299,6 +367,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case 2: {
         const rtlm::step_report report = scheduler.step(b, now);
         check_report(report, honest);
+        RTLM_FUZZ_CHECK(scheduler.reserved_kv(b) <=
+                        backends[b]->capabilities().usable_kv_capacity());
         now += std::chrono::duration_cast<rtlm::duration>(report.measured);
         break;
       }
@@ -315,6 +385,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case 5:
         now += std::chrono::milliseconds(in.below(2000));
+        break;
+      case 6:  // the backend calls the scheduler back from inside its step
+        backends[b]->hook = [&scheduler, b, now] {
+          expect_refused([&] { scheduler.step(b, now); });
+          expect_refused([&] { scheduler.complete_step(b, step_status::ok, {}, now); });
+        };
+        break;
+      case 7:  // a second thread steps while the first is inside the backend
+        if (threads == 4) break;
+        ++threads;
+        backends[b]->hook = [&scheduler, b, now] {
+          std::thread second([&] { expect_refused([&] { scheduler.plan_step(b, now); }); });
+          second.join();
+        };
         break;
     }
   }

@@ -9,6 +9,7 @@
 #include "rtlm/core/manual_clock.hpp"
 #include "rtlm/core/request.hpp"
 #include "rtlm/core/units.hpp"
+#include "rtlm/core/usage_error.hpp"
 
 #include "rtlm/estimate/estimator_file.hpp"
 #include "rtlm/estimate/estimator_fitting.hpp"

@@ -90,10 +90,33 @@ TEST(request, bad_fields_are_named) {
   EXPECT_EQ(blamed_field(r), "request.predicted_length.mean_tokens");
 }
 
+TEST(request, times_past_the_timeline_bounds_are_named) {
+  // Times that would overflow the nanosecond timeline once added to or compared with others.
+  rtlm::request r = base_request();
+  r.time_budget = rtlm::seconds(1e9);  // the longest budget: about 31 years
+  EXPECT_EQ(blamed_field(r), "");
+  r.time_budget = rtlm::seconds(5e63);
+  EXPECT_EQ(blamed_field(r), "request.time_budget");
+  r = base_request();
+  r.arrival = rtlm::time_point(std::chrono::seconds(4'000'000'001LL));
+  EXPECT_EQ(blamed_field(r), "request.arrival");
+  r.arrival = rtlm::time_point(-std::chrono::seconds(4'000'000'001LL));
+  EXPECT_EQ(blamed_field(r), "request.arrival");
+  r.arrival = rtlm::time_point(std::chrono::seconds(4'000'000'000LL));
+  EXPECT_EQ(blamed_field(r), "");
+  r.deadline = rtlm::time_point::max();
+  EXPECT_EQ(blamed_field(r), "request.deadline");
+  try {
+    r.validate();
+    FAIL() << "a deadline past the timeline was accepted";
+  } catch (const rtlm::error& e) {
+    EXPECT_EQ(e.field(), "request.deadline");
+  }
+}
+
 TEST(request, a_budget_past_the_timeline_saturates) {
   rtlm::request r = base_request();
-  r.time_budget = rtlm::seconds(5e63);  // valid, and far past the nanosecond timeline's end
-  EXPECT_EQ(blamed_field(r), "");
+  r.time_budget = rtlm::seconds(5e63);  // far past the timeline's end (validate() refuses it)
   EXPECT_EQ(r.effective_deadline(), rtlm::time_point::max());
   EXPECT_EQ(rtlm::add_saturated(t0, rtlm::seconds(-5e63)), rtlm::time_point::min());
   EXPECT_EQ(rtlm::add_saturated(t0, rtlm::seconds(1.5)), t0 + 1500ms);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -63,23 +64,32 @@ struct request {
   /// O(1), no allocation.
   [[nodiscard]] std::optional<time_point> effective_deadline() const {
     std::optional<time_point> by_budget;
-    // Saturated: a budget of centuries is valid and means the end of the timeline.
+    // Saturated, though validate() bounds both: a request that skipped it stays harmless.
     if (time_budget) by_budget = add_saturated(arrival, *time_budget);
     if (deadline && by_budget) return std::min(*deadline, *by_budget);
     return deadline ? deadline : by_budget;
   }
 
   /// Throws rtlm::error naming the field when the request is malformed: a prompt length outside
-  /// [0, max_request_tokens], a NaN, infinite or negative time budget, a deadline before arrival,
+  /// [0, max_request_tokens], an arrival or deadline more than max_time_seconds from the clock's
+  /// epoch, a time budget that is not in [0, max_duration_seconds], a deadline before arrival,
   /// a max_new_tokens outside [1, max_request_tokens], or an inconsistent predicted length (an
   /// upper_bound outside [0, max_request_tokens], ...). O(1), no allocation unless it throws.
   void validate() const {
     detail::require(prompt_tokens.count() >= 0 && prompt_tokens <= max_request_tokens,
                     "request.prompt_tokens", prompt_tokens, "must be in [0, 2^40]");
+    detail::require(within_timeline(arrival), "request.arrival",
+                    std::chrono::duration<double>(arrival.time_since_epoch()).count(),
+                    "must be within 4e9 s of the clock's epoch (seconds since it)");
     if (time_budget) {
       detail::require_non_negative_finite("request.time_budget", time_budget->count());
+      detail::require(time_budget->count() <= max_duration_seconds, "request.time_budget",
+                      time_budget->count(), "must be at most 1e9 s");
     }
     if (deadline) {
+      detail::require(within_timeline(*deadline), "request.deadline",
+                      std::chrono::duration<double>(deadline->time_since_epoch()).count(),
+                      "must be within 4e9 s of the clock's epoch (seconds since it)");
       detail::require(*deadline >= arrival, "request.deadline", (*deadline - arrival).count(),
                       "must not be before arrival (ns after arrival)");
     }

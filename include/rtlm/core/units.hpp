@@ -36,6 +36,22 @@ constexpr time_point add_saturated(time_point t, seconds d) noexcept {
   return t + duration(static_cast<duration::rep>(ns));
 }
 
+/// The farthest an absolute time may lie from its clock's epoch, either way: 4e9 s (about 126
+/// years; a system clock counts from 1970). Every time that enters rtlm is checked against it, so
+/// that a time plus a bounded duration stays far inside the nanosecond timeline (about 292 years).
+inline constexpr double max_time_seconds = 4e9;
+
+/// The longest duration rtlm takes in (a time budget, a measured step time): 1e9 s, about 31
+/// years.
+inline constexpr double max_duration_seconds = 1e9;
+
+/// Whether `t` lies within max_time_seconds of its clock's epoch. O(1); no allocation.
+[[nodiscard]] constexpr bool within_timeline(time_point t) noexcept {
+  constexpr auto limit = static_cast<duration::rep>(max_time_seconds * 1e9);
+  const duration::rep ns = t.time_since_epoch().count();
+  return ns >= -limit && ns <= limit;
+}
+
 /// A number of tokens (prompt, generated, KV-cache entries). A named integer so a token count
 /// never mixes with a byte count or a time. Trivially copyable; constexpr; no allocation.
 class tokens {

@@ -6,18 +6,19 @@
 
 #include "rtlm/backend/step_plan.hpp"
 #include "rtlm/backend/step_result.hpp"
+#include "rtlm/core/units.hpp"
 
 namespace rtlm::detail {
 
-// The longest step time a result may report, in seconds (about 31 years): far inside
-// rtlm::duration's range (about 292 years), so the scheduler's `now + step_time` cannot overflow.
-inline constexpr double max_step_seconds = 1e9;
+// The longest step time a result may report: max_duration_seconds (about 31 years), so the
+// scheduler's `now + step_time` stays inside the nanosecond timeline.
+inline constexpr double max_step_seconds = max_duration_seconds;
 
 // Why `result` breaks the contract for `plan`, or nullptr when it keeps it: one outcome per
 // computed request in plan order, each with the tokens its step may emit at most
 // (`max_tokens_per_outcome`, the backend's capability: 1 for plain decoding, more for
-// speculative decoding; none for a non-final prefill chunk), and a finite step time in
-// [0, max_step_seconds]. Shared by model_backend::execute() and the scheduler's complete_step(),
+// speculative decoding; none, and no finish, for a non-final prefill chunk), and a finite step time
+// in [0, max_step_seconds]. Shared by model_backend::execute() and the scheduler's complete_step(),
 // so both judge alike. O(batch); no allocation.
 inline const char* invalid_result_reason(const step_plan& plan, const step_result& result,
                                          tokens max_tokens_per_outcome = tokens(1)) noexcept {
@@ -36,6 +37,9 @@ inline const char* invalid_result_reason(const step_plan& plan, const step_resul
                                                   bool may_emit) -> const char* {
     if (o.generated.count() < 0) return "an outcome generated a negative number of tokens";
     if (!may_emit && o.generated.count() != 0) return "a non-final prefill chunk generated tokens";
+    // A request ends with its last prompt chunk at the earliest: a finish before that would end
+    // it with part of its prompt never read.
+    if (!may_emit && o.finished) return "a non-final prefill chunk says finished";
     // A step computes what the backend declared per sequence: more tokens would put the
     // scheduler's view of the request's KV and output length out of step with the backend's.
     if (o.generated > max_tokens_per_outcome)

@@ -12,8 +12,9 @@ namespace rtlm {
 /// One backend's KV accounts: what each running request reserves (kept in the request's own
 /// `reserved`) and their total against the backend's capacity. A request reserves its prompt
 /// plus its predicted output bound, rounded up to whole KV blocks (paged allocators hand out
-/// blocks); one that outgrows its reservation grows it token by token as it decodes (grow()),
-/// and the capacity stage preempts while the total is over capacity. O(1) per call; no
+/// blocks, so the capacity is what whole blocks hold); one that outgrows its reservation grows
+/// it token by token as it decodes (grow()), and the capacity stage preempts, or fails, while
+/// the total is over capacity. O(1) per call; no
 /// allocation; not thread-safe (the scheduler's thread).
 class kv_ledger {
  public:
@@ -22,7 +23,7 @@ class kv_ledger {
   /// be undone).
   kv_ledger(const backend_capabilities& caps, tokens max_output_tokens) noexcept
       : caps_(&caps),
-        capacity_(caps.kv_capacity),
+        capacity_(caps.usable_kv_capacity()),
         step_tokens_(std::max(caps.max_tokens_per_outcome, tokens(1))),
         can_preempt_(caps.can_preempt_recompute || caps.can_preempt_swap),
         max_output_(max_output_tokens) {}

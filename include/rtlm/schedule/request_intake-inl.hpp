@@ -38,8 +38,14 @@ RTLM_INLINE std::string_view invalid_request_field(const request& r) noexcept {
     return n.count() >= least && n <= max_request_tokens;
   };
   if (!length_in(r.prompt_tokens, 0)) return "request.prompt_tokens";
-  if (r.time_budget && !non_negative_finite(r.time_budget->count())) return "request.time_budget";
-  if (r.deadline && *r.deadline < r.arrival) return "request.deadline";
+  if (!within_timeline(r.arrival)) return "request.arrival";
+  if (r.time_budget && !(non_negative_finite(r.time_budget->count()) &&
+                         r.time_budget->count() <= max_duration_seconds)) {
+    return "request.time_budget";
+  }
+  if (r.deadline && (!within_timeline(*r.deadline) || *r.deadline < r.arrival)) {
+    return "request.deadline";
+  }
   if (r.max_new_tokens && !length_in(*r.max_new_tokens, 1)) return "request.max_new_tokens";
   if (r.predicted_length) {
     const length_estimate& p = *r.predicted_length;

@@ -67,6 +67,7 @@ struct scheduled_request {
   double eviction_ratio = 0.0;    ///< planned at admission (eviction_planner)
   bool eviction_pending = false;  ///< planned, not yet sent to the backend
   int failed_steps = 0;           ///< failed steps in a row
+  int stalled_steps = 0;          ///< successful steps in a row that added no token
   seconds service{0};             ///< predicted isolated service on its backend (its queued work)
 
   /// Fills a free slot with `incoming`, newly taken in as the `sequence`-th: no progress, its
@@ -82,6 +83,7 @@ struct scheduled_request {
     eviction_ratio = 0.0;
     eviction_pending = false;
     failed_steps = 0;
+    stalled_steps = 0;
   }
   /// KV entries a decoding request holds: its prompt (after eviction) and every generated token
   /// but the last, which is the next decode's input (and the step appends it).

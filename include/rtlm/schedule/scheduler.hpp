@@ -1,6 +1,7 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -13,8 +14,11 @@
 #include "rtlm/backend/model_backend.hpp"
 #include "rtlm/core/request.hpp"
 #include "rtlm/core/units.hpp"
+#include "rtlm/core/usage_error.hpp"
 #include "rtlm/detail/assert.hpp"
+#include "rtlm/detail/single_entry.hpp"
 #include "rtlm/detail/step_result_check.hpp"
+#include "rtlm/detail/validate.hpp"
 #include "rtlm/schedule/arrival_gate.hpp"
 #include "rtlm/schedule/backend_lane.hpp"
 #include "rtlm/schedule/intake_pump.hpp"
@@ -39,12 +43,15 @@ namespace rtlm {
 ///
 /// Thread safety: submit() and cancel() may be called from any number of threads at once,
 /// concurrently with everything else; they are lock-free and never block. Every other member
-/// function belongs to one scheduler thread (the host's step loop) and must not run concurrently
-/// with another of them.
+/// function belongs to one scheduler thread (the host's step loop) at a time. The functions that
+/// change the scheduler (add_backend, set_observer, plan_step, complete_step, step,
+/// update_prediction) enforce it: one called while another is inside, from the scheduler's own
+/// observer or backend or from another thread, throws rtlm::usage_error and changes nothing.
 ///
 /// Real-time rules: after warm-up (each backend's first few steps, once the plan buffers have
 /// grown to the batch size) plan_step(), complete_step() and step() allocate nothing (unless the
-/// host's backend or observer does) and throw nothing; the tests count allocations to prove it.
+/// host's backend or observer does) and throw nothing but usage_error and, for a `now` outside
+/// the timeline (within_timeline()), rtlm::error; the tests count allocations to prove it.
 template <waiting_queue_policy Policy, class Capacity = reserve_and_preempt<Policy>,
           class Batch = batch_former<Policy>>
 requires capacity_stage<Capacity, Policy> && batch_stage<Batch, Policy, Capacity>
@@ -72,14 +79,20 @@ class basic_scheduler {
   /// serving. Scheduler thread only. Throws rtlm::error when the backend's capabilities are
   /// unusable (no KV capacity).
   std::size_t add_backend(model_backend& backend, const step_time_estimator& estimator) {
+    const detail::single_entry::scope entry(entry_, "scheduler::add_backend");
     backend.capabilities().validate();
     lanes_.push_back(std::make_unique<backend_lane<Policy>>(backend, estimator, policy_, config_));
     gate_.reserve(lanes_.size());
     return lanes_.size() - 1;
   }
 
-  /// Sets the observer that receives every request event (nullptr: none). Scheduler thread.
-  void set_observer(scheduler_observer* observer) noexcept { events_.set(observer); }
+  /// Sets the observer that receives every request event (nullptr: none). The observer must not
+  /// call the scheduler's step functions (that throws usage_error inside its noexcept
+  /// on_event(), which terminates); submit() and cancel() are fine. Scheduler thread.
+  void set_observer(scheduler_observer* observer) {
+    const detail::single_entry::scope entry(entry_, "scheduler::set_observer");
+    events_.set(observer);
+  }
 
   /// Hands `r` to the scheduler; the next plan_step() sees it. Any thread, lock-free, noexcept.
   /// On queue_full or invalid the request is untouched and still the caller's.
@@ -95,16 +108,12 @@ class basic_scheduler {
   /// (calling plan_step(b) again before that returns the same plan). An empty plan (nothing to
   /// do) needs no engine call: hand complete_step() an empty result, or use step(). The
   /// scheduler's time is monotone: a `now` earlier than the latest one given is taken as that
-  /// latest one. Scheduler thread; noexcept.
-  const step_plan& plan_step(std::size_t b, time_point now) noexcept {
-    RTLM_ASSERT(b < lanes_.size());
-    now = monotone(now);
-    backend_lane<Policy>& s = *lanes_[b];
-    if (s.in_flight) return s.plan;
-    take_in(now);
-    build_plan(b, now);
-    s.in_flight = true;
-    return s.plan;
+  /// latest one. Scheduler thread. Throws usage_error (re-entered, or another thread inside) and
+  /// rtlm::error (`b` is no backend, `now` is outside the timeline); nothing else.
+  const step_plan& plan_step(std::size_t b, time_point now) {
+    const detail::single_entry::scope entry(entry_, "scheduler::plan_step");
+    check(b, now);
+    return plan(b, now);
   }
 
   /// Applies the outcome of backend `b`'s planned step, finished at `now`: progress, finished
@@ -112,58 +121,37 @@ class basic_scheduler {
   /// what model_backend::execute() returned (or the host's own verdict, e.g. backend_failure for
   /// a step it timed out); a result that breaks the plan (model_backend::execute()'s checks) is
   /// taken as invalid_result, and so is a call with no step of `b` in flight (nothing changes).
-  /// `now` is monotone, as in plan_step(). Scheduler thread.
+  /// `now` is monotone, as in plan_step(). Scheduler thread; throws as plan_step() does.
   step_report complete_step(std::size_t b, step_status status, const step_result& result,
-                            time_point now) noexcept {
-    RTLM_ASSERT(b < lanes_.size());
-    now = monotone(now);
-    backend_lane<Policy>& s = *lanes_[b];
-    affected_.clear();
-    if (!s.in_flight) {  // nothing was planned: the host's bookkeeping is off, and says so
-      return {.backend = b,
-              .status = step_status::invalid_result,
-              .error = "no step in flight on this backend (complete_step() without plan_step())"};
-    }
-    step_report report = s.planned_report(b);
-    s.in_flight = false;
-    // The host's own result (not from execute()) gets the same checks; the report names why.
-    const char* invalid =
-        status == step_status::ok
-            ? detail::invalid_result_reason(s.plan, result, s.caps->max_tokens_per_outcome)
-            : nullptr;
-    if (invalid != nullptr) status = step_status::invalid_result;
-    report.status = status;
-    step_context<Policy> c = context(b, now);
-    if (status != step_status::ok) {
-      report.error = invalid != nullptr ? std::string_view(invalid) : s.backend->last_error();
-      step_feedback<Policy>::fail(c, affected_);
-      report.affected = affected_;
-      return report;
-    }
-    report.measured = result.step_time;
-    step_feedback<Policy>::observe(s, result);
-    report.finished = step_feedback<Policy>::apply(c, result);
-    return report;
+                            time_point now) {
+    const detail::single_entry::scope entry(entry_, "scheduler::complete_step");
+    check(b, now);
+    return complete(b, status, result, now);
   }
 
   /// plan_step(), model_backend::execute(), complete_step() at now + the measured step time.
   /// A backend that throws or returns garbage does not take the scheduler down: the report
-  /// carries the failure and the affected requests. Scheduler thread; noexcept.
-  step_report step(std::size_t b, time_point now) noexcept {
+  /// carries the failure and the affected requests (a backend that calls the scheduler back
+  /// gets usage_error, and its step fails with that message). Scheduler thread; throws as
+  /// plan_step() does.
+  step_report step(std::size_t b, time_point now) {
+    const detail::single_entry::scope entry(entry_, "scheduler::step");
+    check(b, now);
     now = monotone(now);  // the step ends a step time after the scheduler's time, not the host's
     backend_lane<Policy>& s = *lanes_[b];
-    const step_plan& plan = plan_step(b, now);
-    const step_status status = s.backend->execute(plan, s.result);
+    const step_plan& p = plan(b, now);
+    const step_status status = s.backend->execute(p, s.result);
     const time_point done = status == step_status::ok
                                 ? now + std::chrono::duration_cast<duration>(s.result.step_time)
                                 : now;
-    return complete_step(b, status, s.result, done);
+    return complete(b, status, s.result, done);
   }
 
   /// Re-orders a waiting request after the host refined its length prediction; false when it is
   /// not waiting, or when `estimate` is one submit() would refuse (request::validate()'s rules
-  /// for predicted_length). O(log n). Scheduler thread.
-  bool update_prediction(request_id id, const length_estimate& estimate) noexcept {
+  /// for predicted_length). O(log n). Scheduler thread; throws usage_error only.
+  bool update_prediction(request_id id, const length_estimate& estimate) {
+    const detail::single_entry::scope entry(entry_, "scheduler::update_prediction");
     request probe;  // no text: checking it allocates nothing
     probe.predicted_length = estimate;
     if (!invalid_request_field(probe).empty()) return false;
@@ -239,6 +227,56 @@ class basic_scheduler {
   [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
 
  private:
+  // plan_step()'s, complete_step()'s and step()'s arguments, checked before anything changes.
+  void check(std::size_t b, time_point now) const {
+    detail::require(b < lanes_.size(), "backend", b, "is not a backend of this scheduler");
+    detail::require(within_timeline(now), "now",
+                    std::chrono::duration<double>(now.time_since_epoch()).count(),
+                    "must be within 4e9 s of the clock's epoch (seconds since it)");
+  }
+
+  const step_plan& plan(std::size_t b, time_point now) noexcept {
+    now = monotone(now);
+    backend_lane<Policy>& s = *lanes_[b];
+    if (s.in_flight) return s.plan;
+    take_in(now);
+    build_plan(b, now);
+    s.in_flight = true;
+    return s.plan;
+  }
+
+  step_report complete(std::size_t b, step_status status, const step_result& result,
+                       time_point now) noexcept {
+    now = monotone(now);
+    backend_lane<Policy>& s = *lanes_[b];
+    affected_.clear();
+    if (!s.in_flight) {  // nothing was planned: the host's bookkeeping is off, and says so
+      return {.backend = b,
+              .status = step_status::invalid_result,
+              .error = "no step in flight on this backend (complete_step() without plan_step())"};
+    }
+    step_report report = s.planned_report(b);
+    s.in_flight = false;
+    // The host's own result (not from execute()) gets the same checks; the report names why.
+    const char* invalid =
+        status == step_status::ok
+            ? detail::invalid_result_reason(s.plan, result, s.caps->max_tokens_per_outcome)
+            : nullptr;
+    if (invalid != nullptr) status = step_status::invalid_result;
+    report.status = status;
+    step_context<Policy> c = context(b, now);
+    if (status != step_status::ok) {
+      report.error = invalid != nullptr ? std::string_view(invalid) : s.backend->last_error();
+      step_feedback<Policy>::fail(c, affected_);
+      report.affected = affected_;
+      return report;
+    }
+    report.measured = result.step_time;
+    step_feedback<Policy>::observe(s, result);
+    report.finished = step_feedback<Policy>::apply(c, result);
+    return report;
+  }
+
   static const scheduler_config& validated(const scheduler_config& c) {
     c.validate();
     if constexpr (!std::is_same_v<Policy, any_scheduling_policy>) c.validate_policy_type(kind_of());
@@ -353,6 +391,7 @@ class basic_scheduler {
   std::vector<request_id> affected_;  // a failed step's requests, for its report
   std::uint64_t next_sequence_ = 0;
   time_point latest_ = time_point::min();  // the latest `now` given: see monotone()
+  detail::single_entry entry_;             // one step function at a time (see the class comment)
 };
 
 #ifndef RTLM_HEADER_ONLY

@@ -77,6 +77,9 @@ struct scheduler_config {
   /// a level in (0, 1) on the calibrated upper bounds (step_time_estimator::bound_factor).
   double bound_level = 0.0;
   int max_failed_steps = 3;  ///< a request whose steps fail this many times in a row is failed
+  /// A request whose successful steps add no token this many times in a row (a backend that
+  /// makes no progress) is failed with reason no_progress instead of running forever.
+  int max_stalled_steps = 64;
   admission_mode admission = admission_mode::reject;
   admission_basis admission_length = admission_basis::expected_length_when_saturated;
   /// Admission control judges a deadline at the pace the backend runs now (its predicted wait,
@@ -131,6 +134,8 @@ struct scheduler_config {
     detail::require(bound_level >= 0.0 && bound_level < 1.0, "scheduler_config.bound_level",
                     bound_level, "must be in [0, 1)");
     detail::require(max_failed_steps >= 1, "scheduler_config.max_failed_steps", max_failed_steps,
+                    "must be >= 1");
+    detail::require(max_stalled_steps >= 1, "scheduler_config.max_stalled_steps", max_stalled_steps,
                     "must be >= 1");
     detail::require(priority_preemption_margin >= 0.0 && std::isfinite(priority_preemption_margin),
                     "scheduler_config.priority_preemption_margin", priority_preemption_margin,

@@ -36,6 +36,10 @@ enum class request_event_reason : std::uint8_t {
   backend_failure,    ///< its steps failed max_failed_steps times in a row
   queue_full,         ///< its backend's waiting queue could not take it back (a broken
                       ///< invariant, reported rather than corrupting state)
+  kv_exhausted,       ///< its KV outgrew what its backend holds, and preemption could not
+                      ///< make room (it alone exceeds the capacity, or the backend cannot
+                      ///< preempt)
+  no_progress,        ///< its backend's steps added no token max_stalled_steps times in a row
 };
 
 /// The name of `k` ("queued", ...). O(1); no allocation; thread-safe (pure).
@@ -46,9 +50,9 @@ enum class request_event_reason : std::uint8_t {
 
 /// The name of `r` ("none", "deadline_passed", ...). O(1); no allocation; thread-safe (pure).
 [[nodiscard]] constexpr std::string_view to_string(request_event_reason r) noexcept {
-  return detail::enum_name(
-      r, {"none", "deadline_passed", "prefill_too_long", "eviction_too_weak", "duplicate_id",
-          "too_long", "no_backend", "backend_failure", "queue_full"});
+  return detail::enum_name(r, {"none", "deadline_passed", "prefill_too_long", "eviction_too_weak",
+                               "duplicate_id", "too_long", "no_backend", "backend_failure",
+                               "queue_full", "kv_exhausted", "no_progress"});
 }
 
 /// One event. Plain data.

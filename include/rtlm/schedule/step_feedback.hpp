@@ -17,7 +17,8 @@ namespace rtlm {
 /// its prefill, its finish), the KV a request past its reservation now needs, the estimator's
 /// online correction, and, through the finished events, the length predictor's feedback
 /// (rtlm::length_feedback). A failed step's requests are retried, up to max_failed_steps in a
-/// row. Stateless; O(computed) per step; no allocation.
+/// row; a request whose steps emit nothing max_stalled_steps times in a row fails. Stateless;
+/// O(computed) per step; no allocation.
 template <waiting_queue_policy Policy>
 struct step_feedback {
   /// How far the online correction may drift from what the budget solver's table was built on
@@ -94,6 +95,13 @@ struct step_feedback {
       if (o.finished || capped) {
         ++finished;
         end(c, e.slot, request_phase::finished);
+        continue;
+      }
+      // A step that should have emitted a token and did not: a backend that never does would
+      // keep the request running forever.
+      t.stalled_steps = emits && o.generated.count() == 0 ? t.stalled_steps + 1 : 0;
+      if (t.stalled_steps >= c.config.max_stalled_steps) {
+        end(c, e.slot, request_phase::failed, request_event_reason::no_progress);
         continue;
       }
       if (t.phase == request_phase::decoding) s.kv.grow(t);

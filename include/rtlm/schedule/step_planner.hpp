@@ -1,14 +1,17 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
 
+#include "rtlm/detail/assert.hpp"
 #include "rtlm/schedule/batch_former.hpp"
 #include "rtlm/schedule/consolidation.hpp"
 #include "rtlm/schedule/preemptor.hpp"
 #include "rtlm/schedule/step_context.hpp"
+#include "rtlm/schedule/step_feedback.hpp"
 
 namespace rtlm {
 
@@ -41,7 +44,8 @@ concept batch_stage = requires(B& b, step_context<Policy>& c, const Capacity& ca
 
 /// rtlm's default capacity stage: every running request reserves its prompt plus its predicted
 /// output bound (kv_ledger). While the reservations exceed the capacity (requests outgrew their
-/// bounds) the least urgent running request is preempted; with preempt_for_priority, a waiting
+/// bounds) the least urgent running request is preempted; where preemption cannot help, the
+/// largest is failed (kv_exhausted); with preempt_for_priority, a waiting
 /// request that outranks the least urgent running one by the margin makes room; swapped-out
 /// requests come back oldest first while their KV fits (and no waiting request outranks them).
 template <waiting_queue_policy Policy>
@@ -49,6 +53,18 @@ struct reserve_and_preempt {
   void make_room(step_context<Policy>& c) const noexcept {
     while (c.lane.kv.over_committed() && c.lane.running.size() > 1 &&
            preemptor<Policy>::preempt_least_urgent(c)) {
+    }
+    // What preemption cannot cure (one request alone outgrows the KV, or the backend cannot
+    // preempt) fails the request holding the most KV, the one that outgrew its reservation: a
+    // plan never holds more KV than the backend has.
+    while (c.lane.kv.over_committed()) {
+      const auto& running = c.lane.running;
+      RTLM_ASSERT(!running.empty());  // over capacity: something holds KV
+      const auto largest = std::max_element(running.begin(), running.end(), [&](auto a, auto b) {
+        return c.table[a].reserved < c.table[b].reserved;
+      });
+      step_feedback<Policy>::end(c, *largest, request_phase::failed,
+                                 request_event_reason::kv_exhausted);
     }
     if (c.config.preempt_for_priority) preemptor<Policy>::make_room_for_priority(c);
   }
