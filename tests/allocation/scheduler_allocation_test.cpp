@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <new>
@@ -21,10 +22,14 @@
 namespace {
 
 std::atomic<std::size_t> allocations{0};
+std::atomic<std::size_t> allocated_bytes{0};
 thread_local bool counting = false;
 
 void* allocate(std::size_t size, std::size_t alignment) {
-  if (counting) allocations.fetch_add(1, std::memory_order_relaxed);
+  if (counting) {
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    allocated_bytes.fetch_add(size, std::memory_order_relaxed);
+  }
   const std::size_t a =
       alignment < alignof(std::max_align_t) ? alignof(std::max_align_t) : alignment;
   void* p = std::aligned_alloc(a, (size + a - 1) / a * a + (size == 0 ? a : 0));
@@ -35,16 +40,21 @@ void* allocate(std::size_t size, std::size_t alignment) {
 // Counts allocations made by this thread inside its lifetime.
 class allocation_counter {
  public:
-  allocation_counter() noexcept : start_(allocations.load()) { counting = true; }
+  allocation_counter() noexcept : start_(allocations.load()), start_bytes_(allocated_bytes.load()) {
+    counting = true;
+  }
   allocation_counter(const allocation_counter&) = delete;
   allocation_counter& operator=(const allocation_counter&) = delete;
   allocation_counter(allocation_counter&&) = delete;
   allocation_counter& operator=(allocation_counter&&) = delete;
   ~allocation_counter() { counting = false; }
   [[nodiscard]] std::size_t count() const noexcept { return allocations.load() - start_; }
+  /// Bytes asked for (frees not subtracted).
+  [[nodiscard]] std::size_t bytes() const noexcept { return allocated_bytes.load() - start_bytes_; }
 
  private:
   std::size_t start_;
+  std::size_t start_bytes_;
 };
 
 }  // namespace
@@ -110,6 +120,40 @@ TEST(scheduler_allocation, the_counter_counts) {
   const allocation_counter c;
   const auto p = std::make_unique<int>(1);
   EXPECT_EQ(c.count(), 1U);
+}
+
+// The memory a scheduler takes is sized once, by max_requests: the bytes per request of the
+// scheduler itself and of each backend added. docs/reliability.md ("Memory") states these bounds;
+// the test prints the measured figures.
+TEST(scheduler_allocation, memory_per_request_stays_within_the_documented_bounds) {
+  constexpr std::size_t scheduler_bound = 600;  // bytes per max_requests, backends aside
+  constexpr std::size_t backend_bound = 300;    // bytes per max_requests for each backend
+  constexpr std::size_t batched_bound = 220;    // the same, for a backend declaring its batch
+  const auto measure = [](std::size_t max_requests, int backends, int max_batch = 0) {
+    rtlm::scheduler_config config;
+    config.max_requests = max_requests;
+    config.solver_max_tokens = 1024_tok;
+    rtlm::testing::fake_backend_config fc;
+    fc.capabilities.max_batch_size = max_batch;
+    rtlm::testing::fake_backend backend(fc);
+    const rtlm::test::linear_estimator estimator;
+    const allocation_counter c;
+    rtlm::scheduler s(config);
+    for (int b = 0; b < backends; ++b) s.add_backend(backend, estimator);
+    return static_cast<double>(c.bytes());
+  };
+  const double n = 32768;
+  const double per_request = (measure(65536, 0) - measure(32768, 0)) / n;
+  const double per_backend = (measure(32768, 2) - measure(32768, 1)) / n;
+  const double per_batched = (measure(32768, 2, 256) - measure(32768, 1, 256)) / n;
+  std::printf(  // NOLINT(*-vararg)
+      "scheduler: %.0f bytes per request; each backend: %.0f bytes per request, %.0f with a "
+      "declared batch of 256\n",
+      per_request, per_backend, per_batched);
+  EXPECT_GT(per_request, 0.0);
+  EXPECT_LE(per_request, scheduler_bound);
+  EXPECT_LE(per_backend, backend_bound);
+  EXPECT_LE(per_batched, batched_bound);
 }
 
 TEST(scheduler_allocation, the_step_path_allocates_nothing_after_warm_up) {

@@ -25,8 +25,9 @@ namespace rtlm {
 /// allocates nothing. Plain state; the scheduler's parts act on it. Not thread-safe.
 template <waiting_queue_policy Policy>
 struct backend_lane {
-  /// Sizes every buffer for `config.max_requests` requests and the backend's batch. Throws
-  /// what time_budget_solver throws for an estimator it cannot tabulate.
+  /// Sizes every buffer for `config.max_requests` requests and the backend's batch (the running
+  /// requests' buffers for the most that may run at once). Throws what time_budget_solver throws
+  /// for an estimator it cannot tabulate.
   backend_lane(model_backend& b, const step_time_estimator& e, const Policy& policy,
                const scheduler_config& config)
       : backend(&b),
@@ -38,17 +39,20 @@ struct backend_lane {
     const std::size_t batch = caps->max_batch_size > 0
                                   ? static_cast<std::size_t>(caps->max_batch_size)
                                   : std::size_t{256};
-    running.reserve(config.max_requests);
+    // Admission keeps the running requests below max_batch(): a declared batch limit keeps
+    // these buffers small however many requests the scheduler holds.
+    const std::size_t most_running = std::min(config.max_requests, max_batch());
+    running.reserve(most_running);
     swapped.reserve(config.max_requests);
     releases.reserve(config.max_requests);
-    prefill_entries.reserve(config.max_requests);
-    decode_entries.reserve(config.max_requests);
-    decode_kv.reserve(config.max_requests);
-    batch_kv.reserve(config.max_requests);
-    constraints.reserve(config.max_requests);
-    picked.reserve(config.max_requests);
+    prefill_entries.reserve(most_running);
+    decode_entries.reserve(most_running);
+    decode_kv.reserve(most_running);
+    batch_kv.reserve(most_running);
+    constraints.reserve(most_running);
+    picked.reserve(config.max_requests);  // every similar waiting request, before the cut
     candidates.reserve(batch);
-    prefilling.reserve(config.max_requests);
+    prefilling.reserve(most_running);
     plan.releases.reserve(config.max_requests);
     plan.preemptions.reserve(batch);
     plan.swap_ins.reserve(batch);
