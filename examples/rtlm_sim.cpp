@@ -12,17 +12,19 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rtlm/estimate/estimator_fitting.hpp"
@@ -30,6 +32,7 @@
 #include "rtlm/sim/length_noise.hpp"
 #include "rtlm/sim/simulation.hpp"
 #include "rtlm/sim/svg_plot.hpp"
+#include "rtlm_sim_flags.hpp"
 
 #ifndef RTLM_SIM_DATA_DIR
 #define RTLM_SIM_DATA_DIR "benchmarks/data"
@@ -37,285 +40,56 @@
 
 namespace {
 
-constexpr std::string_view usage =
-    R"(rtlm-sim: replay a trace through rtlm's scheduling policies on simulated GPUs
+using rtlm_sim::options;
+using rtlm_sim::policy_named;
+using rtlm_sim::policy_run;
 
-usage: rtlm-sim [options]
+// An output file whose every write and whose close are checked: a full disk or a failing device
+// is an rtlm::error naming the flag, the file and the system's reason (`--json = out.json:
+// cannot be written: No space left on device`), never a file cut short behind an exit status 0.
+class output_file {
+ public:
+  output_file(std::string flag, std::string path) : flag_(std::move(flag)), path_(std::move(path)) {
+    file_ = std::fopen(path_.c_str(), "w");
+    if (file_ == nullptr) fail(errno);
+  }
+  ~output_file() {
+    if (file_ != nullptr) static_cast<void>(std::fclose(file_));
+  }
+  output_file(const output_file&) = delete;
+  output_file& operator=(const output_file&) = delete;
+  output_file(output_file&&) = delete;
+  output_file& operator=(output_file&&) = delete;
 
-  --trace PATH         arrivals and token counts: an Azure LLM trace .csv, a Mooncake .jsonl, or
-                       a timestamp_ms,input_length,output_length .csv
-                       (default: the bundled Azure 2023 conversation trace, 1 hour)
-  --profile PATH       the GPU profile whose fitted estimator and measured noise time the steps
-                       (default: the bundled H100 Llama-3.1-8B profile)
-  --model NAME         the model shape the profile was measured on (default: llama-3.1-8b)
-  --replicas N         simulated GPUs (default: 1)
-  --policies LIST      comma-separated: fcfs, prompt_sjf, edf, predicted_sjf, predicted_srpt,
-                       least_laxity, uncertainty_aware, oracle_srpt (default: all)
-  --load X             offered load as a fraction of the simulated server's measured capacity
-                       (default: 0.9)
-  --loads LIST         loads for the deadline-miss plot (default: 0.5,0.7,0.9,1.1; empty: none)
-  --deadline RULE      slack:F (deadline = arrival + F x isolated service time; default slack:5),
-                       slo:TTFT,TPOT (seconds: arrival + TTFT + TPOT x (output - 1)), or none
-  --admission MODE     what rtlm's policies do with a request whose deadline no backend can meet:
-                       reject (default), downgrade (keep it as best effort), relax (relax its
-                       deadline) or accept (no admission control). The baselines (fcfs,
-                       prompt_sjf, edf, oracle_srpt) run as vLLM does: no admission control, no
-                       consolidation
-  --admission-length B the output length admission control judges on: saturated (the predicted
-                       mean while a backend is saturated, one token otherwise; default) or
-                       expected (the predicted mean, always)
-  --admission-pace P   the pace admission control judges a deadline at: alone (the request run
-                       by itself; default) or current (after the GPU's predicted queueing wait,
-                       every step as slow as the GPU's last planned one)
-  --evict              rtlm's policies run on GPUs that can evict KV: a request with a deadline
-                       keeps the least fraction of its prompt's KV that meets it (TimeBill's
-                       solver); the table's alpha column is the mean evicted fraction
-  --consolidate        rtlm's policies also hold back admissions that would make a running
-                       request miss its deadline (dynamic consolidation; off by default)
-  --preempt            rtlm's policies and oracle_srpt preempt the least urgent running request
-                       (by recompute, or by swap with --swap) when the batch or the KV is full
-                       and a waiting request outranks it by more than 1 s of key (preemption for
-                       priority; off by default, as in vLLM)
-  --swap GBPS          the simulated GPUs can swap a preempted request's KV to host memory and
-                       back over a link of GBPS GB/s, charged to the step that moves it, instead
-                       of recomputing it (every policy; default 0: recompute only, as in vLLM V1)
-  --size-weight S      virtual seconds per predicted output token in the keys of the size-based
-                       policies (predicted_sjf, predicted_srpt, uncertainty_aware, oracle_srpt;
-                       default 0.01); larger is closer to pure shortest-first, with less aging
-  --step-tokens N      tokens one step may compute, prefill chunks and decodes together (vLLM's
-                       max_num_batched_tokens; default 8192)
-  --kv-tokens N        the simulated GPU's KV capacity in tokens (default: 80 GB less the
-                       weights and 10%)
-  --max-batch N        sequences one step may hold on the simulated GPU (default 256)
-  --predictor KIND     noise (the rtlm predictor's measured error, calibrated on AlpacaEval by
-                       cross-validation; default), oracle (true lengths), or none
-  --length-errors PATH the measured predictor errors the noise predictor draws from
-                       (default: the bundled AlpacaEval cross-validation errors)
-  --length-errors-model NAME
-                       whose errors (default: Meta-Llama-3-8B-Instruct)
-  --duration S         use only the first S seconds of the trace
-  --seed N             seed of the step-time noise and of the noise predictor's draws
-                       (default: 1)
-  --seeds LIST         comma-separated seeds: the main load runs once per seed (the table, CSVs and
-                       plots are the first seed's) and a second table shows each figure's mean
-                       and range over the seeds, and each policy's mean latency over FCFS's
-  --out DIR            per-request CSV and SVG plots go here (default: rtlm-sim-out)
-  --json PATH          also write the summary as JSON
-  --quiet              no progress bar
-  --help               this text
-)";
+  void write(std::string_view text) {
+    if (std::fwrite(text.data(), 1, text.size(), file_) != text.size()) fail(errno);
+  }
+  // Flushes and closes; the file is complete only when this returns.
+  void close() {
+    std::FILE* f = std::exchange(file_, nullptr);
+    const bool flushed = std::fflush(f) == 0 && std::ferror(f) == 0;
+    const int flush_error = errno;
+    const bool closed = std::fclose(f) == 0;
+    if (!flushed) fail(flush_error);
+    if (!closed) fail(errno);
+  }
 
-struct options {
-  std::string trace = std::string(RTLM_SIM_DATA_DIR) +
-                      "/traces/azure-llm-2023/"
-                      "AzureLLMInferenceTrace_conv.csv";
-  std::string profile = std::string(RTLM_SIM_DATA_DIR) + "/profiles/h100_llama-3.1-8b.csv";
-  std::string errors = std::string(RTLM_SIM_DATA_DIR) + "/length_errors/alpaca_eval_cv.csv";
-  std::string errors_model = "Meta-Llama-3-8B-Instruct";
-  std::string model = "llama-3.1-8b";
-  int replicas = 1;
-  std::vector<std::string> policies = {
-      "fcfs",         "prompt_sjf",        "edf",        "predicted_sjf", "predicted_srpt",
-      "least_laxity", "uncertainty_aware", "oracle_srpt"};
-  double load = 0.9;
-  std::vector<double> loads = {0.5, 0.7, 0.9, 1.1};
-  rtlm::sim::deadline_rule deadlines;
-  std::string predictor = "noise";
-  rtlm::admission_mode admission = rtlm::admission_mode::reject;
-  bool consolidate = false;
-  bool preempt = false;
-  bool admission_at_current_pace = false;
-  bool evict = false;
-  double size_weight = 0.01;
-  double swap_gbps = 0.0;      // 0: no swapping
-  std::int64_t kv_tokens = 0;  // 0: from the GPU's memory
-  int max_batch = 256;
-  std::int64_t step_tokens = 8192;
-  rtlm::admission_basis admission_length = rtlm::admission_basis::expected_length_when_saturated;
-  double duration = 0.0;
-  std::vector<std::uint64_t> seeds = {1};  // the first one makes the table, CSVs and plots
-  std::string out = "rtlm-sim-out";
-  std::string json;
-  bool quiet = false;
+ private:
+  [[noreturn]] void fail(int error_number) const {
+    throw rtlm::error(flag_, path_,
+                      fmt::format("cannot be written: {}", std::strerror(error_number)));
+  }
+
+  std::string flag_;
+  std::string path_;
+  std::FILE* file_ = nullptr;
 };
 
-std::vector<std::string> split(std::string_view s) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    const std::size_t comma = std::min(s.find(',', start), s.size());
-    if (comma > start) out.emplace_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
-double number(std::string_view flag, const std::string& text) {
-  try {
-    std::size_t used = 0;
-    const double v = std::stod(text, &used);
-    if (used == text.size() && std::isfinite(v)) return v;
-  } catch (const std::exception&) {
-  }
-  throw rtlm::error(std::string(flag), text, "must be a number");
-}
-
-std::uint64_t seed_of(std::string_view flag, const std::string& text) {
-  const double v = number(flag, text);
-  rtlm::detail::require(v >= 0 && v <= 0x1p53 && v == std::floor(v), flag, text,
-                        "must be a whole number in 0..2^53");
-  return static_cast<std::uint64_t>(v);
-}
-
-options parse(int argc, char** argv) {
-  options o;
-  const std::vector<std::string> args(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    const auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw rtlm::error(a, "missing", "needs a value (see --help)");
-      return args[++i];
-    };
-    if (a == "--help" || a == "-h") {
-      fmt::print("{}", usage);
-      std::exit(0);
-    } else if (a == "--trace") {
-      o.trace = value();
-    } else if (a == "--profile") {
-      o.profile = value();
-    } else if (a == "--model") {
-      o.model = value();
-    } else if (a == "--replicas") {
-      o.replicas = static_cast<int>(number(a, value()));
-      rtlm::detail::require(o.replicas >= 1 && o.replicas <= 64, a, o.replicas, "must be 1..64");
-    } else if (a == "--policies") {
-      o.policies = split(value());
-    } else if (a == "--load") {
-      o.load = number(a, value());
-      rtlm::detail::require(o.load > 0 && o.load <= 10, a, o.load, "must be in (0, 10]");
-    } else if (a == "--loads") {
-      o.loads.clear();
-      for (const std::string& l : split(value())) o.loads.push_back(number(a, l));
-    } else if (a == "--deadline") {
-      const std::string& v = value();
-      if (v == "none") {
-        o.deadlines.rule = rtlm::sim::deadline_rule::kind::none;
-      } else if (v.rfind("slack:", 0) == 0) {
-        o.deadlines.rule = rtlm::sim::deadline_rule::kind::slack;
-        o.deadlines.slack = number(a, v.substr(6));
-      } else if (v.rfind("slo:", 0) == 0) {
-        const std::vector<std::string> parts = split(v.substr(4));
-        rtlm::detail::require(parts.size() == 2, a, v, "must be slo:TTFT,TPOT");
-        o.deadlines.rule = rtlm::sim::deadline_rule::kind::slo;
-        o.deadlines.ttft = rtlm::seconds(number(a, parts[0]));
-        o.deadlines.tpot = rtlm::seconds(number(a, parts[1]));
-      } else {
-        throw rtlm::error(a, v, "must be slack:F, slo:TTFT,TPOT or none");
-      }
-      o.deadlines.validate();
-    } else if (a == "--predictor") {
-      o.predictor = value();
-      rtlm::detail::require(
-          o.predictor == "noise" || o.predictor == "oracle" || o.predictor == "none", a,
-          o.predictor, "must be noise, oracle or none");
-    } else if (a == "--admission") {
-      const std::string& v = value();
-      const std::optional<rtlm::admission_mode> m =
-          rtlm::admission_mode_from_string(v == "relax" ? "relax_deadline" : v);
-      if (!m) throw rtlm::error(a, v, "must be reject, downgrade, relax or accept");
-      o.admission = *m;
-    } else if (a == "--admission-length") {
-      const std::string& v = value();
-      if (v == "saturated") {
-        o.admission_length = rtlm::admission_basis::expected_length_when_saturated;
-      } else if (v == "expected") {
-        o.admission_length = rtlm::admission_basis::expected_length;
-      } else {
-        throw rtlm::error(a, v, "must be saturated or expected");
-      }
-    } else if (a == "--admission-pace") {
-      const std::string& v = value();
-      if (v != "alone" && v != "current") throw rtlm::error(a, v, "must be alone or current");
-      o.admission_at_current_pace = v == "current";
-    } else if (a == "--size-weight") {
-      o.size_weight = number(a, value());
-      rtlm::detail::require(o.size_weight >= 0, a, o.size_weight, "must be >= 0");
-    } else if (a == "--kv-tokens") {
-      const double v = number(a, value());
-      rtlm::detail::require(v >= 1 && v <= 1e12 && v == std::floor(v), a, v,
-                            "must be a whole number in 1..1e12");
-      o.kv_tokens = static_cast<std::int64_t>(v);
-    } else if (a == "--max-batch") {
-      const double v = number(a, value());
-      rtlm::detail::require(v >= 1 && v <= 65536 && v == std::floor(v), a, v,
-                            "must be a whole number in 1..65536");
-      o.max_batch = static_cast<int>(v);
-    } else if (a == "--step-tokens") {
-      const double v = number(a, value());
-      rtlm::detail::require(v >= 1 && v <= 16777216 && v == std::floor(v), a, v,
-                            "must be a whole number in 1..16777216");
-      o.step_tokens = static_cast<std::int64_t>(v);
-    } else if (a == "--evict") {
-      o.evict = true;
-    } else if (a == "--consolidate") {
-      o.consolidate = true;
-    } else if (a == "--preempt") {
-      o.preempt = true;
-    } else if (a == "--swap") {
-      o.swap_gbps = number(a, value());
-      rtlm::detail::require(o.swap_gbps >= 0 && o.swap_gbps <= 1e6, a, o.swap_gbps,
-                            "must be GB/s in 0..1e6 (0: no swapping)");
-    } else if (a == "--length-errors") {
-      o.errors = value();
-    } else if (a == "--length-errors-model") {
-      o.errors_model = value();
-    } else if (a == "--duration") {
-      o.duration = number(a, value());
-    } else if (a == "--seed") {
-      o.seeds = {seed_of(a, value())};
-    } else if (a == "--seeds") {
-      o.seeds.clear();
-      for (const std::string& s : split(value())) o.seeds.push_back(seed_of(a, s));
-      rtlm::detail::require(!o.seeds.empty(), a, "", "must name at least one seed");
-    } else if (a == "--out") {
-      o.out = value();
-    } else if (a == "--json") {
-      o.json = value();
-    } else if (a == "--quiet") {
-      o.quiet = true;
-    } else {
-      throw rtlm::error("argument", a, "is not an option (see --help)");
-    }
-  }
-  return o;
-}
-
-// A policy as rtlm-sim names it: the scheduler's policy and where its predictions come from.
-// rtlm's policies run with rtlm's admission control (and, with --consolidate, dynamic
-// consolidation); the baselines run as their serving engines do, with neither (and the oracle as a
-// pure ordering bound).
-struct policy_run {
-  std::string name;
-  rtlm::policy_kind kind;
-  bool rtlm_policy;  // one of rtlm's prediction-driven policies (competes for "best")
-  bool oracle;       // predictions are the true lengths (a bound, not a competitor)
-};
-
-policy_run policy_named(const std::string& name) {
-  using k = rtlm::policy_kind;
-  static const std::map<std::string, policy_run, std::less<>> known = {
-      {"fcfs", {"fcfs", k::first_come_first_served, false, false}},
-      {"prompt_sjf", {"prompt_sjf", k::shortest_prompt_first, false, false}},
-      {"edf", {"edf", k::earliest_deadline_first, false, false}},
-      {"predicted_sjf", {"predicted_sjf", k::shortest_predicted_first, true, false}},
-      {"predicted_srpt", {"predicted_srpt", k::shortest_predicted_remaining, true, false}},
-      {"least_laxity", {"least_laxity", k::least_laxity_first, true, false}},
-      {"uncertainty_aware", {"uncertainty_aware", k::uncertainty_aware_priority, true, false}},
-      {"oracle_srpt", {"oracle_srpt", k::shortest_predicted_remaining, false, true}},
-  };
-  const auto it = known.find(name);
-  if (it == known.end()) throw rtlm::error("--policies", name, "is not a known policy");
-  return it->second;
+// Writes `text` to `path` whole, or throws naming `flag`.
+void write_file(const std::string& flag, const std::string& path, std::string_view text) {
+  output_file f(flag, path);
+  f.write(text);
+  f.close();
 }
 
 // One simulated H100 (or whatever the profile measured) running the model.
@@ -360,30 +134,64 @@ class progress_bar {
 };
 
 void write_records(const std::string& path, const rtlm::sim::simulation_result& r) {
-  std::ofstream f(path);
-  if (!f) throw rtlm::error("--out", path, "cannot be written");
-  f << "index,arrival,deadline,admitted,first_token,finish,prompt_tokens,output_tokens,outcome,"
-       "reason,backend,preemptions\n";
+  output_file f("--out", path);
+  f.write(
+      "index,arrival,deadline,admitted,first_token,finish,prompt_tokens,output_tokens,outcome,"
+      "reason,backend,preemptions\n");
   const auto num = [](double v) {
     return std::isnan(v) ? std::string() : fmt::format("{:.6f}", v);
   };
+  fmt::memory_buffer rows;
   for (const rtlm::sim::request_record& x : r.records) {
-    f << fmt::format("{},{},{},{},{},{},{},{},{},{},{},{}\n", x.index, num(x.arrival),
-                     num(x.deadline), num(x.admitted), num(x.first_token), num(x.finish),
-                     x.prompt.count(), x.output.count(), rtlm::to_string(x.outcome),
-                     rtlm::to_string(x.reason), x.backend, x.preemptions);
+    fmt::format_to(std::back_inserter(rows), "{},{},{},{},{},{},{},{},{},{},{},{}\n", x.index,
+                   num(x.arrival), num(x.deadline), num(x.admitted), num(x.first_token),
+                   num(x.finish), x.prompt.count(), x.output.count(), rtlm::to_string(x.outcome),
+                   rtlm::to_string(x.reason), x.backend, x.preemptions);
+    if (rows.size() >= 1U << 16U) {
+      f.write({rows.data(), rows.size()});
+      rows.clear();
+    }
   }
+  f.write({rows.data(), rows.size()});
+  f.close();
+}
+
+// The latency CDF of the finished requests of `r`, as plotted: about 400 points.
+std::vector<std::pair<double, double>> latency_cdf(const rtlm::sim::simulation_result& r) {
+  std::vector<double> l;
+  for (const rtlm::sim::request_record& x : r.records) {
+    if (x.finished()) l.push_back(x.latency());
+  }
+  std::sort(l.begin(), l.end());
+  std::vector<std::pair<double, double>> points;
+  const std::size_t stride = std::max<std::size_t>(1, l.size() / 400);
+  for (std::size_t k = 0; k < l.size(); k += stride) {
+    points.emplace_back(l[k], static_cast<double>(k + 1) / static_cast<double>(l.size()));
+  }
+  if (!l.empty()) points.emplace_back(l.back(), 1.0);
+  return points;
 }
 
 int run(const options& o) {
   const auto wall_start = std::chrono::steady_clock::now();
   rtlm::sim::trace trace = rtlm::sim::load_trace(o.trace);
   if (o.duration > 0) trace = rtlm::sim::first_seconds(trace, o.duration);
+  trace.requests.shrink_to_fit();  // the loader's growth slack
   rtlm::detail::require(trace.requests.size() >= 2, "--trace", o.trace,
                         "must hold at least 2 requests");
+  rtlm::detail::require(trace.span() > 0, "--trace", o.trace,
+                        "must have arrivals at more than one time (load scaling needs a span)");
   const rtlm::profile prof = rtlm::load_profile_csv(o.profile);
   const std::optional<rtlm::model_config> model = rtlm::models::by_name(o.model);
   if (!model) throw rtlm::error("--model", o.model, "is not a known model shape");
+  // A profile times one model: fitting it to another's shape gives wrong step times silently.
+  if (const auto named = prof.metadata.find("model");
+      named != prof.metadata.end() && named->second != o.model) {
+    throw rtlm::error("--model", o.model,
+                      fmt::format("differs from the model of --profile {} ('{}'); pass --model {} "
+                                  "or a profile measured on {}",
+                                  o.profile, named->second, named->second, o.model));
+  }
   const rtlm::model_shape shape(*model);
   const rtlm::roofline_fit fit = rtlm::fit_roofline_estimator(
       rtlm::step_featurizer{shape, rtlm::hardware_spec(rtlm::accelerators::h100_sxm_bf16())}, prof);
@@ -430,15 +238,33 @@ int run(const options& o) {
 
   // The server's capacity: requests per second it sustains when saturated (every request of a
   // 2,000-request sample queued at once, FCFS).
-  rtlm::sim::trace sample = trace;
-  sample.requests.resize(std::min<std::size_t>(sample.requests.size(), 2000));
+  rtlm::sim::trace sample{.name = trace.name, .requests = {}};
+  sample.requests.assign(trace.requests.begin(),
+                         trace.requests.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(
+                                                      trace.requests.size(), 2000)));
   for (rtlm::sim::trace_request& r : sample.requests) r.arrival = 0.0;
   const rtlm::sim::simulation_result saturated =
       rtlm::sim::simulate(sample, config_for(policy_named("fcfs"), o.seeds.front()));
   const double capacity = static_cast<double>(sample.requests.size()) / saturated.simulated_seconds;
+  rtlm::detail::require(
+      saturated.simulated_seconds > 0 && std::isfinite(capacity), "capacity",
+      fmt::format("{} requests/s", capacity),
+      "must be finite and > 0: the simulated server finished no work of a 2,000-request sample");
   const auto at_load = [&](double load) {
     return rtlm::sim::stretch_arrivals(trace, trace.arrival_rate() / (load * capacity));
   };
+  // Every load's stretched trace must stay within the simulated clock's bound, checked for all
+  // of them before any runs.
+  const auto check_load = [&](std::string_view flag, double load) {
+    const double last = trace.requests.back().arrival * trace.arrival_rate() / (load * capacity);
+    rtlm::detail::require(
+        std::isfinite(last) && last <= rtlm_sim::max_seconds, flag, load,
+        fmt::format("stretches the trace's {:.0f} s of arrivals to {:.3g} s; simulated times must "
+                    "stay within 4e9 s (a higher load, or a shorter trace or --duration)",
+                    trace.span(), last));
+  };
+  check_load("--load", o.load);
+  for (const double l : o.loads) check_load("--loads", l);
 
   std::vector<policy_run> runs;
   for (const std::string& name : o.policies) runs.push_back(policy_named(name));
@@ -450,18 +276,21 @@ int run(const options& o) {
 
   std::filesystem::create_directories(o.out);
   std::vector<rtlm::sim::simulation_metrics> main_metrics;
-  std::vector<rtlm::sim::simulation_result> main_results;
+  // Each policy's latency CDF at the main load, as plotted (at most about 400 points): the runs'
+  // records (96 bytes a request) are not kept.
+  std::vector<std::vector<std::pair<double, double>>> main_cdfs;
   std::map<std::string, std::vector<std::pair<double, double>>> miss_by_load;
   double simulated = 0.0;
   const rtlm::sim::trace main_trace = at_load(o.load);
   for (const policy_run& p : runs) {
-    rtlm::sim::simulation_result r = rtlm::sim::simulate(main_trace, config_for(p, o.seeds[0]));
+    const rtlm::sim::simulation_result r =
+        rtlm::sim::simulate(main_trace, config_for(p, o.seeds[0]));
     simulated += r.simulated_seconds;
     const rtlm::sim::simulation_metrics m = rtlm::sim::summarize(r);
     miss_by_load[p.name].emplace_back(o.load, m.deadline_miss_rate);
     write_records(fmt::format("{}/requests_{}.csv", o.out, p.name), r);
     main_metrics.push_back(m);
-    main_results.push_back(std::move(r));
+    main_cdfs.push_back(latency_cdf(r));
     bar.step(fmt::format("{} at load {}", p.name, o.load));
   }
   // by_seed[k][i]: policy i's figures at the main load with seed k (k = 0 is the table's).
@@ -516,6 +345,14 @@ int run(const options& o) {
         runs[i].name + (runs[i].oracle ? " *" : ""), m.mean_latency, m.p50_latency, m.p99_latency,
         m.mean_ttft, 1000 * m.mean_tpot, m.deadline_miss_rate, m.goodput, m.max_queue_wait,
         m.utilization, m.rejected, m.mean_eviction);
+  }
+  // Failed requests are left out of every latency figure: say so wherever there are any.
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (main_metrics[i].failed == 0) continue;
+    fmt::print(
+        "{}: {} request{} failed unfinished (their KV outgrew the simulated GPU, say; the "
+        "reason column of requests_{}.csv names why), left out of the latency figures\n",
+        runs[i].name, main_metrics[i].failed, main_metrics[i].failed == 1 ? "" : "s", runs[i].name);
   }
   std::optional<std::size_t> best;
   for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -601,24 +438,12 @@ int run(const options& o) {
   // Plots.
   {
     rtlm::sim::svg_plot cdf("End-to-end latency (s)", "fraction of requests finished");
-    for (std::size_t i = 0; i < runs.size(); ++i) {
-      std::vector<double> l;
-      for (const rtlm::sim::request_record& x : main_results[i].records) {
-        if (x.finished()) l.push_back(x.latency());
-      }
-      std::sort(l.begin(), l.end());
-      std::vector<std::pair<double, double>> points;
-      const std::size_t stride = std::max<std::size_t>(1, l.size() / 400);
-      for (std::size_t k = 0; k < l.size(); k += stride) {
-        points.emplace_back(l[k], static_cast<double>(k + 1) / static_cast<double>(l.size()));
-      }
-      if (!l.empty()) points.emplace_back(l.back(), 1.0);
-      cdf.add_series(runs[i].name, std::move(points));
-    }
+    for (std::size_t i = 0; i < runs.size(); ++i) cdf.add_series(runs[i].name, main_cdfs[i]);
     cdf.set_log_x(true);
-    cdf.write(o.out + "/latency_cdf.svg",
-              fmt::format("Latency CDF, {} at load {}",
-                          std::filesystem::path(trace.name).filename().string(), o.load));
+    write_file(
+        "--out", o.out + "/latency_cdf.svg",
+        cdf.render(fmt::format("Latency CDF, {} at load {}",
+                               std::filesystem::path(trace.name).filename().string(), o.load)));
   }
   if (!plot_loads.empty()) {
     rtlm::sim::svg_plot miss("offered load (fraction of capacity)", "deadline-miss rate");
@@ -627,19 +452,15 @@ int run(const options& o) {
       std::sort(pts.begin(), pts.end());
       miss.add_series(p.name, std::move(pts));
     }
-    miss.write(o.out + "/miss_rate_vs_load.svg", "Deadline-miss rate against load");
+    write_file("--out", o.out + "/miss_rate_vs_load.svg",
+               miss.render("Deadline-miss rate against load"));
   }
-  fmt::print("wrote {}/requests_<policy>.csv, latency_cdf.svg{}\n", o.out,
-             plot_loads.empty() ? "" : ", miss_rate_vs_load.svg");
-
   if (!o.json.empty()) {
-    std::ofstream f(o.json);
-    if (!f) throw rtlm::error("--json", o.json, "cannot be written");
-    f << "{\n";
+    std::string f = "{\n";
     for (std::size_t i = 0; i < runs.size(); ++i) {
       const rtlm::sim::simulation_metrics& m = main_metrics[i];
       const auto put = [&](std::string_view key, double v) {
-        f << fmt::format("  \"{}.{}\": {},\n", runs[i].name, key,
+        f += fmt::format("  \"{}.{}\": {},\n", runs[i].name, key,
                          std::isfinite(v) ? fmt::format("{:.9g}", v) : std::string("null"));
       };
       put("mean_latency", m.mean_latency);
@@ -653,6 +474,7 @@ int run(const options& o) {
       put("max_queue_wait", m.max_queue_wait);
       put("utilization", m.utilization);
       put("rejected", static_cast<double>(m.rejected));
+      put("failed", static_cast<double>(m.failed));
       put("mean_eviction", m.mean_eviction);
       put("preemptions", static_cast<double>(m.preemptions));
       if (o.seeds.size() > 1) {
@@ -668,12 +490,16 @@ int run(const options& o) {
         }
       }
     }
-    f << fmt::format("  \"summary.capacity_requests_per_second\": {:.9g},\n",
-                     capacity * o.replicas);
-    f << fmt::format("  \"summary.sim_seconds_per_wall_second\": {:.9g},\n", speed);
-    f << fmt::format("  \"summary.best_rtlm_policy\": \"{}\"\n}}\n",
+    f +=
+        fmt::format("  \"summary.capacity_requests_per_second\": {:.9g},\n", capacity * o.replicas);
+    f += fmt::format("  \"summary.sim_seconds_per_wall_second\": {:.9g},\n", speed);
+    f += fmt::format("  \"summary.best_rtlm_policy\": \"{}\"\n}}\n",
                      best ? runs[*best].name : std::string());
+    write_file("--json", o.json, f);
   }
+  // Said only once every file is whole.
+  fmt::print("wrote {}/requests_<policy>.csv, latency_cdf.svg{}\n", o.out,
+             plot_loads.empty() ? "" : ", miss_rate_vs_load.svg");
   return 0;
 }
 
@@ -681,7 +507,15 @@ int run(const options& o) {
 
 int main(int argc, char** argv) {
   try {
-    return run(parse(argc, argv));
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    const options o = rtlm_sim::parse_flags(args, RTLM_SIM_DATA_DIR);
+    const int status = o.help ? (fmt::print("{}", rtlm_sim::usage), 0) : run(o);
+    // The table on stdout is output too: a full disk or a closed pipe is a failure.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+      throw rtlm::error("stdout", "standard output",
+                        fmt::format("cannot be written: {}", std::strerror(errno)));
+    }
+    return status;
   } catch (const std::exception& e) {
     fmt::print(stderr, "rtlm-sim: {}\n", e.what());
     return 1;

@@ -14,12 +14,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -30,10 +34,19 @@ namespace py = pybind11;
 
 namespace {
 
-// A time on the scheduler's clock, named `field` in the error when it is negative or not finite.
-rtlm::time_point at(const char* field, double s) {
-  rtlm::detail::require_non_negative_finite(field, s);
+// A time on the scheduler's clock (its epoch is 0.0), checked before it becomes int64
+// nanoseconds: finite and in [0, max_time_seconds], else rtlm.Error naming `field` and the value.
+rtlm::time_point at(std::string_view field, double s) {
+  rtlm::detail::require(std::isfinite(s) && s >= 0.0 && s <= rtlm::max_time_seconds, field, s,
+                        "must be a finite time in [0, 4e9] seconds");
   return rtlm::time_point{} + std::chrono::duration_cast<rtlm::duration>(rtlm::seconds(s));
+}
+// A duration (a time budget): finite and in [0, max_duration_seconds], else rtlm.Error naming
+// `field` and the value.
+rtlm::seconds duration_of(std::string_view field, double s) {
+  rtlm::detail::require(std::isfinite(s) && s >= 0.0 && s <= rtlm::max_duration_seconds, field, s,
+                        "must be a finite duration in [0, 1e9] seconds");
+  return rtlm::seconds(s);
 }
 double seconds_since_epoch(rtlm::time_point t) {
   return std::chrono::duration<double>(t - rtlm::time_point{}).count();
@@ -159,9 +172,78 @@ auto snapkv_binding(snapkv_selection select) {
   };
 }
 
+// The Python type of rtlm::usage_error (rtlm.UsageError), set when the module is imported.
+PyObject* usage_error_type = nullptr;
+
+// A Python exception that must reach the host rather than fail a step: a BaseException that is
+// not an Exception (KeyboardInterrupt, SystemExit, GeneratorExit), MemoryError, and
+// rtlm.UsageError (a callback that called its scheduler back).
+bool must_reach_host(const py::error_already_set& e) {
+  return !e.matches(PyExc_Exception) || e.matches(PyExc_MemoryError) ||
+         (usage_error_type != nullptr && e.matches(usage_error_type));
+}
+
+// One binding call into C++ that may run Python callbacks (an observer, a backend's run_step).
+// The C++ code between the call and the callback cannot carry a Python exception (the observer
+// is noexcept; a backend's exception fails its step), so a callback hands its exception to the
+// innermost call on its thread, which raises it once the C++ call has returned and the
+// scheduler's state is consistent. The first exception wins; later ones are reported as
+// unraisable. Callbacks run on the thread of the call that invoked them, hence thread_local.
+class python_call {
+ public:
+  python_call() noexcept : outer_(innermost_) { innermost_ = this; }
+  ~python_call() {
+    innermost_ = outer_;
+    // Only when the C++ call itself threw: its exception goes up, this one is reported.
+    if (pending_) pending_->discard_as_unraisable("rtlm.Scheduler callback");
+  }
+  python_call(const python_call&) = delete;
+  python_call& operator=(const python_call&) = delete;
+  python_call(python_call&&) = delete;
+  python_call& operator=(python_call&&) = delete;
+
+  // Runs `f` (the C++ call) and returns its result, then raises the exception a callback kept.
+  template <class F>
+  static auto run(F&& f) {
+    python_call call;
+    if constexpr (std::is_void_v<decltype(f())>) {
+      f();
+      call.raise_kept();
+    } else {
+      auto result = f();
+      call.raise_kept();
+      return result;
+    }
+  }
+
+  // Keeps `e` for the innermost call on this thread to raise; reported as unraisable (`where`)
+  // when that call already keeps one, or when no call is in progress. Needs the GIL.
+  static void keep(py::error_already_set& e, const char* where) {
+    if (innermost_ != nullptr && !innermost_->pending_) {
+      innermost_->pending_.emplace(std::move(e));
+      return;
+    }
+    e.discard_as_unraisable(where);
+  }
+
+ private:
+  void raise_kept() {
+    if (!pending_) return;
+    py::error_already_set e = std::move(*pending_);
+    pending_.reset();
+    throw e;
+  }
+
+  static thread_local python_call* innermost_;
+  python_call* outer_;
+  std::optional<py::error_already_set> pending_;
+};
+thread_local python_call* python_call::innermost_ = nullptr;
+
 // A model_backend whose step runs in Python: subclass rtlm.Backend and define run_step(plan),
-// returning a StepResult. An exception it raises fails the step (step_status backend_failure,
-// with its message), as a C++ host's would.
+// returning a StepResult. An Exception it raises fails the step (step_status backend_failure,
+// with its message), as a C++ host's would. KeyboardInterrupt, SystemExit, MemoryError and
+// rtlm.UsageError fail the step too, and are raised again from the Scheduler call that ran it.
 class python_backend : public rtlm::model_backend {
  public:
   explicit python_backend(rtlm::backend_capabilities caps) : caps_(std::move(caps)) {}
@@ -175,14 +257,21 @@ class python_backend : public rtlm::model_backend {
     const py::function f =
         py::get_override(static_cast<const rtlm::model_backend*>(this), "run_step");
     if (!f) throw std::logic_error("rtlm.Backend subclasses must define run_step(plan)");
-    result = f(plan).cast<rtlm::step_result>();
+    try {
+      result = f(plan).cast<rtlm::step_result>();
+    } catch (py::error_already_set& e) {
+      if (!must_reach_host(e)) throw;  // fails the step with its message
+      std::string message = fmt::format("{} (raised again from the Scheduler call)", e.what());
+      python_call::keep(e, "rtlm.Backend.run_step");
+      throw std::runtime_error(message);
+    }
   }
 
   rtlm::backend_capabilities caps_;
 };
 
 // Hands every scheduler event to a Python callable: on_event(kind, id, reason, backend, at).
-// An exception the callable raises is reported as unraisable: the step goes on.
+// An exception the callable raises is kept and raised from the Scheduler call once it returns.
 class python_observer final : public rtlm::scheduler_observer {
  public:
   explicit python_observer(py::function f) : f_(std::move(f)) {}
@@ -192,51 +281,89 @@ class python_observer final : public rtlm::scheduler_observer {
       f_(std::string(rtlm::to_string(e.kind)), id_of(e.id), std::string(rtlm::to_string(e.reason)),
          e.backend, seconds_since_epoch(e.at));
     } catch (py::error_already_set& err) {
-      err.discard_as_unraisable("rtlm.Scheduler observer");
+      python_call::keep(err, "rtlm.Scheduler observer");
+    } catch (const std::exception& err) {  // an argument that did not convert
+      PyErr_SetString(PyExc_RuntimeError, err.what());
+      py::error_already_set converted;
+      python_call::keep(converted, "rtlm.Scheduler observer");
     }
   }
+  [[nodiscard]] const py::function& function() const noexcept { return f_; }
 
  private:
   py::function f_;
 };
 
-// The scheduler with its observer and the Python objects it points to kept alive.
+// The scheduler with its observer and the Python objects it points to kept alive. Those objects
+// may point back at it (a backend that keeps its scheduler), so rtlm.Scheduler takes part in
+// Python's cyclic garbage collection: traverse() visits them and clear() drops them, the C++
+// scheduler first.
 class python_scheduler {
  public:
-  explicit python_scheduler(const rtlm::scheduler_config& config) : s_(config) {}
+  explicit python_scheduler(const rtlm::scheduler_config& config) { s_.emplace(config); }
+  python_scheduler(const python_scheduler&) = delete;
+  python_scheduler& operator=(const python_scheduler&) = delete;
+  python_scheduler(python_scheduler&&) = delete;
+  python_scheduler& operator=(python_scheduler&&) = delete;
+  ~python_scheduler() { clear(); }
 
   std::size_t add_backend(py::object backend, py::object estimator) {
     auto& b = backend.cast<rtlm::model_backend&>();
     const auto& e = estimator.cast<const rtlm::step_time_estimator&>();
-    const std::size_t index = s_.add_backend(b, e);
+    const std::size_t index = get().add_backend(b, e);
     kept_.push_back(std::move(backend));
     kept_.push_back(std::move(estimator));
     return index;
   }
 
   void set_observer(std::optional<py::function> f) {
-    if (!f) {
-      s_.set_observer(nullptr);
-      observer_.reset();
-      return;
-    }
-    observer_ = std::make_unique<python_observer>(std::move(*f));
-    s_.set_observer(observer_.get());
+    // The C++ scheduler lets go of the old observer first (or refuses, when called from inside
+    // it), so the old one is destroyed only when nothing runs it.
+    std::unique_ptr<python_observer> next =
+        f ? std::make_unique<python_observer>(std::move(*f)) : nullptr;
+    get().set_observer(next.get());
+    std::swap(observer_, next);
   }
 
-  rtlm::scheduler& get() { return s_; }
+  // The C++ scheduler; rtlm.UsageError once the garbage collector has cleared this one.
+  rtlm::scheduler& get() {
+    if (!s_) throw rtlm::usage_error("rtlm.Scheduler: used after the garbage collector cleared it");
+    return *s_;
+  }
 
   // `b` when it names a backend; else rtlm.Error (the C++ scheduler takes that as a precondition).
-  std::size_t backend(std::size_t b) const {
-    rtlm::detail::require(b < s_.backend_count(), "backend", b, "is not a backend");
+  std::size_t backend(std::size_t b) {
+    rtlm::detail::require(b < get().backend_count(), "backend", b, "is not a backend");
     return b;
   }
 
+  // tp_traverse: the Python objects this scheduler keeps alive.
+  int traverse(visitproc visit, void* arg) const {
+    for (const py::object& o : kept_) Py_VISIT(o.ptr());
+    if (observer_) Py_VISIT(observer_->function().ptr());
+    return 0;
+  }
+  // tp_clear: the C++ scheduler goes first (it points at the backends and the observer); the
+  // Python objects are released last, so a __del__ they run finds a cleared scheduler.
+  void clear() {
+    s_.reset();
+    std::unique_ptr<python_observer> observer = std::move(observer_);
+    std::vector<py::object> kept = std::move(kept_);
+    kept_.clear();
+  }
+
  private:
-  rtlm::scheduler s_;
+  std::optional<rtlm::scheduler> s_;
   std::unique_ptr<python_observer> observer_;
   std::vector<py::object> kept_;
 };
+
+// The python_scheduler inside a Scheduler object, or nullptr before __init__ has built it.
+python_scheduler* scheduler_of(PyObject* self) {
+  const py::detail::value_and_holder v =
+      reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
+  return v.holder_constructed() ? v.value_ptr<python_scheduler>() : nullptr;
+}
 
 // What one step did, with Python types.
 struct python_step_report {
@@ -279,8 +406,17 @@ class python_length_predictor {
     const rtlm::length_distribution d = predictor_->predict(extractor_.extract(prompt));
     return d.to_estimate(d.quantile(coverage_), coverage_);
   }
-  void learn(const std::string& prompt, std::int64_t length) {
-    predictor_->learn(extractor_.extract(prompt), rtlm::tokens(length));
+  // "learned" or "clipped" (an outlier whose influence was bounded); rtlm.Error, learning
+  // nothing, for a length outside [0, 2^24].
+  std::string learn(const std::string& prompt, std::int64_t length) {
+    rtlm::detail::require(length >= 0 && rtlm::tokens(length) <= rtlm::max_learned_length,
+                          "LengthPredictor.learn length", length,
+                          "must be in [0, 2^24] (a longer output is a corrupt count)");
+    return std::string(
+        rtlm::to_string(predictor_->learn(extractor_.extract(prompt), rtlm::tokens(length))));
+  }
+  [[nodiscard]] std::uint64_t clipped() const noexcept {
+    return predictor_->clipped_observations();
   }
   void fit(const std::vector<std::string>& prompts, const std::vector<std::int64_t>& lengths) {
     std::vector<rtlm::prompt_features> features;
@@ -313,6 +449,8 @@ PYBIND11_MODULE(rtlm, m) {
   m.doc() = "rtlm: deadline- and time-budget-aware scheduling for LLM inference";
   m.attr("__version__") = rtlm::version_string;
   py::register_exception<rtlm::error>(m, "Error", PyExc_ValueError);
+  usage_error_type =
+      py::register_exception<rtlm::usage_error>(m, "UsageError", PyExc_RuntimeError).ptr();
 
   // ---- estimation -------------------------------------------------------------------------------
   py::class_<rtlm::step_time_estimator>(m, "StepTimeEstimator",
@@ -488,7 +626,11 @@ PYBIND11_MODULE(rtlm, m) {
       .def(py::init<const std::string&, double>(), py::arg("kind") = "regressor",
            py::arg("coverage") = 0.9)
       .def("predict", &python_length_predictor::predict, py::arg("prompt"))
-      .def("learn", &python_length_predictor::learn, py::arg("prompt"), py::arg("length"))
+      .def("learn", &python_length_predictor::learn, py::arg("prompt"), py::arg("length"),
+           "Learns from one completed request: 'learned', or 'clipped' when the length was an "
+           "outlier whose influence was bounded; rtlm.Error for a length outside [0, 2^24].")
+      .def_property_readonly("clipped_observations", &python_length_predictor::clipped,
+                             "learn() calls whose outlier was clipped")
       .def("fit", &python_length_predictor::fit, py::arg("prompts"), py::arg("lengths"));
 
   // ---- the backend interface --------------------------------------------------------------------
@@ -662,14 +804,43 @@ PYBIND11_MODULE(rtlm, m) {
       .def_readonly("base_decode", &python_step_report::base_decode,
                     "the base estimator's seconds for the plan's decodes, likewise");
 
+  // Cyclic garbage collection (see python_scheduler): a backend that keeps its scheduler.
+  const py::custom_type_setup collectable([](PyHeapTypeObject* heap_type) {
+    PyTypeObject* type = &heap_type->ht_type;
+    type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+    type->tp_traverse = [](PyObject* self, visitproc visit, void* arg) {
+      Py_VISIT(Py_TYPE(self));  // a heap type's instances keep their type alive
+      const python_scheduler* s = scheduler_of(self);
+      return s != nullptr ? s->traverse(visit, arg) : 0;
+    };
+    type->tp_clear = [](PyObject* self) {
+      if (python_scheduler* s = scheduler_of(self)) s->clear();
+      return 0;
+    };
+  });
   py::class_<python_scheduler>(
-      m, "Scheduler",
-      "RT-LM's scheduler for continuous batching: submit requests, then step each backend.")
+      m, "Scheduler", collectable,
+      "RT-LM's scheduler for continuous batching: submit requests, then step each backend. One "
+      "call at a time: a call from inside its own observer or backend, or from a second thread "
+      "while another is inside, raises rtlm.UsageError.")
       .def(py::init<const rtlm::scheduler_config&>(), py::arg("config") = rtlm::scheduler_config{})
-      .def("add_backend", &python_scheduler::add_backend, py::arg("backend"), py::arg("estimator"),
-           "Adds a backend timed by `estimator`; returns its index.")
-      .def("set_observer", &python_scheduler::set_observer, py::arg("on_event"),
-           "on_event(kind, id, reason, backend, at) for every request event; None for none.")
+      .def(
+          "add_backend",
+          [](python_scheduler& s, py::object backend, py::object estimator) {
+            return python_call::run(
+                [&] { return s.add_backend(std::move(backend), std::move(estimator)); });
+          },
+          py::arg("backend"), py::arg("estimator"),
+          "Adds a backend timed by `estimator`; returns its index.")
+      .def(
+          "set_observer",
+          [](python_scheduler& s, std::optional<py::function> f) {
+            python_call::run([&] { s.set_observer(std::move(f)); });
+          },
+          py::arg("on_event"),
+          "on_event(kind, id, reason, backend, at) for every request event; None for none. An "
+          "exception it raises is raised from the Scheduler call that emitted the event, once "
+          "that call has returned (the first one; later ones are reported as unraisable).")
       .def(
           "submit",
           [](python_scheduler& s, std::uint64_t id, std::int64_t prompt_tokens, double arrival,
@@ -681,11 +852,11 @@ PYBIND11_MODULE(rtlm, m) {
             r.prompt_tokens = tokens_of(prompt_tokens);
             r.arrival = at("arrival", arrival);
             if (deadline) r.deadline = at("deadline", *deadline);
-            if (time_budget) r.time_budget = rtlm::seconds(*time_budget);
+            if (time_budget) r.time_budget = duration_of("time_budget", *time_budget);
             r.priority = priority_named(priority);
             if (max_new_tokens) r.max_new_tokens = tokens_of(*max_new_tokens);
             r.predicted_length = predicted;
-            const rtlm::submit_status status = s.get().submit(r);
+            const rtlm::submit_status status = python_call::run([&] { return s.get().submit(r); });
             if (status == rtlm::submit_status::invalid) r.validate();  // throws, naming the field
             return status == rtlm::submit_status::accepted;
           },
@@ -698,34 +869,42 @@ PYBIND11_MODULE(rtlm, m) {
       .def(
           "cancel",
           [](python_scheduler& s, std::uint64_t id) {
-            return s.get().cancel(rtlm::request_id{id}) == rtlm::cancel_status::accepted;
+            return python_call::run([&] { return s.get().cancel(rtlm::request_id{id}); }) ==
+                   rtlm::cancel_status::accepted;
           },
           py::arg("id"), "Queues a cancellation; False when the cancellation queue is full.")
       .def(
           "step",
           [](python_scheduler& s, std::size_t b, double now) {
-            return to_python(s.get().step(s.backend(b), at("now", now)));
+            const rtlm::time_point t = at("now", now);
+            return to_python(python_call::run([&] { return s.get().step(s.backend(b), t); }));
           },
           py::arg("backend"), py::arg("now"),
           "Plans backend `backend`'s step at `now`, runs it, and applies what it did.")
       .def(
           "plan_step",
           [](python_scheduler& s, std::size_t b, double now) {
-            return s.get().plan_step(s.backend(b), at("now", now));  // a copy: Python may keep it
+            const rtlm::time_point t = at("now", now);
+            // A copy: Python may keep it.
+            return python_call::run(
+                [&] { return rtlm::step_plan(s.get().plan_step(s.backend(b), t)); });
           },
           py::arg("backend"), py::arg("now"),
           "The plan of backend `backend`'s next step (the same until complete_step()).")
       .def(
           "complete_step",
           [](python_scheduler& s, std::size_t b, const rtlm::step_result& result, double now) {
-            return to_python(
-                s.get().complete_step(s.backend(b), rtlm::step_status::ok, result, at("now", now)));
+            const rtlm::time_point t = at("now", now);
+            return to_python(python_call::run([&] {
+              return s.get().complete_step(s.backend(b), rtlm::step_status::ok, result, t);
+            }));
           },
           py::arg("backend"), py::arg("result"), py::arg("now"),
           "Applies a step the host ran itself, finished at `now`.")
       .def("update_prediction",
            [](python_scheduler& s, std::uint64_t id, const rtlm::length_estimate& e) {
-             return s.get().update_prediction(rtlm::request_id{id}, e);
+             return python_call::run(
+                 [&] { return s.get().update_prediction(rtlm::request_id{id}, e); });
            })
       .def("waiting",
            [](python_scheduler& s, std::size_t b) { return s.get().waiting(s.backend(b)); })
@@ -814,11 +993,18 @@ PYBIND11_MODULE(rtlm, m) {
                                           : rtlm::sim::deadline_rule::kind::none;
         if (deadline_slack) c.deadlines.slack = *deadline_slack;
         if (predict) {
-          c.predict = [f = *predict](std::size_t i, const rtlm::sim::trace_request& q) {
-            return f(i, q.prompt.count(), q.output.count())
+          // Copies of c.predict share one reference to the Python function, so copying and
+          // destroying them while the GIL is released touches no Python object; `c`, destroyed
+          // below with the GIL held, drops the last one.
+          auto f = std::make_shared<py::function>(std::move(*predict));
+          c.predict = [f](std::size_t i, const rtlm::sim::trace_request& q) {
+            const py::gil_scoped_acquire gil;
+            return (*f)(i, q.prompt.count(), q.output.count())
                 .cast<std::optional<rtlm::length_estimate>>();
           };
         }
+        // The run touches no Python object (predict takes the GIL back), so other threads run.
+        const py::gil_scoped_release unlocked;
         return rtlm::sim::summarize(rtlm::sim::simulate(t, c));
       },
       py::arg("trace"), py::arg("estimator"), py::arg("capabilities"),

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "estimate/temp_file.hpp"
@@ -182,6 +183,17 @@ TEST(fit_timebill_estimator, recovers_planted_coefficients_exactly) {
   EXPECT_NEAR(got.q, planted.q, 1e-10);
 }
 
+TEST(timebill_estimator, an_uncalibrated_bound_on_a_zero_estimate_is_infinite_not_nan) {
+  // A least-squares parabola can dip below 0 between its points; the estimate is clamped to 0,
+  // and 0 x the uncalibrated factor (infinity) was NaN (fuzz/regressions/estimator_fit).
+  const rtlm::timebill_estimator e(
+      rtlm::timebill_coefficients{.a = 0, .b = 0, .c = 0, .p = 0, .q = 0});
+  EXPECT_EQ(e.prefill_time(tokens(4096), tokens(0)).count(), 0.0);
+  EXPECT_TRUE(std::isinf(e.prefill_upper_bound(tokens(4096), tokens(0), 0.9).count()));
+  const std::vector<tokens> kv{tokens(512)};
+  EXPECT_TRUE(std::isinf(e.decode_upper_bound(kv, 0.9).count()));
+}
+
 TEST(timebill_estimator, chunks_cost_the_prefill_difference) {
   const rtlm::timebill_estimator e({.a = 1e-9, .b = 3e-5, .c = 0.007, .p = 4e-8, .q = 0.0068});
   const double whole = e.prefill_time(tokens(3000), tokens(0)).count();
@@ -252,6 +264,52 @@ TEST(fitting, too_little_data_is_an_error_naming_the_profile) {
   bad.folds = 1;
   EXPECT_EQ(rtlm::test::blamed_field([&] { (void)rtlm::fit_timebill_estimator(p, bad); }),
             "estimator_fit_options.folds");
+}
+
+TEST(fitting, points_outside_the_profile_limits_are_refused_naming_the_point) {
+  const rtlm::step_feature_vector pre = coefficients({{step_feature::constant, 1e-3}});
+  const rtlm::step_feature_vector dec = coefficients({{step_feature::constant, 5e-3}});
+  struct bad_case {
+    rtlm::profile_point point;
+    std::string field;
+  };
+  const auto prefill = [](tokens::rep n, tokens::rep k, double t) {
+    return rtlm::profile_point{.phase = step_phase::prefill,
+                               .new_tokens = tokens(n),
+                               .kv_lengths = {tokens(k)},
+                               .measurements = {rtlm::seconds(t)}};
+  };
+  const bad_case cases[] = {
+      {prefill(tokens::rep{1} << 62, 0, 0.5), "new_tokens"},
+      {prefill((tokens::rep{1} << 24) + 1, 0, 0.5), "new_tokens"},
+      {prefill(0, 0, 0.5), "new_tokens"},
+      {prefill(1024, -1, 0.5), "kv_lengths"},
+      {prefill(1024, tokens::rep{1} << 24, 0.5), "kv_lengths"},
+      {prefill(1024, 0, std::nan("")), "measurements"},
+      {prefill(1024, 0, -1.0), "measurements"},
+      {prefill(1024, 0, 2e6), "measurements"},
+      {rtlm::profile_point{.phase = step_phase::prefill,
+                           .new_tokens = tokens(8),
+                           .kv_lengths = {},
+                           .measurements = {rtlm::seconds(0.01)}},
+       "batch"},
+      {rtlm::profile_point{.phase = step_phase::decode,
+                           .new_tokens = tokens(3),
+                           .kv_lengths = {tokens(1), tokens(2)},
+                           .measurements = {rtlm::seconds(0.01)}},
+       "new_tokens"},
+  };
+  for (const bad_case& c : cases) {
+    rtlm::profile p = planted_profile(pre, dec, dec);
+    p.source = "api";
+    const std::string expected =
+        "profile 'api' point " + std::to_string(p.points.size()) + " " + c.field;
+    p.points.push_back(c.point);
+    EXPECT_EQ(
+        rtlm::test::blamed_field([&] { (void)rtlm::fit_roofline_estimator(featurizer(), p); }),
+        expected);
+    EXPECT_EQ(rtlm::test::blamed_field([&] { (void)rtlm::fit_timebill_estimator(p); }), expected);
+  }
 }
 
 TEST(fitting, identical_points_are_refused_as_singular) {

@@ -97,6 +97,55 @@ TEST(profile_csv, malformed_lines_are_refused_with_file_and_line) {
   }
 }
 
+TEST(profile_csv, values_outside_the_documented_ranges_are_refused_naming_line_column_and_value) {
+  struct bad_case {
+    std::string row;
+    std::string field_suffix;  // what the error's field must end with
+    std::string value;         // and its value
+  };
+  const bad_case cases[] = {
+      // The row that moved prefill(1024) of the committed profile from 27.7 ms to 8.2 ms.
+      {"prefill,1,4611686018427387904,0,1,0,0.5\n", ".csv:6 new_tokens", "4611686018427387904"},
+      {"prefill,1,16777217,0,1,0,0.5\n", ".csv:6 new_tokens", "16777217"},
+      {"prefill,1,1024,16776193,1,0,0.5\n", ".csv:6 kv_lengths", "16776193"},
+      {"decode,1,1,4611686018427387904,1,0,0.5\n", ".csv:6 kv_lengths", "4611686018427387904"},
+      {"decode,65537,65537,0,1,0,0.5\n", ".csv:6 batch", "65537"},
+      {"decode,2,2,1;2;3,1,0,0.5\n", ".csv:6 kv_lengths", "1;2;3"},
+      {"prefill,1,1024,0,1,0,1000001\n", ".csv:6 seconds", "1000001"},
+      {"prefill,1,1024,0,1,0,1e300\n", ".csv:6 seconds", "1e300"},
+      {"prefill,1,1024,0,1,0,inf\n", ".csv:6 seconds", "'inf'"},
+  };
+  for (const bad_case& c : cases) {
+    const temp_file f("range.csv", header + "prefill,1,1024,0,1,0,0.0277\n" + c.row);
+    try {
+      (void)rtlm::load_profile_csv(f.path());
+      ADD_FAILURE() << "accepted " << c.row;
+    } catch (const rtlm::error& e) {
+      ASSERT_GE(e.field().size(), c.field_suffix.size()) << c.row;
+      EXPECT_EQ(e.field().substr(e.field().size() - c.field_suffix.size()), c.field_suffix)
+          << c.row;
+      EXPECT_EQ(e.value(), c.value) << c.row;
+    }
+  }
+  // The largest values are accepted.
+  const temp_file edge("edge.csv", header +
+                                       "prefill,1,16777215,1,1,0,1000000\n"
+                                       "decode,1,1,16777215,1,0,0.0068\n");
+  EXPECT_EQ(rtlm::load_profile_csv(edge.path()).points.size(), 2U);
+}
+
+TEST(profile_csv, a_byte_order_mark_is_skipped_and_a_directory_is_named) {
+  const temp_file f("bom.csv", "\xEF\xBB\xBF" + header + "prefill,1,2048,0,1,0,0.050\n");
+  EXPECT_EQ(rtlm::load_profile_csv(f.path()).points.size(), 1U);
+  try {
+    (void)rtlm::load_profile_csv(std::string(RTLM_TEST_PROFILE_DIR));
+    ADD_FAILURE() << "a directory loaded";
+  } catch (const rtlm::error& e) {
+    EXPECT_EQ(e.field(), "file");
+    EXPECT_EQ(e.requirement(), "is a directory, not a file");
+  }
+}
+
 TEST(profile_csv, a_missing_file_is_named) {
   EXPECT_EQ(blamed_field([] { (void)rtlm::load_profile_csv("/nonexistent/profile.csv"); }), "file");
 }

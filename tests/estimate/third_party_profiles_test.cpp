@@ -230,6 +230,30 @@ TEST(third_party_splitwise, rejects_a_time_that_is_not_positive_and_a_size_below
   EXPECT_EQ(e.value(), "'0'");
 }
 
+TEST(third_party_splitwise, refuses_sizes_and_times_outside_the_profile_limits) {
+  // A batch of 2^62 sequences used to be allocated as a point's KV list (std::length_error).
+  const scratch_file huge_batch(
+      splitwise_header +
+      "llama2-70b,h100-80gb,512,4611686018427387904,128,0.0,0.0,85.4,36.9,4784.1,2\n");
+  rtlm::error e =
+      error_from([&] { (void)rtlm::load_splitwise_profile(huge_batch.path(), h100_tp2); });
+  EXPECT_EQ(e.field(), huge_batch.path() + ":2 batch_size");
+  EXPECT_EQ(e.value(), "'4611686018427387904'");
+  const scratch_file huge_prompt(
+      splitwise_header + "llama2-70b,h100-80gb,16777217,1,128,0.0,0.0,85.4,36.9,4784.1,2\n");
+  e = error_from([&] { (void)rtlm::load_splitwise_profile(huge_prompt.path(), h100_tp2); });
+  EXPECT_EQ(e.field(), huge_prompt.path() + ":2 prompt_size");
+  // Each within its column's limit, but the step is not: 2^16 sequences of 2^10 tokens.
+  const scratch_file big_step(splitwise_header +
+                              "llama2-70b,h100-80gb,1024,65536,128,0.0,0.0,85.4,36.9,4784.1,2\n");
+  e = error_from([&] { (void)rtlm::load_splitwise_profile(big_step.path(), h100_tp2); });
+  EXPECT_EQ(e.field(), big_step.path() + ":2 new tokens");
+  const scratch_file slow(splitwise_header +
+                          "llama2-70b,h100-80gb,512,1,128,0.0,0.0,2e9,36.9,4784.1,2\n");
+  e = error_from([&] { (void)rtlm::load_splitwise_profile(slow.path(), h100_tp2); });
+  EXPECT_EQ(e.field(), slow.path() + ":2 step time");
+}
+
 TEST(third_party_splitwise, names_the_column_a_header_lacks) {
   const scratch_file f(
       "model,hardware,prompt_size,batch_size,token_size,peak_power,average_power,prompt_time,"
@@ -642,6 +666,22 @@ TEST(third_party_vidur_attention, refuses_a_prefill_row_of_several_sequences) {
   });
   EXPECT_EQ(e.field(), f.path() + ":2 batch_size");
   EXPECT_EQ(e.value(), "2");
+}
+
+TEST(third_party_vidur_attention, refuses_a_cache_beyond_the_profile_limits) {
+  std::string row = line_of(vidur_attention, 7);  // prefill, batch 1, chunk 64, kv 0
+  row.replace(row.find(",1,64,0,True,"), 13, ",1,64,4611686018427387904,True,");
+  const scratch_file f(line_of(vidur_attention, 1) + "\n" + row + "\n");
+  const rtlm::error e = error_from([&] {
+    (void)rtlm::load_vidur_attention_profile(f.path(), {.layers = 80, .tensor_parallel = 2});
+  });
+  EXPECT_EQ(e.field(), f.path() + ":2 kv_cache_size");
+}
+
+TEST(third_party_any, skips_a_byte_order_mark) {
+  const scratch_file f("\xEF\xBB\xBF" + splitwise_header +
+                       "llama2-70b,h100-80gb,512,1,128,0.0,0.0,85.4,36.9,4784.1,2\n");
+  EXPECT_EQ(rtlm::load_splitwise_profile(f.path(), h100_tp2).points.size(), 2U);
 }
 
 TEST(third_party_vidur_attention, refuses_a_depth_below_one) {

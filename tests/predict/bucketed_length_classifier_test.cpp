@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "predict/test_data.hpp"
@@ -63,6 +64,31 @@ TEST(bucketed_length_classifier, online_learning_moves_towards_the_data) {
   const auto p = after.probabilities();
   EXPECT_GT(p[1], before);
   EXPECT_EQ(std::max_element(p.begin(), p.end()) - p.begin(), 1);
+}
+
+TEST(bucketed_length_classifier, learn_refuses_impossible_lengths_and_clips_outliers) {
+  const auto train = rtlm::test::make_planted(800, 51, 0.2);
+  const auto stream = rtlm::test::make_planted(200, 52, 0.2);
+  rtlm::bucketed_length_classifier c(
+      {.features = {.hash_bits = 8}, .bucket_width = tokens(10), .bucket_count = 256});
+  c.fit(train.features, train.lengths);
+  const rtlm::prompt_features& probe = train.features[0];
+  const double before = c.predict(probe).mean();
+
+  EXPECT_EQ(c.learn(probe, tokens(std::int64_t{1} << 62)), rtlm::learn_status::refused);
+  EXPECT_EQ(c.refused_observations(), 1U);
+  EXPECT_EQ(c.predict(probe).mean(), before);
+
+  // Read as the last bucket, far beyond the predicted quartiles: a shrunk step.
+  EXPECT_EQ(c.learn(probe, rtlm::max_learned_length), rtlm::learn_status::clipped);
+  const double after = c.predict(probe).mean();
+  EXPECT_GT(after, before);
+  EXPECT_LT(after, 1.5 * before);
+  for (std::size_t i = 0; i < stream.features.size(); ++i) {
+    c.learn(stream.features[i], stream.lengths[i]);
+  }
+  EXPECT_NEAR(c.predict(probe).mean(), before, 0.15 * before);
+  EXPECT_LT(c.clipped_observations(), 5U);
 }
 
 TEST(bucketed_length_classifier, configuration_errors_name_the_field) {

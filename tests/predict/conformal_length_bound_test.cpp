@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "predict/test_data.hpp"
 #include "rtlm/core/error.hpp"
@@ -57,6 +60,24 @@ TEST(conformal_length_bound, cross_fitting_calibrates_without_a_separate_set) {
   EXPECT_THROW(rtlm::fit_and_calibrate(r, std::span<const rtlm::prompt_features>(train.features),
                                        std::span<const rtlm::tokens>(train.lengths), b, 1, 0),
                rtlm::error);
+}
+
+TEST(conformal_length_bound, refuses_impossible_lengths_and_one_outlier_moves_one_rank) {
+  rtlm::conformal_length_bound b({.window = 100, .scale_by_uncertainty = false});
+  rtlm::length_distribution d;
+  const std::vector<double> edges{99, 101};
+  const std::vector<double> p{1};
+  d.assign(edges, p);
+  for (int k = 0; k < 100; ++k) EXPECT_TRUE(b.observe(d, rtlm::tokens(100 + k)));
+  const rtlm::tokens before = b.bound(d, 0.9).length;
+  EXPECT_FALSE(b.observe(d, rtlm::tokens(std::int64_t{1} << 62)));
+  EXPECT_FALSE(b.observe_score(std::nan("")));
+  EXPECT_FALSE(b.observe(rtlm::length_distribution{}, rtlm::tokens(100)));
+  EXPECT_EQ(b.size(), 100U);
+  EXPECT_EQ(b.bound(d, 0.9).length, before);
+  // The longest legal length replaces the oldest score: the 90% bound moves up one rank.
+  EXPECT_TRUE(b.observe(d, rtlm::max_learned_length));
+  EXPECT_LE(b.bound(d, 0.9).length - before, rtlm::tokens(2));
 }
 
 TEST(conformal_length_bound, the_window_slides_and_small_samples_fall_back) {

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "predict/test_data.hpp"
 #include "rtlm/core/error.hpp"
@@ -63,6 +65,62 @@ TEST(online_length_regressor, learning_online_from_scratch_converges) {
   EXPECT_GT(before, 3.0);
   EXPECT_LT(planted_error(r, test), 0.15);
   EXPECT_EQ(r.examples_seen(), 4000U);
+}
+
+TEST(online_length_regressor, learn_refuses_impossible_lengths_and_clips_outliers) {
+  // The default square-root scale, where one wild length once moved every prediction to the
+  // max_tokens clamp (and AdaGrad's accumulators froze it there).
+  const auto train = rtlm::test::make_planted(600, 41, 0.3);
+  const auto stream = rtlm::test::make_planted(200, 42, 0.3);
+  rtlm::online_length_regressor r({.features = {.hash_bits = 8}});
+  r.fit(train.features, train.lengths);
+  const rtlm::prompt_features& probe = train.features[0];
+  const double before = r.predict(probe).mean();
+
+  EXPECT_EQ(r.learn(probe, rtlm::tokens(std::int64_t{1} << 62)), rtlm::learn_status::refused);
+  EXPECT_EQ(r.refused_observations(), 1U);
+  EXPECT_EQ(r.examples_seen(), 600U);
+  EXPECT_EQ(r.predict(probe).mean(), before);  // nothing moved
+
+  // The longest legal length: taken in, clipped, and the prediction moves a bounded amount.
+  EXPECT_EQ(r.learn(probe, rtlm::max_learned_length), rtlm::learn_status::clipped);
+  EXPECT_EQ(r.clipped_observations(), 1U);
+  const double after = r.predict(probe).mean();
+  EXPECT_GT(after, before);
+  EXPECT_LT(after, 1.5 * before);
+  for (std::size_t i = 0; i < stream.features.size(); ++i) {
+    r.learn(stream.features[i], stream.lengths[i]);
+  }
+  EXPECT_NEAR(r.predict(probe).mean(), before, 0.15 * before);
+  EXPECT_LT(r.clipped_observations(), 5U);  // clean data is (almost) never clipped
+}
+
+TEST(online_length_regressor, clean_data_is_seldom_clipped) {
+  const auto stream = rtlm::test::make_planted(4000, 43, 0.5);
+  // Log-normal lengths: on the log scale the residuals are normal and none is clipped; on the
+  // default square-root scale their spread grows with the length, so the longest few are.
+  rtlm::online_length_regressor on_log(log_config());
+  rtlm::online_length_regressor on_root({.features = {.hash_bits = 8}});
+  for (std::size_t i = 0; i < stream.features.size(); ++i) {
+    on_log.learn(stream.features[i], stream.lengths[i]);
+    on_root.learn(stream.features[i], stream.lengths[i]);
+  }
+  EXPECT_EQ(on_log.clipped_observations(), 0U);
+  EXPECT_LT(on_root.clipped_observations(), 80U);  // under 2%
+}
+
+TEST(online_length_regressor, fit_rejects_a_length_past_the_learned_range) {
+  const auto train = rtlm::test::make_planted(20, 44, 0.3);
+  std::vector<rtlm::tokens> lengths = train.lengths;
+  lengths[3] = rtlm::max_learned_length + rtlm::tokens(1);
+  rtlm::online_length_regressor r(log_config());
+  try {
+    r.fit(train.features, lengths);
+    ADD_FAILURE() << "fit took a length of 2^24 + 1";
+  } catch (const rtlm::error& e) {
+    EXPECT_EQ(e.field(), "length_predictor.fit lengths[3]");
+    EXPECT_EQ(e.value(), "16777217");
+  }
 }
 
 TEST(online_length_regressor, power_transform_round_trips) {

@@ -118,7 +118,7 @@ rtlm::testing::fake_backend_config fake_config(rtlm::tokens kv, bool can_preempt
 int drain(rtlm::scheduler& s, rtlm::time_point& now, int limit = 10'000) {
   int steps = 0;
   for (; steps < limit && (s.live_requests() > 0 || s.has_work(0)); ++steps) {
-    const rtlm::step_report r = s.step(0, now);
+    static_cast<void>(s.step(0, now));
     now += std::chrono::milliseconds(10);
   }
   return steps;

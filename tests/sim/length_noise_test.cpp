@@ -205,6 +205,18 @@ TEST(length_noise, loader_errors_name_the_line_and_column) {
             "file");
 }
 
+TEST(length_noise, loader_skips_a_byte_order_mark_and_names_a_directory) {
+  const temp_file f("bom.csv", "\xEF\xBB\xBF" + header + "a,100,50,200,0.1\n");
+  EXPECT_EQ(rtlm::sim::load_length_errors(f.path(), "a").samples().size(), 1U);
+  try {
+    (void)rtlm::sim::load_length_errors(std::string(RTLM_TEST_DATA_DIR), "a");
+    ADD_FAILURE() << "a directory loaded";
+  } catch (const rtlm::error& e) {
+    EXPECT_EQ(e.field(), "file");
+    EXPECT_EQ(e.requirement(), "is a directory, not a file");
+  }
+}
+
 TEST(length_noise, unknown_generator_lists_the_ones_present) {
   const temp_file f("errors.csv", header + "a,10,5,20,0.5\nb,10,5,20,0.5\na,12,5,20,0.5\n");
   try {

@@ -1,9 +1,12 @@
-# rtlm-sim's flags: a bad value is refused with the flag and the value named, --step-tokens and
+# rtlm-sim's flags: a bad value is refused with the flag and the value named, before anything
+# runs; times that would overflow the simulated clock, a --model other than the profile's and a
+# full disk are refused too; --step-tokens and
 # --max-batch reach the simulated GPU (its measured capacity changes with each), --swap reaches
 # it too (the saturated capacity run swaps, so the load and the latency move),
 # --admission-pace reaches rtlm's admission control (its refusals change), and --seeds adds
 # figures over the seeds without changing the first seed's.
 # Usage: cmake -DSIM=<rtlm-sim> -DOUT=<scratch folder> -P rtlm_sim_flags.cmake
+cmake_policy(SET CMP0007 NEW)  # keep the empty value of "--policies;;..."
 file(REMOVE_RECURSE "${OUT}")
 foreach(bad IN ITEMS "--step-tokens;0;--step-tokens = 0: must be a whole number"
                      "--step-tokens;1.5;--step-tokens = 1.5: must be a whole number"
@@ -17,12 +20,22 @@ foreach(bad IN ITEMS "--step-tokens;0;--step-tokens = 0: must be a whole number"
                      "--seed;-1;--seed = -1: must be a whole number"
                      "--seed;1.5;--seed = 1.5: must be a whole number"
                      "--seeds;1,x;--seeds = x: must be a number"
-                     "--seeds;,;--seeds = : must name at least one seed")
+                     "--seeds;,;--seeds = : must name at least one seed"
+                     "--policies;;--policies = : must name at least one policy"
+                     "--policies;fcfs,edf,fcfs;--policies = fcfs: is named twice"
+                     "--policies;fcfs,srtf;--policies = srtf: is not a known policy"
+                     "--duration;-5;--duration = -5: must be seconds in (0, 4e9]"
+                     "--duration;0;--duration = 0: must be seconds in (0, 4e9]"
+                     "--replicas;1.9;--replicas = 1.9: must be a whole number in 1..64"
+                     "--replicas;1e10;--replicas = 1e10: must be a whole number in 1..64"
+                     "--loads;0.5,0;--loads = 0: must be in (0, 10]"
+                     "--deadline;slack:1e300;--deadline = slack:1e300: the slack factor must be"
+                     "--deadline;slo:1e10,0.1;--deadline = slo:1e10,0.1: TTFT must be in [0, 1e9]")
   list(GET bad 0 flag)
   list(GET bad 1 value)
   list(GET bad 2 expected)
-  execute_process(COMMAND "${SIM}" ${flag} ${value} --quiet RESULT_VARIABLE status
-                  OUTPUT_QUIET ERROR_VARIABLE err)
+  execute_process(COMMAND "${SIM}" ${flag} "${value}" --quiet --out "${OUT}/refused"
+                  RESULT_VARIABLE status OUTPUT_QUIET ERROR_VARIABLE err)
   if(status EQUAL 0)
     message(FATAL_ERROR "rtlm-sim ${flag} ${value} was accepted")
   endif()
@@ -31,6 +44,59 @@ foreach(bad IN ITEMS "--step-tokens;0;--step-tokens = 0: must be a whole number"
     message(FATAL_ERROR "rtlm-sim ${flag} ${value}: expected '${expected}', got '${err}'")
   endif()
 endforeach()
+# Flags are checked before anything runs: a refused value leaves no output behind (a bad
+# --loads was once found only after the main runs had written their CSVs).
+if(EXISTS "${OUT}/refused")
+  message(FATAL_ERROR "a refused flag still wrote ${OUT}/refused")
+endif()
+
+# rtlm-sim with `ARGN` (over a short slice of the trace, one policy) must exit non-zero with
+# `expected` on stderr. OUTPUT_FILE, when set, is where its stdout goes.
+function(expect_refusal expected)
+  set(stdout_to OUTPUT_QUIET)
+  if(DEFINED OUTPUT_FILE)
+    set(stdout_to OUTPUT_FILE "${OUTPUT_FILE}")
+  endif()
+  execute_process(COMMAND "${SIM}" --quiet --policies fcfs --loads "" ${ARGN}
+                  RESULT_VARIABLE status ${stdout_to} ERROR_VARIABLE err)
+  if(status EQUAL 0)
+    message(FATAL_ERROR "rtlm-sim ${ARGN} exited 0; expected '${expected}'")
+  endif()
+  string(FIND "${err}" "${expected}" at)
+  if(at LESS 0)
+    message(FATAL_ERROR "rtlm-sim ${ARGN}: expected '${expected}', got '${err}'")
+  endif()
+endfunction()
+# Times that would overflow the simulated clock (int64 nanoseconds) are refused, naming the flag:
+# at load 1e-8 the first 600 s of arrivals stretch to 2e10 s; a slack of 1e9 times a request's
+# service time puts its deadline beyond 1e9 s after its arrival.
+expect_refusal("--load = 1e-08: stretches the trace's 600 s of arrivals to 2.02e+10 s"
+               --duration 600 --load 1e-8 --out "${OUT}/overflow")
+expect_refusal("--loads = 1e-08: stretches" --duration 600 --loads 0.5,1e-8
+               --out "${OUT}/overflow")
+expect_refusal("deadline = " --duration 60 --deadline slack:1e9 --out "${OUT}/overflow")
+# A profile measured on one model does not time another: --model must match its `# model:`.
+expect_refusal("--model = qwen2.5-7b: differs from the model of --profile" --duration 60
+               --model qwen2.5-7b --out "${OUT}/model")
+# A full disk (Linux's /dev/full: every write fails with ENOSPC) is an error naming the file,
+# for the JSON, a per-request CSV, a plot and the table on stdout; never "wrote ..." and exit 0.
+if(EXISTS /dev/full)
+  expect_refusal("--json = /dev/full: cannot be written: No space left on device" --duration 60
+                 --out "${OUT}/full" --json /dev/full)
+  foreach(name IN ITEMS requests_fcfs.csv latency_cdf.svg)
+    file(REMOVE_RECURSE "${OUT}/full")
+    file(MAKE_DIRECTORY "${OUT}/full")
+    file(CREATE_LINK /dev/full "${OUT}/full/${name}" SYMBOLIC)
+    expect_refusal("${OUT}/full/${name}: cannot be written: No space left on device" --duration 60
+                   --out "${OUT}/full")
+  endforeach()
+  set(OUTPUT_FILE /dev/full)
+  expect_refusal("stdout = standard output: cannot be written: No space left on device"
+                 --duration 60 --out "${OUT}/stdout")
+  unset(OUTPUT_FILE)
+  message(STATUS "rtlm-sim: a full disk is refused for the JSON, the CSVs, the plots and stdout")
+endif()
+
 # The figure `key` of `policy` that rtlm-sim measures with `flag` at `low` and at `high` (over
 # the trace's first `seconds`) must differ.
 function(check_figure_moves flag low high policy key seconds)
@@ -86,3 +152,26 @@ if(at LESS 0)
 endif()
 message(STATUS "rtlm-sim --seeds 1,2,3: mean latency ${lowest} to ${highest} s")
 message(STATUS "rtlm-sim flags: bad values refused")
+
+# A request whose KV outgrows the simulated GPU fails (kv_exhausted), and rtlm-sim says so beside
+# the table and in its JSON, instead of counting it silently out of the latency figures.
+file(WRITE "${OUT}/outgrows.csv" "timestamp_ms,input_length,output_length\n0,100,200\n"
+     "100,100,2000000\n200,100,300\n")
+execute_process(COMMAND "${SIM}" --trace "${OUT}/outgrows.csv" --predictor none --kv-tokens 50000
+                        --policies fcfs --loads "" --out "${OUT}/outgrows" --json
+                        "${OUT}/outgrows/summary.json"
+                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "rtlm-sim on a request that outgrows the GPU failed: ${err}")
+endif()
+string(FIND "${out}" "fcfs: 1 request failed unfinished" at)
+if(at LESS 0)
+  message(FATAL_ERROR "rtlm-sim did not report the failed request:\n${out}")
+endif()
+file(READ "${OUT}/outgrows/summary.json" summary)
+string(FIND "${summary}" "\"fcfs.failed\": 1," at)
+file(READ "${OUT}/outgrows/requests_fcfs.csv" rows)
+string(FIND "${rows}" ",failed,kv_exhausted," row_at)
+if(at LESS 0 OR row_at LESS 0)
+  message(FATAL_ERROR "the JSON or the CSV does not name the failed request:\n${summary}")
+endif()

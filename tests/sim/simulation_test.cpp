@@ -1,13 +1,17 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 #include "rtlm/sim/simulation.hpp"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <string>
 #include <vector>
 
+#include "rtlm/sim/svg_plot.hpp"
 #include "schedule/linear_estimator.hpp"
 
 namespace {
@@ -292,6 +296,93 @@ TEST(simulation, a_bad_prediction_is_refused_with_its_request_and_field) {
     EXPECT_EQ(err.field(), "trace request 1: request.predicted_length.bound_coverage");
     EXPECT_EQ(err.value(), "1");
     EXPECT_EQ(err.requirement(), "must be in (0, 1)");
+  }
+}
+
+// The field of the rtlm::error that simulate(t, config) throws ("" when it throws none).
+std::string refusal_of(const rtlm::sim::trace& t, const rtlm::sim::simulation_config& config) {
+  try {
+    (void)rtlm::sim::simulate(t, config);
+  } catch (const rtlm::error& e) {
+    return e.field() + " = " + e.value() + ": " + e.requirement();
+  }
+  return "";
+}
+
+TEST(simulation, times_beyond_the_clocks_bound_are_refused_naming_the_request) {
+  // The clock counts int64 nanoseconds (9.2e9 s); rtlm bounds absolute times to 4e9 s and
+  // durations to 1e9 s. Beyond them a time once wrapped around into garbage with no error.
+  rtlm::test::linear_estimator e;
+  rtlm::sim::simulation_config config;
+  config.backends = {single_server(e)};
+  config.deadlines.rule = rtlm::sim::deadline_rule::kind::none;
+  rtlm::sim::trace t;
+  t.requests = {{.arrival = 0.0, .prompt = 10_tok, .output = 5_tok},
+                {.arrival = 1e10, .prompt = 10_tok, .output = 5_tok}};
+  EXPECT_THAT(refusal_of(t, config),
+              testing::StartsWith("trace request 1: arrival = 10000000000: must be seconds in "
+                                  "[0, 4e9]"));
+  t.requests[1].arrival = std::nan("");
+  EXPECT_THAT(refusal_of(t, config), testing::StartsWith("trace request 1: arrival = nan"));
+  t.requests[1].arrival = 4e9 - 100.0;  // within the bound, with time to finish
+  EXPECT_EQ(refusal_of(t, config), "");
+  t.requests[1].arrival = 4e9;  // valid, but its steps would take the clock past 4e9 s
+  EXPECT_THAT(refusal_of(t, config), testing::StartsWith("simulation clock = "));
+  t.requests[0].arrival = 2.0;  // out of order
+  t.requests[1].arrival = 1.0;
+  EXPECT_EQ(refusal_of(t, config),
+            "trace request 1: arrival = 1: must not be before the previous request's (2)");
+  t.requests[0].arrival = 0.0;
+  t.requests[1].output = 0_tok;
+  EXPECT_EQ(refusal_of(t, config), "trace request 1: output = 0: must be >= 1");
+  t.requests[1].output = 5_tok;
+
+  // A deadline more than 1e9 s after its arrival, or beyond 4e9 s.
+  config.deadlines.rule = rtlm::sim::deadline_rule::kind::slo;
+  config.deadlines.ttft = rtlm::seconds(1e9);
+  config.deadlines.tpot = rtlm::seconds(1.0);
+  EXPECT_THAT(refusal_of(t, config), testing::StartsWith("trace request 0: deadline = "));
+  config.deadlines.ttft = rtlm::seconds(1.0);
+  t.requests[1].arrival = 4e9 - 2.0;
+  EXPECT_THAT(refusal_of(t, config), testing::StartsWith("trace request 1: deadline = "));
+  t.requests[1].arrival = 1.0;
+  EXPECT_EQ(refusal_of(t, config), "");
+  // A rule whose own numbers are out of range is refused before anything runs.
+  config.deadlines.ttft = rtlm::seconds(2e9);
+  EXPECT_EQ(refusal_of(t, config), "deadline_rule.ttft = 2000000000: must be at most 1e9 seconds");
+  config.deadlines.rule = rtlm::sim::deadline_rule::kind::slack;
+  config.deadlines.slack = 1e300;
+  EXPECT_EQ(refusal_of(t, config), "deadline_rule.slack = 1e+300: must be at most 1e9");
+}
+
+TEST(simulation, a_clock_that_would_pass_the_bound_is_an_error) {
+  // Steps of 5e8 s (valid: the step-result check allows up to 1e9 s), one request at a time: the
+  // ninth step would end beyond 4e9 s.
+  rtlm::test::linear_estimator e;
+  e.prefill_fixed = 5e8;
+  e.prefill_per_token = 0.0;
+  rtlm::sim::simulation_config config;
+  config.backends = {single_server(e)};
+  config.deadlines.rule = rtlm::sim::deadline_rule::kind::none;
+  rtlm::sim::trace t;
+  for (int i = 0; i < 10; ++i)
+    t.requests.push_back({.arrival = 0.0, .prompt = 1_tok, .output = 1_tok});
+  EXPECT_THAT(refusal_of(t, config),
+              testing::StartsWith("simulation clock = 4500000000 s: must stay"));
+  t.requests.resize(8);
+  EXPECT_EQ(refusal_of(t, config), "");
+}
+
+TEST(sim_svg_plot, a_full_disk_is_an_error_naming_the_file_and_the_reason) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  rtlm::sim::svg_plot plot("x", "y");
+  plot.add_series("a", {{0.0, 1.0}, {1.0, 2.0}});
+  try {
+    plot.write("/dev/full", "title");
+    ADD_FAILURE() << "a write to /dev/full succeeded";
+  } catch (const rtlm::error& e) {
+    EXPECT_EQ(e.value(), "/dev/full");
+    EXPECT_EQ(e.requirement(), "cannot be written: No space left on device");
   }
 }
 

@@ -1,8 +1,14 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 #include "rtlm/sim/trace.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <filesystem>
+#include <future>
 #include <string>
 
 #include "estimate/temp_file.hpp"
@@ -73,6 +79,108 @@ TEST(trace, a_wrong_header_or_file_is_an_error) {
   EXPECT_NE(
       blamed_field([&] { (void)rtlm::sim::load_mooncake_trace(j.path()); }).find(":1 input_length"),
       std::string::npos);
+}
+
+// Runs `f` and returns the rtlm::error it throws; fails the test if it throws none.
+template <class F>
+rtlm::error error_from(F&& f) {
+  try {
+    f();
+  } catch (const rtlm::error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no rtlm::error";
+  return {"", "", ""};
+}
+
+TEST(trace, a_utf8_byte_order_mark_at_the_start_is_skipped) {
+  const std::string bom = "\xEF\xBB\xBF";
+  const temp_file azure("bom.csv", bom + azure_header + "2023-11-16 18:15:46.5,374,44\n");
+  EXPECT_EQ(rtlm::sim::load_trace(azure.path()).requests.size(), 1U);
+  const temp_file lengths("bom_lengths.csv",
+                          bom + "timestamp_ms,input_length,output_length\n0,10,5\n1000,20,6\n");
+  EXPECT_EQ(rtlm::sim::load_trace(lengths.path()).requests.size(), 2U);
+  const temp_file mooncake("bom.jsonl",
+                           bom + "{\"timestamp\": 0, \"input_length\": 6, \"output_length\": 5}\n");
+  EXPECT_EQ(rtlm::sim::load_trace(mooncake.path()).requests.size(), 1U);
+}
+
+TEST(trace, control_bytes_and_long_lines_are_escaped_and_cut_in_errors) {
+  const temp_file control("control.csv",
+                          std::string(azure_header) + "2023-11-16 18:15:46,\x01\x1b[2J,44\n");
+  rtlm::error e = error_from([&] { (void)rtlm::sim::load_azure_trace(control.path()); });
+  EXPECT_EQ(e.value(), "'\\x01\\x1B[2J'");
+  EXPECT_EQ(std::string(e.what()).find('\x1b'), std::string::npos) << e.what();
+  // A 30 MB line: the message stays short and says it was cut.
+  const temp_file long_line("long.csv", std::string(azure_header) + "2023-11-16 18:15:46," +
+                                            std::string(30'000'000, '7') + "x,44\n");
+  e = error_from([&] { (void)rtlm::sim::load_azure_trace(long_line.path()); });
+  EXPECT_EQ(e.value(), "'" + std::string(63, '7') + "...");
+  EXPECT_LT(std::string(e.what()).size(), 1000U);
+  // A byte-order mark inside a line is shown, not invisible.
+  const temp_file bom_later("bom_later.csv", std::string(azure_header) +
+                                                 "2023-11-16 18:15:46,\xEF\xBB\xBF"
+                                                 "3,44\n");
+  e = error_from([&] { (void)rtlm::sim::load_azure_trace(bom_later.path()); });
+  EXPECT_EQ(e.value(), "'\\xEF\\xBB\\xBF3'");
+}
+
+TEST(trace, a_directory_is_named_as_one) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "rtlm_trace_dir.csv";
+  std::filesystem::create_directories(dir);
+  const rtlm::error e = error_from([&] { (void)rtlm::sim::load_trace(dir.string()); });
+  std::filesystem::remove(dir);
+  EXPECT_EQ(e.field(), "file");
+  EXPECT_EQ(e.value(), dir.string());
+  EXPECT_EQ(e.requirement(), "is a directory, not a file");
+}
+
+TEST(trace, a_fifo_is_refused_before_it_is_read) {
+  const std::string fifo = (std::filesystem::temp_directory_path() /
+                            ("rtlm_trace_fifo_" + std::to_string(::getpid()) + ".csv"))
+                               .string();
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto load = std::async(std::launch::async, [&] {
+    return rtlm::test::blamed_field([&] { (void)rtlm::sim::load_trace(fifo); });
+  });
+  if (load.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    // The loader blocks opening the FIFO: open its write end so that it sees an empty file.
+    const int fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd >= 0) ::close(fd);
+    ADD_FAILURE() << "loading a FIFO blocked";
+  }
+  EXPECT_EQ(load.get(), "file");
+  std::filesystem::remove(fifo);
+}
+
+TEST(trace, mooncake_keys_are_read_at_the_top_level_only) {
+  const temp_file f("nested.jsonl",
+                    "{\"meta\": {\"output_length\": 5, \"x\": [1, {\"timestamp\": 9}]}, "
+                    "\"timestamp\": 0, \"input_length\": 10, \"output_length\": 7}\n"
+                    "{\"input_length\": 11, \"s\": \"\\\"output_length\\\": 3\", "
+                    "\"output_length\": 8, \"timestamp\": 1000}\n");
+  const rtlm::sim::trace t = rtlm::sim::load_mooncake_trace(f.path());
+  ASSERT_EQ(t.requests.size(), 2U);
+  EXPECT_EQ(t.requests[0].output, 7_tok);
+  EXPECT_EQ(t.requests[1].output, 8_tok);
+  EXPECT_DOUBLE_EQ(t.requests[1].arrival, 1.0);
+  const auto blamed = [](const std::string& line) {
+    const temp_file bad("bad.jsonl", line + "\n");
+    const std::string field =
+        blamed_field([&] { (void)rtlm::sim::load_mooncake_trace(bad.path()); });
+    return field.substr(field.find(':'));
+  };
+  // Only nested: missing at the top level.
+  EXPECT_EQ(blamed("{\"timestamp\": 0, \"input_length\": 1, \"m\": {\"output_length\": 5}}"),
+            ":1 output_length");
+  EXPECT_EQ(blamed("{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 5, "
+                   "\"output_length\": 6}"),
+            ":1 output_length");
+  EXPECT_EQ(blamed("{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 5} x"), ":1");
+  EXPECT_EQ(blamed("{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 5, \"m\": [}"),
+            ":1");
+  EXPECT_EQ(blamed("{\"timestamp\": 0, \"input_length\": 1, \"output_length\": }"), ":1");
 }
 
 TEST(trace, stretching_scales_every_gap) {

@@ -6,13 +6,19 @@
 #include <utility>
 
 #include "rtlm/core/error.hpp"
+#include "rtlm/detail/printable.hpp"
 
 namespace rtlm {
 
+// Every part is made printable here, once for every thrower: a file's bytes (a control
+// character, a byte-order mark, a 30 MB line) reach a message escaped and cut, never raw.
 RTLM_INLINE error::error(std::string field, std::string value, std::string_view requirement)
-    : std::invalid_argument(fmt::format("rtlm: {} = {}: {}", field, value, requirement)),
-      field_(std::move(field)),
-      value_(std::move(value)),
-      requirement_(requirement) {}
+    : std::invalid_argument(
+          fmt::format("rtlm: {} = {}: {}", detail::printable(field, detail::max_error_field_chars),
+                      detail::printable(value, detail::max_error_value_chars),
+                      detail::printable(requirement, detail::max_error_requirement_chars))),
+      field_(detail::printable(field, detail::max_error_field_chars)),
+      value_(detail::printable(value, detail::max_error_value_chars)),
+      requirement_(detail::printable(requirement, detail::max_error_requirement_chars)) {}
 
 }  // namespace rtlm

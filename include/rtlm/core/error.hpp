@@ -17,11 +17,15 @@ class error : public std::invalid_argument {
  public:
   /// `field` names what was wrong (`model_config.layers`, `trace.csv:12 ContextTokens`),
   /// `value` is its offending value as text, `requirement` says what a valid value looks like.
+  /// Each is stored printable (`detail::printable`): control characters, malformed UTF-8 and
+  /// invisible code points become `\xNN`, and a value longer than 64 characters is cut and ends
+  /// in `...` (a field after 512, a requirement after 1024), so a file's bytes never reach a
+  /// message raw.
   error(std::string field, std::string value, std::string_view requirement);
 
   /// The name of the bad field, e.g. `hardware_config.memory_bandwidth_bytes_per_second`.
   [[nodiscard]] const std::string& field() const noexcept { return field_; }
-  /// The bad value as it was given, formatted as text.
+  /// The bad value as it was given, formatted as text, escaped and cut as above.
   [[nodiscard]] const std::string& value() const noexcept { return value_; }
   /// What a valid value looks like, e.g. `must be in (0, 1)`.
   [[nodiscard]] const std::string& requirement() const noexcept { return requirement_; }

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -17,12 +18,31 @@
 
 namespace rtlm::detail {
 
-/// Reads a text file line by line, keeping the line number for error messages. Strips a
-/// trailing '\r' so files written on Windows read the same. Not thread-safe.
+/// Throws rtlm::error naming `path` (field `file`) unless it names a regular file, or a link to
+/// one: a directory is said to be one, and a FIFO, socket or device is refused before it is
+/// opened, since reading one could block forever. A path that does not exist passes (opening
+/// it then fails). O(1): one stat.
+inline void require_regular_file(const std::string& path) {
+  std::error_code ec;
+  const std::filesystem::file_status st = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(st) || std::filesystem::is_regular_file(st)) return;
+  if (std::filesystem::is_directory(st)) {
+    throw error("file", path, "is a directory, not a file");
+  }
+  throw error("file", path,
+              "is not a regular file (a FIFO, socket or device): rtlm reads only regular files");
+}
+
+/// Reads a text file line by line, keeping the line number for error messages. Skips a UTF-8
+/// byte-order mark at the start of the file and strips a trailing '\r', so files written on
+/// Windows read the same. Not thread-safe.
 class line_reader {
  public:
-  /// Opens `path`; throws rtlm::error naming the path when it cannot be read.
-  explicit line_reader(std::string path) : path_(std::move(path)), in_(path_) {
+  /// Opens `path`; throws rtlm::error naming the path when it cannot be read, is a directory,
+  /// or is not a regular file (require_regular_file).
+  explicit line_reader(std::string path) : path_(std::move(path)) {
+    require_regular_file(path_);
+    in_.open(path_);
     if (!in_) throw error("file", path_, "cannot be opened for reading");
   }
 
@@ -30,6 +50,7 @@ class line_reader {
   bool next(std::string& line) {
     if (!std::getline(in_, line)) return false;
     ++line_number_;
+    if (line_number_ == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     return true;
   }

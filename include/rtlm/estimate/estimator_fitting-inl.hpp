@@ -47,6 +47,14 @@ inline void check_fit_options(const estimator_fit_options& options) {
       "must list 1 to 16 features");
 }
 
+// Every point of `prof` within the limits of validate_profile_point: a point that reaches a fit
+// by API rather than through a loader is held to what the loaders check.
+inline void check_profile_points(const profile& prof) {
+  for (std::size_t i = 0; i < prof.points.size(); ++i) {
+    validate_profile_point(prof.points[i], fmt::format("profile '{}' point {}", prof.source, i));
+  }
+}
+
 inline step_feature_vector point_features(const step_featurizer& f, const profile_point& p) {
   if (p.phase == step_phase::decode) return f.decode(p.kv_lengths);
   if (p.batch() == 1) return f.prefill(p.new_tokens, p.kv_lengths.front());
@@ -195,6 +203,7 @@ RTLM_INLINE roofline_fit fit_roofline_estimator(const step_featurizer& featurize
                                                 const profile& profile,
                                                 const estimator_fit_options& options) {
   detail::check_fit_options(options);
+  detail::check_profile_points(profile);
   const auto of = [](step_regime a, step_regime b) {
     return [a, b](const profile_point& p) { return regime_of(p) == a || regime_of(p) == b; };
   };
@@ -246,6 +255,7 @@ RTLM_INLINE roofline_fit fit_roofline_estimator(const step_featurizer& featurize
 RTLM_INLINE timebill_estimator fit_timebill_estimator(const profile& profile,
                                                       const estimator_fit_options& options) {
   detail::check_fit_options(options);
+  detail::check_profile_points(profile);
   std::vector<const profile_point*> prefills;
   std::vector<const profile_point*> decodes;
   std::set<tokens::rep> prompt_lengths;

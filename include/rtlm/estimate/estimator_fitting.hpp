@@ -65,7 +65,9 @@ struct roofline_fit {
 /// with fewer than 3).
 /// A decode group with fewer than 3 points borrows the model of all decode points. Throws
 /// rtlm::error naming the profile when plain prefills have fewer than 3 distinct shapes, decodes
-/// do, or the options are invalid. Allocates; O(2^candidates x folds x points): milliseconds.
+/// do, or the options are invalid, and naming the point and field (`profile 'p.csv' point 7
+/// new_tokens`) of a point outside validate_profile_point's limits. Allocates; O(2^candidates x
+/// folds x points): milliseconds.
 roofline_fit fit_roofline_estimator(const step_featurizer& featurizer, const profile& profile,
                                     const estimator_fit_options& options = {});
 
@@ -73,7 +75,8 @@ roofline_fit fit_roofline_estimator(const step_featurizer& featurizer, const pro
 /// the plain (batch 1, no cache) prefill points' medians, the decode line on the batch-1 decode
 /// points' medians; calibrates its error bound on out-of-fold residuals as above. Throws
 /// rtlm::error naming the profile when it has fewer than 3 distinct prompt lengths or 2 distinct
-/// KV lengths to fit. Allocates; O(points).
+/// KV lengths to fit, and the point and field of a point outside validate_profile_point's
+/// limits. Allocates; O(points).
 timebill_estimator fit_timebill_estimator(const profile& profile,
                                           const estimator_fit_options& options = {});
 

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -19,9 +20,10 @@ namespace detail {
 inline constexpr std::string_view profile_csv_columns =
     "phase,batch,new_tokens,kv_lengths,graph,repeat,seconds";
 
-// Parses "k1;k2;..." into `out`.
-inline void parse_kv_lengths(const std::string& where, std::string_view text,
-                             std::vector<tokens>& out) {
+// Parses "k1;k2;..." into `out`: at most `batch` lengths (the caller checks there are exactly
+// that many), each from 0 to `most`.
+inline void parse_kv_lengths(const std::string& where, std::string_view text, std::int64_t batch,
+                             std::int64_t most, std::vector<tokens>& out) {
   out.clear();
   const std::string field = where + " kv_lengths";
   std::size_t start = 0;
@@ -30,7 +32,12 @@ inline void parse_kv_lengths(const std::string& where, std::string_view text,
     const std::string_view item =
         text.substr(start, semi == std::string_view::npos ? semi : semi - start);
     const std::int64_t k = parse_integer(field, item);
-    require(k >= 0, field, k, "must be >= 0");
+    require(k >= 0 && k <= most, field, k,
+            fmt::format("must be from 0 to {}: a sequence's new and cached tokens are at most {} "
+                        "(rtlm::max_profile_tokens)",
+                        most, max_profile_tokens));
+    require(static_cast<std::int64_t>(out.size()) < batch, field, text,
+            fmt::format("must list one length per sequence (batch {})", batch));
     out.emplace_back(k);
     if (semi == std::string_view::npos) return;
     start = semi + 1;
@@ -89,10 +96,16 @@ RTLM_INLINE profile load_profile_csv(const std::string& path) {
       require(fields[0] == "prefill", where + " phase", fields[0], "must be 'prefill' or 'decode'");
     }
     const std::int64_t batch = detail::parse_integer(where + " batch", fields[1]);
-    require(batch >= 1, where + " batch", batch, "must be >= 1");
+    require(batch >= 1 && batch <= static_cast<std::int64_t>(max_profile_batch), where + " batch",
+            batch,
+            fmt::format("must be from 1 to {} (rtlm::max_profile_batch)", max_profile_batch));
     const std::int64_t new_tokens = detail::parse_integer(where + " new_tokens", fields[2]);
-    require(new_tokens >= 1, where + " new_tokens", new_tokens, "must be >= 1");
-    detail::parse_kv_lengths(where, fields[3], kv);
+    require(new_tokens >= 1 && new_tokens <= max_profile_tokens, where + " new_tokens", new_tokens,
+            fmt::format("must be from 1 to {} (rtlm::max_profile_tokens)", max_profile_tokens));
+    // Each sequence's new tokens; with its cached ones at most max_profile_tokens.
+    const std::int64_t per_sequence =
+        phase == step_phase::decode ? 1 : std::max<std::int64_t>(1, new_tokens / batch);
+    detail::parse_kv_lengths(where, fields[3], batch, max_profile_tokens - per_sequence, kv);
     require(static_cast<std::int64_t>(kv.size()) == batch, where + " kv_lengths", fields[3],
             fmt::format("must list one length per sequence (batch {})", batch));
     if (phase == step_phase::decode) {
@@ -107,7 +120,9 @@ RTLM_INLINE profile load_profile_csv(const std::string& path) {
     const std::int64_t repeat = detail::parse_integer(where + " repeat", fields[5]);
     require(repeat >= 0, where + " repeat", repeat, "must be >= 0");
     const double secs = detail::parse_double(where + " seconds", fields[6]);
-    require(secs > 0, where + " seconds", secs, "must be > 0");
+    require(
+        secs > 0 && secs <= max_profile_seconds, where + " seconds", fields[6],
+        fmt::format("must be > 0 and <= {:g} (rtlm::max_profile_seconds)", max_profile_seconds));
 
     auto key = std::make_tuple(phase, new_tokens, kv);
     auto [it, inserted] = index.try_emplace(std::move(key), result.points.size());

@@ -23,8 +23,13 @@ inline constexpr int profile_csv_version = 1;
 /// Comment lines `# key: value` before the column header become `metadata`. Each row is one
 /// measurement; rows of the same (phase, new_tokens, kv_lengths) form one point, in order of
 /// first appearance. `graph` is 1 for a CUDA-graph replay, 0 for an eager step, `-` when unknown.
-/// Throws rtlm::error naming the file and line (and column) of the first malformed line, or the
-/// version when the file is of another format version. O(file size).
+/// Every value is checked at load: `batch` from 1 to max_profile_batch (2^16), `new_tokens` from
+/// 1 to max_profile_tokens (2^24), each `kv_lengths` entry from 0 with the sequence's new tokens
+/// at most max_profile_tokens, `seconds` finite, > 0 and <= max_profile_seconds (1e6). A UTF-8
+/// byte-order mark at the start is skipped. Throws rtlm::error naming the file, line and column
+/// of the first malformed line and its value (`p.csv:12 new_tokens = 4611686018427387904`), the
+/// version when the file is of another format version, and a directory or a file that is not a
+/// regular file (a FIFO) before reading it. O(file size).
 profile load_profile_csv(const std::string& path);
 
 /// Writes `p` in rtlm's CSV format, metadata first (a `rtlm-profile` key is written by this

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <utility>
 
@@ -61,16 +62,17 @@ class step_time_estimator {
   [[nodiscard]] virtual seconds decode_time(std::span<const tokens> kv_lengths) const noexcept = 0;
 
   /// A prefill time exceeded with probability at most 1 - `level` (e.g. 0.99), from the
-  /// calibrated relative errors; +infinity when uncalibrated or `level` is not in (0, 1).
+  /// calibrated relative errors; +infinity when uncalibrated or `level` is not in (0, 1), even
+  /// for an estimate of 0 (never 0 x infinity, NaN).
   [[nodiscard]] seconds prefill_upper_bound(tokens new_tokens, tokens cached_tokens,
                                             double level) const noexcept {
-    return prefill_time(new_tokens, cached_tokens) *
-           bound_factor(prefill_regime(cached_tokens), level);
+    return scaled(prefill_time(new_tokens, cached_tokens),
+                  bound_factor(prefill_regime(cached_tokens), level));
   }
   /// A decode-step time exceeded with probability at most 1 - `level`; see prefill_upper_bound.
   [[nodiscard]] seconds decode_upper_bound(std::span<const tokens> kv_lengths,
                                            double level) const noexcept {
-    return decode_time(kv_lengths) * bound_factor(decode_regime(kv_lengths), level);
+    return scaled(decode_time(kv_lengths), bound_factor(decode_regime(kv_lengths), level));
   }
 
   /// The calibrated relative-error bound of one regime (empty when it was not calibrated).
@@ -103,6 +105,13 @@ class step_time_estimator {
   step_time_estimator& operator=(step_time_estimator&&) = default;
 
  private:
+  // `estimate` x `factor`, where an infinite factor (nothing calibrated) bounds nothing.
+  static seconds scaled(seconds estimate, double factor) noexcept {
+    return factor == std::numeric_limits<double>::infinity()
+               ? seconds(std::numeric_limits<double>::infinity())
+               : estimate * factor;
+  }
+
   std::array<relative_error_bound, step_regime_count> bounds_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -25,6 +26,13 @@
 namespace rtlm {
 namespace detail {
 
+// The largest time any column of a third-party profile may hold, in its own unit (ms or ns): a
+// bound against corrupt values; the step times built from them are held to
+// max_profile_seconds by uniform_point_builder.
+inline constexpr double max_third_party_time = 1e15;
+// max_profile_batch as a column's integer.
+inline constexpr auto max_batch = static_cast<std::int64_t>(max_profile_batch);
+
 // A CSV file whose first line names its columns, read by those names. The header must name
 // every column of `wanted` (others are ignored); every data row must have as many fields as the
 // header. Columns are addressed by their index in `wanted`. Errors name "path:line column".
@@ -39,8 +47,7 @@ class named_csv_reader {
           fmt::format("{}:1 {}", path, wanted_.front()), "(empty file)",
           fmt::format("is missing: a {} file starts with a header naming its columns", format));
     }
-    // A UTF-8 byte-order mark is not part of the first column's name.
-    if (header.starts_with("\xEF\xBB\xBF")) header.erase(0, 3);
+    // line_reader has skipped a UTF-8 byte-order mark: it is not part of the first column's name.
     split_csv(header, fields_);
     header_.assign(fields_.begin(), fields_.end());
     for (std::string_view name : wanted_) {
@@ -74,6 +81,8 @@ class named_csv_reader {
 
   // The text of wanted column `i` in the current row.
   [[nodiscard]] std::string_view text(std::size_t i) const { return fields_[columns_[i]]; }
+  // "path:line" of the current row, for errors.
+  [[nodiscard]] std::string where() const { return in_.where(); }
   // "path:line column" of wanted column `i` in the current row, for errors.
   [[nodiscard]] std::string field(std::size_t i) const {
     return in_.where() + " " + std::string(wanted_[i]);
@@ -82,18 +91,24 @@ class named_csv_reader {
   [[nodiscard]] const std::string& line() const noexcept { return line_; }
   [[nodiscard]] const std::string& path() const noexcept { return in_.path(); }
 
-  // Column `i` as an integer >= `least`.
-  [[nodiscard]] std::int64_t integer(std::size_t i, std::int64_t least) const {
+  // Column `i` as an integer from `least` to `most`.
+  [[nodiscard]] std::int64_t integer(std::size_t i, std::int64_t least,
+                                     std::int64_t most = max_profile_tokens) const {
     const std::int64_t value = parse_integer(field(i), text(i));
     require(value >= least, field(i), fmt::format("'{}'", text(i)),
             fmt::format("must be at least {}", least));
+    require(value <= most, field(i), fmt::format("'{}'", text(i)),
+            fmt::format("must be at most {}", most));
     return value;
   }
-  // Column `i` as a finite number >= 0 (> 0 when `positive`).
-  [[nodiscard]] double number(std::size_t i, bool positive = false) const {
+  // Column `i` as a finite number >= 0 (> 0 when `positive`) and at most `most`.
+  [[nodiscard]] double number(std::size_t i, bool positive = false,
+                              double most = max_third_party_time) const {
     const double value = parse_double(field(i), text(i));
     require(positive ? value > 0 : value >= 0, field(i), fmt::format("'{}'", text(i)),
             positive ? "must be > 0" : "must be >= 0");
+    require(value <= most, field(i), fmt::format("'{}'", text(i)),
+            fmt::format("must be at most {:g}", most));
     return value;
   }
   // Column `i` as Python writes a bool: True or False.
@@ -130,9 +145,29 @@ class uniform_point_builder {
   explicit uniform_point_builder(profile& p) : profile_(&p) {}
 
   // Adds a measurement of `batch` sequences of `new_per_sequence` new tokens on `kv` cached
-  // ones each (a decode step has new_per_sequence 1).
-  void add(step_phase phase, std::int64_t batch, std::int64_t new_per_sequence, std::int64_t kv,
-           seconds measured) {
+  // ones each (a decode step has new_per_sequence 1). Throws rtlm::error naming `where` (the
+  // row, "path:line") unless the point is within validate_profile_point's limits, before
+  // allocating anything for it.
+  void add(std::string_view where, step_phase phase, std::int64_t batch,
+           std::int64_t new_per_sequence, std::int64_t kv, seconds measured) {
+    const auto field = [&](std::string_view name) { return fmt::format("{} {}", where, name); };
+    require(batch >= 1 && batch <= static_cast<std::int64_t>(max_profile_batch), field("batch"),
+            batch,
+            fmt::format("must be from 1 to {} (rtlm::max_profile_batch)", max_profile_batch));
+    require(new_per_sequence >= 1 && new_per_sequence <= max_profile_tokens / batch,
+            field("new tokens"), fmt::format("{} x {}", batch, new_per_sequence),
+            fmt::format("must be from 1 to {} in a step (rtlm::max_profile_tokens)",
+                        max_profile_tokens));
+    require(
+        kv >= 0 && kv <= max_profile_tokens - new_per_sequence, field("cached tokens"), kv,
+        fmt::format("must be from 0 to {}: with the sequence's {} new token(s), at most {} "
+                    "(rtlm::max_profile_tokens)",
+                    max_profile_tokens - new_per_sequence, new_per_sequence, max_profile_tokens));
+    require(std::isfinite(measured.count()) && measured.count() > 0 &&
+                measured.count() <= max_profile_seconds,
+            field("step time"), fmt::format("{} s", measured.count()),
+            fmt::format("must be finite, > 0 and <= {:g} s (rtlm::max_profile_seconds)",
+                        max_profile_seconds));
     const auto [it, inserted] = index_.try_emplace(
         std::make_tuple(phase, batch, new_per_sequence, kv), profile_->points.size());
     if (inserted) {
@@ -327,7 +362,8 @@ inline std::vector<llmservingsim::step_rows> read_llmservingsim_layers(const std
     const std::int64_t input = in.integer(l::input, 1);
     const std::int64_t kv = in.integer(l::kv_cache, 0);
     const std::int64_t tp = in.integer(l::tp_size, 1);
-    const auto ns = static_cast<double>(in.integer(l::latency_ns, 0));
+    const auto ns = static_cast<double>(
+        in.integer(l::latency_ns, 0, static_cast<std::int64_t>(max_third_party_time)));
     if (tp != tensor_parallel) continue;
     const auto [it, inserted] = index.try_emplace(std::make_pair(input, kv), steps.size());
     if (inserted) steps.push_back(l::step_rows{.input = input, .kv_cache = kv, .latency_ns = {}});
@@ -386,7 +422,7 @@ RTLM_INLINE profile load_splitwise_profile(const std::string& path,
     // Every row is validated, selected or not: a malformed file fails whatever the selection.
     const std::int64_t tp = in.integer(s::tensor_parallel, 1);
     const std::int64_t prompt = in.integer(s::prompt_size, 1);
-    const std::int64_t batch = in.integer(s::batch_size, 1);
+    const std::int64_t batch = in.integer(s::batch_size, 1, detail::max_batch);
     const std::int64_t generated = in.integer(s::token_size, 1);
     const double prompt_ms = in.number(s::prompt_time, /*positive=*/true);
     const double token_ms = in.number(s::token_time, /*positive=*/true);
@@ -395,8 +431,9 @@ RTLM_INLINE profile load_splitwise_profile(const std::string& path,
       continue;
     }
     if (!rows_seen.insert(in.line()).second) continue;
-    points.add(step_phase::prefill, batch, prompt, 0, seconds(prompt_ms / 1e3));
-    points.add(step_phase::decode, batch, 1, prompt + generated / 2, seconds(token_ms / 1e3));
+    points.add(in.where(), step_phase::prefill, batch, prompt, 0, seconds(prompt_ms / 1e3));
+    points.add(in.where(), step_phase::decode, batch, 1, prompt + generated / 2,
+               seconds(token_ms / 1e3));
   }
   detail::require(!result.points.empty(), path + " selection",
                   fmt::format("model '{}', hardware '{}', tensor_parallel {}", selection.model,
@@ -439,7 +476,8 @@ RTLM_INLINE profile load_llmservingsim_profile(const std::string& layers_path,
   for (const l::step_rows& step : steps) {
     const l::step_parts parts = detail::llmservingsim_parts(layers_path, step);
     const double ns = parts.once_ns + layers * (parts.layer_without_attn_ns + parts.attn_ns);
-    points.add(step_phase::prefill, 1, step.input, step.kv_cache, seconds(ns / 1e9));
+    points.add(fmt::format("{} input {} kv_cache {}", layers_path, step.input, step.kv_cache),
+               step_phase::prefill, 1, step.input, step.kv_cache, seconds(ns / 1e9));
     if (step.kv_cache == 0) plain.emplace(step.input, parts);
   }
   if (options.attention_path.empty()) return result;
@@ -459,9 +497,10 @@ RTLM_INLINE profile load_llmservingsim_profile(const std::string& layers_path,
   bool selected_any = false;
   while (in.next()) {
     const std::int64_t tp = in.integer(l::tp_workers, 1);
-    const std::int64_t batch = in.integer(l::batch_size, 1);
+    const std::int64_t batch = in.integer(l::batch_size, 1, detail::max_batch);
     const std::int64_t chunk = in.integer(l::chunk_size, 0);
-    const std::int64_t kv = in.integer(l::kv_cache_size, 0);
+    // The keys of the whole batch.
+    const std::int64_t kv = in.integer(l::kv_cache_size, 0, detail::max_batch * max_profile_tokens);
     const bool prefill = in.boolean(l::is_prefill);
     const double attn_ms = in.number(prefill ? l::prefill_median : l::decode_median);
     if (prefill) {
@@ -494,9 +533,9 @@ RTLM_INLINE profile load_llmservingsim_profile(const std::string& layers_path,
     // Sum in ns, as for the plain prefills; the attention file is in ms.
     const double ns = parts.once_ns + layers * (parts.layer_without_attn_ns + attn_ms * 1e6);
     if (prefill) {
-      points.add(step_phase::prefill, 1, chunk, cached, seconds(ns / 1e9));
+      points.add(in.where(), step_phase::prefill, 1, chunk, cached, seconds(ns / 1e9));
     } else {
-      points.add(step_phase::decode, batch, 1, cached, seconds(ns / 1e9));
+      points.add(in.where(), step_phase::decode, batch, 1, cached, seconds(ns / 1e9));
     }
   }
   detail::require(selected_any, options.attention_path + " selection",
@@ -541,7 +580,7 @@ RTLM_INLINE profile load_vidur_mlp_profile(const std::string& path,
       if (i != v::emb_op) per_layer_ms += ms[i];
     }
     const double step_ms = ms[v::emb_op] + layers * per_layer_ms;
-    points.add(step_phase::prefill, 1, num_tokens, 0, seconds(step_ms / 1e3));
+    points.add(in.where(), step_phase::prefill, 1, num_tokens, 0, seconds(step_ms / 1e3));
   }
   detail::require(!result.points.empty(), path + " selection",
                   fmt::format("num_tensor_parallel_workers {}", selection.tensor_parallel),
@@ -589,7 +628,7 @@ RTLM_INLINE profile load_vidur_attention_profile(const std::string& path,
   while (in.next()) {
     const double reshape_ms = in.number(v::input_reshape) + in.number(v::output_reshape);
     const std::int64_t tp = in.integer(v::tp_workers, 1);
-    const std::int64_t batch = in.integer(v::batch_size, 1);
+    const std::int64_t batch = in.integer(v::batch_size, 1, detail::max_batch);
     const std::int64_t chunk = in.integer(v::chunk_size, 0);
     const std::int64_t kv = in.integer(v::kv_cache_size, 0);
     const bool prefill = in.boolean(v::is_prefill);
@@ -606,9 +645,9 @@ RTLM_INLINE profile load_vidur_attention_profile(const std::string& path,
     in.same_in_every_row(v::backend, backend);
     const seconds measured((layers * (kernel_ms + reshape_ms)) / 1e3);
     if (prefill) {
-      points.add(step_phase::prefill, 1, chunk, kv, measured);
+      points.add(in.where(), step_phase::prefill, 1, chunk, kv, measured);
     } else {
-      points.add(step_phase::decode, batch, 1, kv, measured);
+      points.add(in.where(), step_phase::decode, batch, 1, kv, measured);
     }
   }
   detail::require(!result.points.empty(), path + " selection",

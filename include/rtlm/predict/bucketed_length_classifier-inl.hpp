@@ -135,12 +135,40 @@ RTLM_INLINE void bucketed_length_classifier::do_predict(const prompt_features& f
   out.normalize();
 }
 
-RTLM_INLINE void bucketed_length_classifier::step(const prompt_features& features,
-                                                  tokens length) noexcept {
+RTLM_INLINE double bucketed_length_classifier::outlier_weight(std::span<const double> p,
+                                                              tokens length) const noexcept {
+  // The buckets of the predicted quartiles, on log-length: from the lower one's low edge to the
+  // upper one's high edge, so the spread is never narrower than the buckets can tell.
+  const auto w = static_cast<double>(config_.bucket_width.count());
+  const auto log_edge = [w](double b) { return std::log(std::max(b, 0.5) * w); };
+  double cumulative = 0.0;
+  std::size_t lower = p.size() - 1;
+  std::size_t upper = p.size() - 1;
+  for (std::size_t b = 0; b < p.size(); ++b) {
+    cumulative += p[b];
+    if (cumulative >= 0.25 && lower == p.size() - 1) lower = b;
+    if (cumulative >= 0.75) {
+      upper = b;
+      break;
+    }
+  }
+  lower = std::min(lower, upper);
+  // A length past the last bucket is read as the last bucket, as its label is.
+  const double y = log_edge(static_cast<double>(bucket_of(length)) + 0.5);
+  const double low = log_edge(static_cast<double>(lower));
+  const double high = log_edge(static_cast<double>(upper) + 1.0);
+  const double beyond = std::max({y - high, low - y, 0.0}) / (high - low);
+  // Huber's weight: the step of an observation beyond the fence shrinks as it lies farther out.
+  return beyond > detail::outlier_fence ? detail::outlier_fence / beyond : 1.0;
+}
+
+RTLM_INLINE bool bucketed_length_classifier::step(const prompt_features& features, tokens length,
+                                                  bool clip) noexcept {
   const std::size_t k = config_.bucket_count;
   std::span<double> z = scratch_logits_;
   logits(features, scratch_projection_, z);
   detail::softmax(z);
+  const double weight = clip ? outlier_weight(z, length) : 1.0;
   // Gradient of the cross-entropy on the logits: p - target, the target a (soft) label.
   std::span<double> g = scratch_gradient_;
   std::copy(z.begin(), z.end(), g.begin());
@@ -164,6 +192,9 @@ RTLM_INLINE void bucketed_length_classifier::step(const prompt_features& feature
       const double d = (std::log((static_cast<double>(b) + 0.5) * w) - y) / s;
       g[b] -= (b == truth ? 1.0 : std::exp(-0.5 * d * d)) / total;
     }
+  }
+  if (weight < 1.0) {
+    for (double& v : g) v *= weight;
   }
   // Back through the basis: the gradient on the projection.
   std::span<double> gu = scratch_projection_;
@@ -192,11 +223,12 @@ RTLM_INLINE void bucketed_length_classifier::step(const prompt_features& feature
     bias_accumulators_[b] += g[b] * g[b];
     if (bias_accumulators_[b] > 0.0) bias_[b] -= eta * g[b] / std::sqrt(bias_accumulators_[b]);
   }
+  return weight < 1.0;
 }
 
 RTLM_INLINE void bucketed_length_classifier::do_learn(const prompt_features& features,
                                                       tokens length) noexcept {
-  step(features, length);
+  if (step(features, length, /*clip=*/true)) note_clipped();
 }
 
 RTLM_INLINE void bucketed_length_classifier::do_fit(std::span<const prompt_features> features,
@@ -215,7 +247,7 @@ RTLM_INLINE void bucketed_length_classifier::do_fit(std::span<const prompt_featu
   for (int epoch = 0; epoch < config_.epochs; ++epoch) {
     // Fisher-Yates with the engine's raw output, identical on every standard library.
     for (std::size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
-    for (std::size_t i : order) step(features[i], lengths[i]);
+    for (std::size_t i : order) step(features[i], lengths[i], /*clip=*/false);
   }
 }
 

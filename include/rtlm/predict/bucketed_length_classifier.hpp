@@ -41,7 +41,10 @@ struct bucketed_classifier_config {
 /// regression); each bucket keeps its own bias.
 ///
 /// fit() runs `epochs` passes of AdaGrad over shuffled examples: O(epochs n (nnz + buckets) rank).
-/// learn() is one such step on one example: O((nnz + buckets) rank), no allocation. predict() is
+/// learn() is one such step on one example: O((nnz + buckets) rank), no allocation; an outlier,
+/// a length more than detail::outlier_fence interquartile ranges (on log-length) beyond the
+/// predicted quartiles, takes a step shrunk by that distance (Huber's weight) and counts as
+/// clipped. predict() is
 /// O(nnz rank + buckets rank) plus one exp per bucket; it allocates only while `out` grows.
 /// Memory: 2 rank doubles per feature slot.
 class bucketed_length_classifier final : public length_predictor {
@@ -74,7 +77,8 @@ class bucketed_length_classifier final : public length_predictor {
 
   void build_basis();
   void reset_state();
-  void step(const prompt_features& features, tokens length) noexcept;
+  bool step(const prompt_features& features, tokens length, bool clip) noexcept;
+  double outlier_weight(std::span<const double> p, tokens length) const noexcept;
   void logits(const prompt_features& features, std::span<double> projection,
               std::span<double> out) const noexcept;
 

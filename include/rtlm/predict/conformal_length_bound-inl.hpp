@@ -32,14 +32,14 @@ RTLM_INLINE double conformal_length_bound::score(const length_distribution& pred
   return (std::log(actual) - std::log(median)) / scale(predicted);
 }
 
-RTLM_INLINE void conformal_length_bound::observe(const length_distribution& predicted,
+RTLM_INLINE bool conformal_length_bound::observe(const length_distribution& predicted,
                                                  tokens length) noexcept {
-  if (predicted.bucket_count() == 0) return;
-  observe_score(score(predicted, length));
+  if (predicted.bucket_count() == 0 || length > max_learned_length) return false;
+  return observe_score(score(predicted, length));
 }
 
-RTLM_INLINE void conformal_length_bound::observe_score(double score) noexcept {
-  if (!std::isfinite(score)) return;
+RTLM_INLINE bool conformal_length_bound::observe_score(double score) noexcept {
+  if (!std::isfinite(score)) return false;
   if (ring_.size() < config_.window) {
     ring_.push_back(score);
   } else {
@@ -51,6 +51,7 @@ RTLM_INLINE void conformal_length_bound::observe_score(double score) noexcept {
     next_ = (next_ + 1) % config_.window;
   }
   sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), score), score);
+  return true;
 }
 
 RTLM_INLINE void conformal_length_bound::clear() noexcept {

@@ -12,6 +12,7 @@
 #include "rtlm/detail/binary_io.hpp"
 #include "rtlm/detail/config.hpp"
 #include "rtlm/predict/length_distribution.hpp"
+#include "rtlm/predict/length_predictor.hpp"
 
 namespace rtlm {
 
@@ -44,6 +45,10 @@ struct length_bound {
 /// training set (calibrate_cross_conformal) and then every completed request, online, in a
 /// sliding window that follows drift. observe() is O(window) (one sorted insertion, no allocation
 /// after construction); bound() is O(buckets). Not synchronized.
+///
+/// Robust by construction: the bound is an order statistic, so one outlier among the n kept
+/// scores moves it by at most one rank, and slides out after `window` more outcomes. Lengths
+/// above max_learned_length are refused.
 class conformal_length_bound {
  public:
   /// Validates `config` (throws rtlm::error naming the field) and reserves the window.
@@ -55,10 +60,12 @@ class conformal_length_bound {
   /// The score of an outcome of `length` tokens under `predicted`. O(buckets); no allocation.
   [[nodiscard]] double score(const length_distribution& predicted, tokens length) const noexcept;
   /// Records an outcome: the distribution predicted before the request ran and the length it
-  /// produced. O(window); no allocation; never throws.
-  void observe(const length_distribution& predicted, tokens length) noexcept;
-  /// Records a score computed elsewhere (non-finite scores are ignored). O(window).
-  void observe_score(double score) noexcept;
+  /// produced. False, recording nothing, when `predicted` is empty or `length` is above
+  /// max_learned_length (a corrupt count). O(window); no allocation; never throws.
+  bool observe(const length_distribution& predicted, tokens length) noexcept;
+  /// Records a score computed elsewhere; false, recording nothing, for a non-finite score.
+  /// O(window).
+  bool observe_score(double score) noexcept;
   /// Forgets every score. O(1).
   void clear() noexcept;
 

@@ -10,6 +10,7 @@
 
 #include "rtlm/core/units.hpp"
 #include "rtlm/detail/binary_io.hpp"
+#include "rtlm/detail/enum_names.hpp"
 #include "rtlm/detail/validate.hpp"
 #include "rtlm/predict/length_distribution.hpp"
 #include "rtlm/predict/prompt_features.hpp"
@@ -22,6 +23,24 @@ enum class length_predictor_kind : std::uint32_t {
   bucketed_classifier = 2,  ///< bucketed_length_classifier
 };
 
+/// The longest output length a predictor learns from: 2^24 tokens (about 16.8 million), far
+/// beyond any served model's context. A longer "length" is a corrupt log or counter; learn()
+/// refuses it and fit() rejects it, so it cannot move later predictions.
+inline constexpr tokens max_learned_length{tokens::rep{1} << 24};
+
+/// What length_predictor::learn() did with one observation.
+enum class learn_status : std::uint8_t {
+  learned,  ///< taken in as given
+  clipped,  ///< taken in with its influence bounded: an outlier against what the predictor has
+            ///< seen (each implementation says how it clips)
+  refused,  ///< not taken in: the length is above max_learned_length; nothing changed
+};
+
+/// The name of `s`, equal to its enumerator ("refused"). O(1); no allocation; thread-safe.
+[[nodiscard]] constexpr std::string_view to_string(learn_status s) noexcept {
+  return detail::enum_name(s, {"learned", "clipped", "refused"});
+}
+
 /// The interface of rtlm's output-length predictors: from a prompt's features to a distribution
 /// of the served model's output length, trained in batch from logged (prompt, length) pairs and
 /// online from every completed request.
@@ -29,6 +48,11 @@ enum class length_predictor_kind : std::uint32_t {
 /// Public members are non-virtual and check their input; implementations override the private
 /// hooks. predict() is const and safe to call from several threads at once; learn() and fit()
 /// need exclusive access. Implementations are copyable values (copy one to train variants).
+///
+/// Online learning is robust to bad observations: learn() refuses lengths above
+/// max_learned_length, and an implementation bounds the influence of an in-range outlier
+/// against what it has seen, reporting it through note_clipped() (rtlm's two learners clip at a
+/// few robust scale units, so one such length moves later predictions only a bounded amount).
 ///
 /// A minimal implementation, a fixed log-normal-like spread around a running mean:
 /// @code
@@ -83,21 +107,36 @@ class length_predictor {
   }
 
   /// Learns from one completed request whose output had `length` tokens (values below 1 count
-  /// as 1). Time linear in the features' non-zero entries; no allocation; never throws.
-  void learn(const prompt_features& features, tokens length) noexcept {
+  /// as 1): learn_status::refused, changing nothing, above max_learned_length; clipped when the
+  /// implementation bounded an outlier's influence; else learned. Time linear in the features'
+  /// non-zero entries; no allocation; never throws.
+  learn_status learn(const prompt_features& features, tokens length) noexcept {
+    if (length > max_learned_length) {
+      ++refused_;
+      return learn_status::refused;
+    }
+    const std::uint64_t clipped = clipped_;
     do_learn(features, tokens(std::max<tokens::rep>(1, length.count())));
+    return clipped_ != clipped ? learn_status::clipped : learn_status::learned;
   }
 
+  /// Observations learn() refused since construction (a diagnostic; not saved). O(1).
+  [[nodiscard]] std::uint64_t refused_observations() const noexcept { return refused_; }
+  /// Observations learn() clipped since construction (a diagnostic; not saved). O(1).
+  [[nodiscard]] std::uint64_t clipped_observations() const noexcept { return clipped_; }
+
   /// Trains from scratch on logged requests: `features[i]` produced `lengths[i]` tokens. Throws
-  /// rtlm::error when the sizes differ, the set is empty, or a length is below 0. Allocates.
+  /// rtlm::error when the sizes differ, the set is empty, or a length is outside
+  /// [0, max_learned_length]. Allocates.
   void fit(std::span<const prompt_features> features, std::span<const tokens> lengths) {
     detail::require(features.size() == lengths.size(), "length_predictor.fit lengths",
                     lengths.size(), fmt::format("must match the features ({})", features.size()));
     detail::require(!features.empty(), "length_predictor.fit features", 0,
                     "must hold at least one example");
     for (std::size_t i = 0; i < lengths.size(); ++i) {
-      detail::require(lengths[i].count() >= 0, fmt::format("length_predictor.fit lengths[{}]", i),
-                      lengths[i], "must be >= 0");
+      detail::require(lengths[i].count() >= 0 && lengths[i] <= max_learned_length,
+                      fmt::format("length_predictor.fit lengths[{}]", i), lengths[i],
+                      "must be in [0, 2^24]");
     }
     do_fit(features, lengths);
   }
@@ -116,6 +155,9 @@ class length_predictor {
   length_predictor(length_predictor&&) = default;
   length_predictor& operator=(length_predictor&&) = default;
 
+  /// For do_learn(): this observation's influence was clipped (learn() then says so). O(1).
+  void note_clipped() noexcept { ++clipped_; }
+
  private:
   /// The prediction; must fill `out` and call its normalize().
   virtual void do_predict(const prompt_features& features, length_distribution& out) const = 0;
@@ -126,12 +168,20 @@ class length_predictor {
                       std::span<const tokens> lengths) = 0;
   /// Writes the state load_length_predictor reads back.
   virtual void write_payload(detail::byte_writer& w) const = 0;
+
+  std::uint64_t refused_ = 0;
+  std::uint64_t clipped_ = 0;
 };
 
 /// Owning handle for a predictor, as load_length_predictor returns it.
 using length_predictor_ptr = std::unique_ptr<length_predictor>;
 
 namespace detail {
+
+/// How far beyond the quartiles it expects, in interquartile ranges, an observation may lie
+/// before online learning clips its influence (Tukey's "far out" fence: for normal errors 4.7
+/// standard deviations from the median, so clean data is almost never clipped).
+inline constexpr double outlier_fence = 3.0;
 
 /// Writes a prompt_feature_config into a predictor file's payload.
 inline void write_feature_config(byte_writer& w, const prompt_feature_config& c) {

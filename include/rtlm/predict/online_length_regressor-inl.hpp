@@ -146,8 +146,9 @@ RTLM_INLINE void online_length_regressor::do_learn(const prompt_features& featur
   // stochastic approximation), then stay sorted.
   // Steps scale with the residuals' interquartile range, so the rates mean the same on any
   // target transform.
-  const double spread = std::max(
-      detail::sorted_quantile(residuals_, 0.75) - detail::sorted_quantile(residuals_, 0.25), 1e-3);
+  const double lower = detail::sorted_quantile(residuals_, 0.25);
+  const double upper = detail::sorted_quantile(residuals_, 0.75);
+  const double spread = std::max(upper - lower, 1e-3);
   for (std::size_t j = 0; j < residuals_.size(); ++j) {
     const double step =
         config_.residual_rate * spread * (levels_[j] - (residual <= residuals_[j] ? 1 : 0));
@@ -156,17 +157,23 @@ RTLM_INLINE void online_length_regressor::do_learn(const prompt_features& featur
   for (std::size_t j = 1; j < residuals_.size(); ++j) {
     residuals_[j] = std::max(residuals_[j], residuals_[j - 1]);
   }
+  // Huber-style: the model learns from the residual clipped to the tracked quartiles widened by
+  // outlier_fence interquartile ranges, so one wild (but in-range) length moves it a bounded
+  // amount. The quantile tracker above saw the raw residual: it moves by bounded steps anyway.
+  const double clipped = std::clamp(residual, lower - detail::outlier_fence * spread,
+                                    upper + detail::outlier_fence * spread);
+  if (clipped != residual) note_clipped();
   // The intercept averages residuals (1/n steps) until its rate floor, so it starts fast.
   ++seen_;
   const double rate = std::max(1.0 / static_cast<double>(seen_), config_.intercept_rate);
-  intercept_ += rate * residual;
+  intercept_ += rate * clipped;
   // AdaGrad on the weights of the active features.
   const auto indices = features.indices();
   const auto values = features.values();
   for (std::size_t k = 0; k < indices.size(); ++k) {
     const std::uint32_t j = indices[k];
     if (j >= weights_.size()) continue;
-    const double g = residual * values[k];
+    const double g = clipped * values[k];
     accumulators_[j] += g * g;
     weights_[j] += config_.learning_rate * spread * g / std::sqrt(accumulators_[j]);
   }

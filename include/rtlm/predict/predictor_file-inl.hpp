@@ -10,6 +10,7 @@
 
 #include "rtlm/core/error.hpp"
 #include "rtlm/detail/binary_io.hpp"
+#include "rtlm/detail/csv.hpp"
 #include "rtlm/predict/bucketed_length_classifier.hpp"
 #include "rtlm/predict/online_length_regressor.hpp"
 #include "rtlm/predict/predictor_file.hpp"
@@ -102,6 +103,7 @@ RTLM_INLINE length_predictor_ptr load_length_predictor(std::istream& in,
 }
 
 RTLM_INLINE length_predictor_ptr load_length_predictor(const std::filesystem::path& path) {
+  detail::require_regular_file(path.string());
   std::ifstream in(path, std::ios::binary);
   if (!in) throw error("length predictor file", path.string(), "cannot be opened");
   return load_length_predictor(in, path.string());
@@ -125,6 +127,7 @@ RTLM_INLINE conformal_length_bound load_conformal_bound(std::istream& in,
 }
 
 RTLM_INLINE conformal_length_bound load_conformal_bound(const std::filesystem::path& path) {
+  detail::require_regular_file(path.string());
   std::ifstream in(path, std::ios::binary);
   if (!in) throw error("length predictor file", path.string(), "cannot be opened");
   return load_conformal_bound(in, path.string());

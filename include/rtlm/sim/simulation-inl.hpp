@@ -9,6 +9,9 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rtlm/detail/validate.hpp"
@@ -18,10 +21,18 @@
 namespace rtlm::sim {
 
 RTLM_INLINE void deadline_rule::validate() const {
-  if (rule == kind::slack) rtlm::detail::require_positive_finite("deadline_rule.slack", slack);
+  if (rule == kind::slack) {
+    rtlm::detail::require_positive_finite("deadline_rule.slack", slack);
+    rtlm::detail::require(slack <= max_deadline_slack, "deadline_rule.slack", slack,
+                          "must be at most 1e9");
+  }
   if (rule == kind::slo) {
-    rtlm::detail::require_non_negative_finite("deadline_rule.ttft", ttft.count());
-    rtlm::detail::require_non_negative_finite("deadline_rule.tpot", tpot.count());
+    for (const auto& [field, value] : {std::pair{"deadline_rule.ttft", ttft.count()},
+                                       std::pair{"deadline_rule.tpot", tpot.count()}}) {
+      rtlm::detail::require_non_negative_finite(field, value);
+      rtlm::detail::require(value <= max_duration_seconds, field, value,
+                            "must be at most 1e9 seconds");
+    }
   }
 }
 
@@ -100,20 +111,18 @@ RTLM_INLINE std::optional<length_estimate> true_length(std::size_t /*index*/,
                          .uncertainty = 0.0};
 }
 
-RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& config) {
-  config.deadlines.validate();
-  rtlm::detail::require(!config.backends.empty(), "simulation_config.backends", 0,
-                        "needs at least one backend");
-  for (const backend_spec& b : config.backends) {
-    rtlm::detail::require(b.estimator != nullptr, "backend_spec.estimator", "null",
-                          "every simulated backend needs an estimator");
-  }
+namespace detail {
+
+// One run with a request table (and intake) of `table` slots; nullopt when a submission would
+// not fit, before it is made (the caller runs again with a larger table). A request never waits
+// in the intake for a free slot, so the run is the same as with a table of one slot per request.
+inline std::optional<simulation_result> run_with_table(const trace& t,
+                                                       const simulation_config& config,
+                                                       std::size_t table) {
   const std::size_t n = t.requests.size();
   scheduler_config sc = config.scheduler;
-  // Every arrival of a step must fit the intake and the request table: a simulated host never
-  // has to retry.
-  sc.max_requests = std::clamp<std::size_t>(n + 1, 1, std::size_t{1} << 24);
-  sc.intake_capacity = sc.max_requests;
+  sc.max_requests = table;
+  sc.intake_capacity = table;
   sc.intake_shards = 1;
   scheduler s(sc);
 
@@ -127,15 +136,16 @@ RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& 
 
   simulation_result result;
   result.records.resize(n);
+  result.records.shrink_to_fit();
   for (std::size_t i = 0; i < n; ++i) {
     request_record& rec = result.records[i];
     rec.index = i;
-    rec.arrival = detail::since_start(detail::at(t.requests[i].arrival));  // as the clock sees it
+    rec.arrival = since_start(at(t.requests[i].arrival));  // as the clock sees it
     rec.prompt = t.requests[i].prompt;
     rec.output = t.requests[i].output;
-    rec.deadline = rec.admitted = rec.first_token = rec.finish = detail::not_yet;
+    rec.deadline = rec.admitted = rec.first_token = rec.finish = not_yet;
   }
-  detail::recording_observer observer(result.records, result.repeated_endings);
+  recording_observer observer(result.records, result.repeated_endings);
   s.set_observer(&observer);
 
   const step_time_estimator& reference = *config.backends.front().estimator;
@@ -160,16 +170,29 @@ RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& 
   std::vector<step_result> results(backends.size());
   std::vector<std::optional<time_point>> busy_until(backends.size());
   std::size_t next = 0;
+  std::size_t in_intake = 0;  // submitted since the last plan_step, which takes them in
+  bool overflow = false;
   time_point now{};
   const auto submit_due = [&] {
-    for (; next < n && detail::at(t.requests[next].arrival) <= now; ++next) {
+    for (; next < n && at(t.requests[next].arrival) <= now; ++next) {
+      if (s.live_requests() + in_intake >= table) {
+        overflow = true;
+        return;
+      }
       const trace_request& q = t.requests[next];
       request r;
       r.id = request_id{next};
       r.prompt_tokens = q.prompt;
-      r.arrival = detail::at(q.arrival);
+      r.arrival = at(q.arrival);
       if (const std::optional<double> d = deadline_of(q)) {
-        r.deadline = detail::at(*d);
+        // NaN fails both comparisons.
+        if (!(*d - q.arrival <= max_duration_seconds && *d <= max_time_seconds)) {
+          throw rtlm::error(fmt::format("trace request {}: deadline", next),
+                            fmt::format("{} s after arrival {} s", *d - q.arrival, q.arrival),
+                            "must be at most 1e9 s after its arrival and 4e9 s after the first "
+                            "arrival (a smaller deadline_rule slack, TTFT or TPOT)");
+        }
+        r.deadline = at(*d);
         result.records[next].deadline = *d;
       }
       if (config.predict) r.predicted_length = config.predict(next, q);
@@ -183,11 +206,13 @@ RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& 
       const submit_status status = s.submit(r);
       RTLM_ASSERT(status == submit_status::accepted);
       static_cast<void>(status);
+      ++in_intake;
     }
   };
 
   for (;;) {
     submit_due();
+    if (overflow) return std::nullopt;
     // Start a step on every idle backend; a step that computes nothing (only releases) ends at
     // once, and planning one backend can queue work on another, so repeat until none starts.
     for (bool again = true; again;) {
@@ -195,6 +220,7 @@ RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& 
       for (std::size_t b = 0; b < backends.size(); ++b) {
         if (busy_until[b]) continue;
         const step_plan& plan = s.plan_step(b, now);
+        in_intake = 0;
         const step_status status = backends[b]->execute(plan, results[b]);
         ++result.steps;
         if (status == step_status::ok && plan.computed() > 0) {
@@ -208,11 +234,18 @@ RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& 
     }
     // The next event: an arrival or the end of a step.
     std::optional<time_point> next_event;
-    if (next < n) next_event = detail::at(t.requests[next].arrival);
+    if (next < n) next_event = at(t.requests[next].arrival);
     for (const auto& until : busy_until) {
       if (until && (!next_event || *until < *next_event)) next_event = until;
     }
     if (!next_event) break;  // nothing runs and nothing arrives: done
+    // A step ends at most 1e9 s (the step-result check's bound) after a time within the bound,
+    // so this comparison itself cannot overflow.
+    if (*next_event > at(max_time_seconds)) {
+      throw rtlm::error("simulation clock", fmt::format("{} s", since_start(*next_event)),
+                        "must stay within 4e9 s of the first arrival (steps too slow for the "
+                        "trace)");
+    }
     now = *next_event;
     for (std::size_t b = 0; b < backends.size(); ++b) {
       if (busy_until[b] && *busy_until[b] == now) {
@@ -222,9 +255,52 @@ RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& 
     }
   }
 
-  result.simulated_seconds = detail::since_start(now);
+  result.simulated_seconds = since_start(now);
   for (const auto& b : backends) result.busy_seconds.push_back(b->busy_time().count());
   return result;
+}
+
+}  // namespace detail
+
+RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& config) {
+  config.deadlines.validate();
+  rtlm::detail::require(!config.backends.empty(), "simulation_config.backends", 0,
+                        "needs at least one backend");
+  for (const backend_spec& b : config.backends) {
+    rtlm::detail::require(b.estimator != nullptr, "backend_spec.estimator", "null",
+                          "every simulated backend needs an estimator");
+  }
+  const std::size_t n = t.requests.size();
+  // Every time must fit the int64-nanosecond clock with room to spare (detail::at would
+  // overflow): bound the arrivals here, the deadlines as they are set, the clock as it moves.
+  for (std::size_t i = 0; i < n; ++i) {
+    const trace_request& q = t.requests[i];
+    const auto field = [i](std::string_view what) {
+      return fmt::format("trace request {}: {}", i, what);
+    };
+    rtlm::detail::require(
+        std::isfinite(q.arrival) && q.arrival >= 0.0 && q.arrival <= max_time_seconds,
+        field("arrival"), q.arrival, "must be seconds in [0, 4e9] after the first arrival");
+    if (i > 0 && q.arrival < t.requests[i - 1].arrival) {
+      throw rtlm::error(
+          field("arrival"), fmt::format("{}", q.arrival),
+          fmt::format("must not be before the previous request's ({})", t.requests[i - 1].arrival));
+    }
+    rtlm::detail::require(q.prompt.count() >= 0, field("prompt"), q.prompt, "must be >= 0");
+    rtlm::detail::require(q.output.count() >= 1, field("output"), q.output, "must be >= 1");
+  }
+  // The request table holds the requests live at once, not the whole trace (about 900 bytes a
+  // slot): start small and double it in the rare run that needs more. The intake's limit, 2^24,
+  // bounds it.
+  constexpr std::size_t max_table = std::size_t{1} << 24;
+  for (std::size_t table = std::min<std::size_t>(n + 1, 4096);; table *= 2) {
+    table = std::min({table, n + 1, max_table});
+    if (std::optional<simulation_result> r = detail::run_with_table(t, config, table)) {
+      return std::move(*r);
+    }
+    rtlm::detail::require(table < std::min(n + 1, max_table), "trace", n,
+                          "must not hold more than 2^24 requests live at once");
+  }
 }
 
 RTLM_INLINE simulation_metrics summarize(const simulation_result& result) {
@@ -240,6 +316,7 @@ RTLM_INLINE simulation_metrics summarize(const simulation_result& result) {
   std::size_t on_time = 0;
   for (const request_record& r : result.records) {
     if (r.outcome == request_event_kind::rejected) ++m.rejected;
+    if (r.outcome == request_event_kind::failed) ++m.failed;
     m.preemptions += r.preemptions;
     if (!std::isnan(r.deadline)) {
       ++with_deadline;

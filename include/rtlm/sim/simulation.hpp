@@ -16,6 +16,16 @@
 
 namespace rtlm::sim {
 
+/// The latest a simulated time may be, in seconds after the first arrival: rtlm's bound on
+/// absolute times (|t| <= 4e9 s, well inside the int64-nanosecond clock's 9.2e9 s). A trace
+/// arrival, a deadline or the simulation's clock beyond it is an error, not an overflow.
+inline constexpr double max_time_seconds = 4e9;
+/// The longest a simulated duration may be, in seconds: rtlm's bound on durations (a deadline's
+/// distance from its arrival, a time budget, a deadline rule's TTFT and TPOT).
+inline constexpr double max_duration_seconds = 1e9;
+/// The largest slack factor deadline_rule accepts.
+inline constexpr double max_deadline_slack = 1e9;
+
 /// How a simulated request's deadline is set.
 struct deadline_rule {
   enum class kind : std::uint8_t {
@@ -28,6 +38,8 @@ struct deadline_rule {
   seconds ttft{2.0};
   seconds tpot{0.1};
 
+  /// Throws rtlm::error naming the field unless `slack` is in (0, max_deadline_slack] (for
+  /// `slack`) and `ttft` and `tpot` are in [0, max_duration_seconds] (for `slo`).
   void validate() const;
 };
 
@@ -92,7 +104,13 @@ struct simulation_result {
 /// Runs `t` through an rtlm::scheduler over the simulated backends: the discrete-event loop
 /// steps each backend whenever it is idle and has work, submits each arrival at its time, and
 /// records every request's fate. The scheduler is exactly the one a server runs. Deterministic:
-/// the same inputs give the same result. Throws rtlm::error for an invalid configuration.
+/// the same inputs give the same result. Throws rtlm::error for an invalid configuration, for a
+/// trace request with an arrival that is not finite, negative, beyond max_time_seconds or before
+/// the previous one's, or a negative prompt or an output under 1 token (naming `trace request
+/// N: ...`), for a deadline more than max_duration_seconds after its arrival or beyond
+/// max_time_seconds, and when the simulated clock would pass max_time_seconds. Memory: the
+/// records (sizeof(request_record) per trace request) and the scheduler's table of the requests
+/// live at once; tests/sim/simulation_memory_test.cpp bounds it.
 [[nodiscard]] simulation_result simulate(const trace& t, const simulation_config& config);
 
 /// The figures of one run (docs/methods.md, 'Simulator evaluation').
@@ -100,6 +118,7 @@ struct simulation_metrics {
   std::size_t requests = 0;
   std::size_t finished = 0;
   std::size_t rejected = 0;
+  std::size_t failed = 0;     ///< ended unfinished by the scheduler (kv_exhausted, ...)
   double mean_latency = 0.0;  ///< end-to-end, finished requests, seconds
   double p50_latency = 0.0;
   double p99_latency = 0.0;

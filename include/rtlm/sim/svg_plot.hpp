@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <cmath>
-#include <fstream>
+#include <cstdio>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
@@ -29,11 +31,18 @@ class svg_plot {
   /// A logarithmic x axis (points with x <= 0 are dropped).
   void set_log_x(bool log_x) noexcept { log_x_ = log_x; }
 
-  /// Writes the chart to `path`; throws rtlm::error naming `path` when it cannot be written.
+  /// Writes the chart to `path`; throws rtlm::error naming `path` and the system's reason when
+  /// it cannot be opened, written or closed (a full disk is an error, not a file cut short).
   void write(const std::string& path, const std::string& title) const {
-    std::ofstream f(path);
-    if (!f) throw error("path", path, "cannot be written");
-    f << render(title);
+    const std::string text = render(title);
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (f == nullptr) throw error("path", path, cannot_write(errno));
+    const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size() &&
+                         std::fflush(f) == 0 && std::ferror(f) == 0;
+    const int write_error = errno;
+    const bool closed = std::fclose(f) == 0;
+    if (!written) throw error("path", path, cannot_write(write_error));
+    if (!closed) throw error("path", path, cannot_write(errno));
   }
 
   [[nodiscard]] std::string render(const std::string& title) const {
@@ -119,6 +128,9 @@ class svg_plot {
     std::vector<std::pair<double, double>> points;
   };
 
+  static std::string cannot_write(int error_number) {
+    return fmt::format("cannot be written: {}", std::strerror(error_number));
+  }
   [[nodiscard]] double fx(double x) const noexcept { return log_x_ ? std::log10(x) : x; }
 
   // Tick positions in axis units: decades on a log axis, 1-2-5 steps on a linear one.

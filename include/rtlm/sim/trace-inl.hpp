@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -68,22 +69,132 @@ inline double parse_timestamp(std::string_view field, std::string_view text) {
   return static_cast<double>(days * 86400 + hour * 3600 + minute * 60 + second) + fraction;
 }
 
-// The number after `"key":` in a JSON object line; throws rtlm::error naming `where key`.
-inline double json_number(std::string_view line, std::string_view key, const std::string& where) {
-  const std::string quoted = fmt::format("\"{}\"", key);
-  std::size_t at = line.find(quoted);
-  if (at == std::string_view::npos) {
-    throw rtlm::error(where + " " + std::string(key), "missing", "every line needs this key");
+// One member of a JSON object: its key as written between the quotes (escapes not decoded) and
+// its value's text.
+struct json_member {
+  std::string_view key;
+  std::string_view value;
+};
+
+// The members at the top level of the JSON object that `line` holds, in order; nested objects
+// and arrays are skipped whole, so a key inside them is never taken for a top-level one. Throws
+// rtlm::error naming `where` unless `line` is one object (whitespace around it allowed) whose
+// top-level keys are distinct. Scalars are not checked beyond being non-empty; the caller parses
+// the values it reads. Iterative, so deep nesting cannot overflow the stack. O(line size).
+inline std::vector<json_member> json_top_level_members(std::string_view line,
+                                                       const std::string& where) {
+  std::size_t i = 0;
+  const auto fail = [&](std::string_view what) {
+    return rtlm::error(where, std::string(line),
+                       fmt::format("must be one JSON object per line ({} at byte {})", what, i));
+  };
+  const auto skip_space = [&] {
+    while (i < line.size() &&
+           (line[i] == ' ' || line[i] == '\t' || line[i] == '\n' || line[i] == '\r')) {
+      ++i;
+    }
+  };
+  // Skips the string starting at line[i] == '"'; returns its contents.
+  const auto skip_string = [&] {
+    const std::size_t start = ++i;
+    while (i < line.size() && line[i] != '"') {
+      if (static_cast<unsigned char>(line[i]) < 0x20) throw fail("a control character in a string");
+      i += line[i] == '\\' ? std::size_t{2} : std::size_t{1};
+    }
+    if (i >= line.size()) throw fail("an unterminated string");
+    return line.substr(start, i++ - start);
+  };
+  // Skips the value starting at line[i].
+  const auto skip_value = [&] {
+    if (i >= line.size()) throw fail("a missing value");
+    if (line[i] == '"') {
+      (void)skip_string();
+      return;
+    }
+    if (line[i] == '{' || line[i] == '[') {
+      std::string open;  // the brackets still open, innermost last
+      while (i < line.size()) {
+        const char c = line[i];
+        if (c == '"') {
+          (void)skip_string();
+          continue;
+        }
+        if (c == '{' || c == '[') {
+          open += c;
+        } else if (c == '}' || c == ']') {
+          if (open.back() != (c == '}' ? '{' : '[')) throw fail("a mismatched bracket");
+          open.pop_back();
+          if (open.empty()) {
+            ++i;
+            return;
+          }
+        }
+        ++i;
+      }
+      throw fail("an unclosed object or array");
+    }
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ',' && line[i] != '}' && line[i] != ']' &&
+           line[i] != ' ' && line[i] != '\t') {
+      ++i;
+    }
+    if (i == start) throw fail("a missing value");
+  };
+
+  std::vector<json_member> members;
+  skip_space();
+  if (i >= line.size() || line[i] != '{') throw fail("no '{'");
+  ++i;
+  skip_space();
+  if (i < line.size() && line[i] == '}') {
+    ++i;
+  } else {
+    while (true) {
+      skip_space();
+      if (i >= line.size() || line[i] != '"') throw fail("no key");
+      const std::string_view key = skip_string();
+      skip_space();
+      if (i >= line.size() || line[i] != ':') throw fail("no ':' after a key");
+      ++i;
+      skip_space();
+      const std::size_t value_start = i;
+      skip_value();
+      members.push_back({key, line.substr(value_start, i - value_start)});
+      skip_space();
+      if (i < line.size() && line[i] == ',') {
+        ++i;
+        continue;
+      }
+      if (i < line.size() && line[i] == '}') {
+        ++i;
+        break;
+      }
+      throw fail("no ',' or '}' after a value");
+    }
   }
-  at = line.find(':', at + quoted.size());
-  if (at == std::string_view::npos) {
-    throw rtlm::error(where + " " + std::string(key), "no value", "must be 'key: number'");
+  skip_space();
+  if (i != line.size()) throw fail("text after the object");
+  // Sorted, a repeated key is next to itself: O(n log n) for a line of millions of keys.
+  std::vector<std::string_view> keys;
+  keys.reserve(members.size());
+  for (const json_member& m : members) keys.push_back(m.key);
+  std::sort(keys.begin(), keys.end());
+  const auto twice = std::adjacent_find(keys.begin(), keys.end());
+  if (twice != keys.end()) {
+    throw rtlm::error(where + " " + std::string(*twice), std::string(line),
+                      "appears twice at the top level of the object: a key must be unique");
   }
-  ++at;
-  while (at < line.size() && line[at] == ' ') ++at;
-  std::size_t end = at;
-  while (end < line.size() && line[end] != ',' && line[end] != '}' && line[end] != ' ') ++end;
-  return rtlm::detail::parse_double(where + " " + std::string(key), line.substr(at, end - at));
+  return members;
+}
+
+// The number of top-level member `key` of `members`; throws rtlm::error naming `where key`.
+inline double json_number(const std::vector<json_member>& members, std::string_view key,
+                          const std::string& where) {
+  for (const json_member& m : members) {
+    if (m.key == key) return rtlm::detail::parse_double(where + " " + std::string(key), m.value);
+  }
+  throw rtlm::error(where + " " + std::string(key), "missing",
+                    "every line needs this key at the top level of its object");
 }
 
 // Checks one parsed request and appends it; `where` is "path:line".
@@ -175,11 +286,10 @@ RTLM_INLINE trace load_mooncake_trace(const std::string& path) {
   while (in.next(line)) {
     if (line.empty()) continue;
     const std::string where = in.where();
-    rtlm::detail::require(line.front() == '{' && line.back() == '}', where, line,
-                          "must be one JSON object per line");
-    const double ms = detail::json_number(line, "timestamp", where);
-    const double prompt = detail::json_number(line, "input_length", where);
-    const double output = detail::json_number(line, "output_length", where);
+    const std::vector<detail::json_member> members = detail::json_top_level_members(line, where);
+    const double ms = detail::json_number(members, "timestamp", where);
+    const double prompt = detail::json_number(members, "input_length", where);
+    const double output = detail::json_number(members, "output_length", where);
     rtlm::detail::require(ms >= 0, where + " timestamp", ms, "must be >= 0 (milliseconds)");
     detail::add_request(t, where, ms / 1000.0, prompt, output);
   }

@@ -36,12 +36,17 @@ struct trace {
 /// `TIMESTAMP,ContextTokens,GeneratedTokens` and rows `2023-11-16 18:15:46.6805900,374,44`.
 /// Arrivals are made relative to the first row. Throws rtlm::error naming `path:line` and the
 /// column for a malformed row (a bad timestamp, a negative or non-numeric count, a row out of
-/// time order, a generated count of 0), and for a missing file or header; nothing is skipped
-/// silently.
+/// time order, a generated count of 0), and for a missing file or header, a directory, or a
+/// path that is not a regular file (a FIFO is refused before it is read, not waited on); nothing
+/// is skipped silently. A UTF-8 byte-order mark at the start of the file is skipped. Values
+/// echoed in errors are escaped and cut (rtlm::error).
 [[nodiscard]] trace load_azure_trace(const std::string& path);
 
 /// Reads a Mooncake trace (FAST 2025): JSON Lines with `timestamp` (milliseconds), `input_length`
-/// and `output_length` per request (other keys ignored). Errors as load_azure_trace.
+/// and `output_length` per request (other keys ignored). Keys are read at the top level of each
+/// line's object only: a key of the same name nested in another member's object or array is
+/// not read. Errors as load_azure_trace, and for a line that is not one JSON object or repeats
+/// a top-level key (`path:line output_length`).
 [[nodiscard]] trace load_mooncake_trace(const std::string& path);
 
 /// Reads a trace of lengths and times as `benchmarks/data/mooncake/conversation_lengths.csv`

@@ -1,0 +1,298 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+
+#include "rtlm_sim_flags.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtlm/core/error.hpp"
+#include "rtlm/detail/validate.hpp"
+
+namespace rtlm_sim {
+
+const std::string_view usage =
+    R"(rtlm-sim: replay a trace through rtlm's scheduling policies on simulated GPUs
+
+usage: rtlm-sim [options]
+
+  --trace PATH         arrivals and token counts: an Azure LLM trace .csv, a Mooncake .jsonl, or
+                       a timestamp_ms,input_length,output_length .csv
+                       (default: the bundled Azure 2023 conversation trace, 1 hour)
+  --profile PATH       the GPU profile whose fitted estimator and measured noise time the steps
+                       (default: the bundled H100 Llama-3.1-8B profile)
+  --model NAME         the model shape the profile was measured on (default: llama-3.1-8b)
+  --replicas N         simulated GPUs (default: 1)
+  --policies LIST      comma-separated: fcfs, prompt_sjf, edf, predicted_sjf, predicted_srpt,
+                       least_laxity, uncertainty_aware, oracle_srpt (default: all)
+  --load X             offered load as a fraction of the simulated server's measured capacity
+                       (default: 0.9)
+  --loads LIST         loads for the deadline-miss plot (default: 0.5,0.7,0.9,1.1; empty: none)
+  --deadline RULE      slack:F (deadline = arrival + F x isolated service time; default slack:5),
+                       slo:TTFT,TPOT (seconds: arrival + TTFT + TPOT x (output - 1)), or none
+  --admission MODE     what rtlm's policies do with a request whose deadline no backend can meet:
+                       reject (default), downgrade (keep it as best effort), relax (relax its
+                       deadline) or accept (no admission control). The baselines (fcfs,
+                       prompt_sjf, edf, oracle_srpt) run as vLLM does: no admission control, no
+                       consolidation
+  --admission-length B the output length admission control judges on: saturated (the predicted
+                       mean while a backend is saturated, one token otherwise; default) or
+                       expected (the predicted mean, always)
+  --admission-pace P   the pace admission control judges a deadline at: alone (the request run
+                       by itself; default) or current (after the GPU's predicted queueing wait,
+                       every step as slow as the GPU's last planned one)
+  --evict              rtlm's policies run on GPUs that can evict KV: a request with a deadline
+                       keeps the least fraction of its prompt's KV that meets it (TimeBill's
+                       solver); the table's alpha column is the mean evicted fraction
+  --consolidate        rtlm's policies also hold back admissions that would make a running
+                       request miss its deadline (dynamic consolidation; off by default)
+  --preempt            rtlm's policies and oracle_srpt preempt the least urgent running request
+                       (by recompute, or by swap with --swap) when the batch or the KV is full
+                       and a waiting request outranks it by more than 1 s of key (preemption for
+                       priority; off by default, as in vLLM)
+  --swap GBPS          the simulated GPUs can swap a preempted request's KV to host memory and
+                       back over a link of GBPS GB/s, charged to the step that moves it, instead
+                       of recomputing it (every policy; default 0: recompute only, as in vLLM V1)
+  --size-weight S      virtual seconds per predicted output token in the keys of the size-based
+                       policies (predicted_sjf, predicted_srpt, uncertainty_aware, oracle_srpt;
+                       default 0.01); larger is closer to pure shortest-first, with less aging
+  --step-tokens N      tokens one step may compute, prefill chunks and decodes together (vLLM's
+                       max_num_batched_tokens; default 8192)
+  --kv-tokens N        the simulated GPU's KV capacity in tokens (default: 80 GB less the
+                       weights and 10%)
+  --max-batch N        sequences one step may hold on the simulated GPU (default 256)
+  --predictor KIND     noise (the rtlm predictor's measured error, calibrated on AlpacaEval by
+                       cross-validation; default), oracle (true lengths), or none
+  --length-errors PATH the measured predictor errors the noise predictor draws from
+                       (default: the bundled AlpacaEval cross-validation errors)
+  --length-errors-model NAME
+                       whose errors (default: Meta-Llama-3-8B-Instruct)
+  --duration S         use only the first S seconds of the trace (0 < S <= 4e9)
+  --seed N             seed of the step-time noise and of the noise predictor's draws
+                       (default: 1)
+  --seeds LIST         comma-separated seeds: the main load runs once per seed (the table, CSVs and
+                       plots are the first seed's) and a second table shows each figure's mean
+                       and range over the seeds, and each policy's mean latency over FCFS's
+  --out DIR            per-request CSV and SVG plots go here (default: rtlm-sim-out)
+  --json PATH          also write the summary as JSON
+  --quiet              no progress bar
+  --help               this text
+)";
+
+options::options(const std::string& data_dir)
+    : trace(data_dir + "/traces/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"),
+      profile(data_dir + "/profiles/h100_llama-3.1-8b.csv"),
+      errors(data_dir + "/length_errors/alpaca_eval_cv.csv") {}
+
+namespace {
+
+std::vector<std::string> split(std::string_view s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const std::size_t comma = std::min(s.find(',', start), s.size());
+    if (comma > start) out.emplace_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+double number(std::string_view flag, const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(text, &used);
+    if (used == text.size() && std::isfinite(v)) return v;
+  } catch (const std::exception&) {
+  }
+  throw rtlm::error(std::string(flag), text, "must be a number");
+}
+
+// A whole number in [low, high], checked before any cast (1.9 is not truncated to 1, 1e10 does
+// not wrap around).
+double whole(std::string_view flag, const std::string& text, double low, double high,
+             std::string_view requirement) {
+  const double v = number(flag, text);
+  rtlm::detail::require(v >= low && v <= high && v == std::floor(v), flag, text, requirement);
+  return v;
+}
+
+std::uint64_t seed_of(std::string_view flag, const std::string& text) {
+  return static_cast<std::uint64_t>(
+      whole(flag, text, 0, 0x1p53, "must be a whole number in 0..2^53"));
+}
+
+// A load: a fraction of the simulated server's measured capacity.
+double load_of(std::string_view flag, const std::string& text) {
+  const double v = number(flag, text);
+  rtlm::detail::require(v > 0 && v <= 10, flag, v, "must be in (0, 10]");
+  return v;
+}
+
+// Seconds of a deadline rule: a duration in [0, 1e9].
+double rule_seconds(const std::string& flag, const std::string& rule, const std::string& text,
+                    std::string_view what) {
+  const double v = number(flag, text);
+  rtlm::detail::require(v >= 0 && v <= rtlm::sim::max_duration_seconds, flag, rule,
+                        std::string(what) + " must be in [0, 1e9] seconds");
+  return v;
+}
+
+}  // namespace
+
+policy_run policy_named(const std::string& name) {
+  using k = rtlm::policy_kind;
+  static const std::map<std::string, policy_run, std::less<>> known = {
+      {"fcfs", {"fcfs", k::first_come_first_served, false, false}},
+      {"prompt_sjf", {"prompt_sjf", k::shortest_prompt_first, false, false}},
+      {"edf", {"edf", k::earliest_deadline_first, false, false}},
+      {"predicted_sjf", {"predicted_sjf", k::shortest_predicted_first, true, false}},
+      {"predicted_srpt", {"predicted_srpt", k::shortest_predicted_remaining, true, false}},
+      {"least_laxity", {"least_laxity", k::least_laxity_first, true, false}},
+      {"uncertainty_aware", {"uncertainty_aware", k::uncertainty_aware_priority, true, false}},
+      {"oracle_srpt", {"oracle_srpt", k::shortest_predicted_remaining, false, true}},
+  };
+  const auto it = known.find(name);
+  if (it == known.end()) throw rtlm::error("--policies", name, "is not a known policy");
+  return it->second;
+}
+
+options parse_flags(std::span<const std::string> args, const std::string& data_dir) {
+  options o(data_dir);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw rtlm::error(a, "missing", "needs a value (see --help)");
+      return args[++i];
+    };
+    if (a == "--help" || a == "-h") {
+      o.help = true;
+      return o;
+    } else if (a == "--trace") {
+      o.trace = value();
+    } else if (a == "--profile") {
+      o.profile = value();
+    } else if (a == "--model") {
+      o.model = value();
+    } else if (a == "--replicas") {
+      o.replicas = static_cast<int>(whole(a, value(), 1, 64, "must be a whole number in 1..64"));
+    } else if (a == "--policies") {
+      const std::string& v = value();
+      o.policies = split(v);
+      rtlm::detail::require(!o.policies.empty(), a, v, "must name at least one policy");
+      std::set<std::string, std::less<>> seen;
+      for (const std::string& name : o.policies) {
+        static_cast<void>(policy_named(name));
+        rtlm::detail::require(seen.insert(name).second, a, name,
+                              "is named twice (each policy writes its own requests_<policy>.csv)");
+      }
+    } else if (a == "--load") {
+      o.load = load_of(a, value());
+    } else if (a == "--loads") {
+      o.loads.clear();
+      for (const std::string& l : split(value())) o.loads.push_back(load_of(a, l));
+    } else if (a == "--deadline") {
+      const std::string& v = value();
+      if (v == "none") {
+        o.deadlines.rule = rtlm::sim::deadline_rule::kind::none;
+      } else if (v.rfind("slack:", 0) == 0) {
+        o.deadlines.rule = rtlm::sim::deadline_rule::kind::slack;
+        o.deadlines.slack = number(a, v.substr(6));
+        rtlm::detail::require(
+            o.deadlines.slack > 0 && o.deadlines.slack <= rtlm::sim::max_deadline_slack, a, v,
+            "the slack factor must be in (0, 1e9]");
+      } else if (v.rfind("slo:", 0) == 0) {
+        const std::vector<std::string> parts = split(v.substr(4));
+        rtlm::detail::require(parts.size() == 2, a, v, "must be slo:TTFT,TPOT");
+        o.deadlines.rule = rtlm::sim::deadline_rule::kind::slo;
+        o.deadlines.ttft = rtlm::seconds(rule_seconds(a, v, parts[0], "TTFT"));
+        o.deadlines.tpot = rtlm::seconds(rule_seconds(a, v, parts[1], "TPOT"));
+      } else {
+        throw rtlm::error(a, v, "must be slack:F, slo:TTFT,TPOT or none");
+      }
+      o.deadlines.validate();
+    } else if (a == "--predictor") {
+      o.predictor = value();
+      rtlm::detail::require(
+          o.predictor == "noise" || o.predictor == "oracle" || o.predictor == "none", a,
+          o.predictor, "must be noise, oracle or none");
+    } else if (a == "--admission") {
+      const std::string& v = value();
+      const std::optional<rtlm::admission_mode> m =
+          rtlm::admission_mode_from_string(v == "relax" ? "relax_deadline" : v);
+      if (!m) throw rtlm::error(a, v, "must be reject, downgrade, relax or accept");
+      o.admission = *m;
+    } else if (a == "--admission-length") {
+      const std::string& v = value();
+      if (v == "saturated") {
+        o.admission_length = rtlm::admission_basis::expected_length_when_saturated;
+      } else if (v == "expected") {
+        o.admission_length = rtlm::admission_basis::expected_length;
+      } else {
+        throw rtlm::error(a, v, "must be saturated or expected");
+      }
+    } else if (a == "--admission-pace") {
+      const std::string& v = value();
+      if (v != "alone" && v != "current") throw rtlm::error(a, v, "must be alone or current");
+      o.admission_at_current_pace = v == "current";
+    } else if (a == "--size-weight") {
+      o.size_weight = number(a, value());
+      rtlm::detail::require(o.size_weight >= 0, a, o.size_weight, "must be >= 0");
+    } else if (a == "--kv-tokens") {
+      const double v = number(a, value());
+      rtlm::detail::require(v >= 1 && v <= 1e12 && v == std::floor(v), a, v,
+                            "must be a whole number in 1..1e12");
+      o.kv_tokens = static_cast<std::int64_t>(v);
+    } else if (a == "--max-batch") {
+      const double v = number(a, value());
+      rtlm::detail::require(v >= 1 && v <= 65536 && v == std::floor(v), a, v,
+                            "must be a whole number in 1..65536");
+      o.max_batch = static_cast<int>(v);
+    } else if (a == "--step-tokens") {
+      const double v = number(a, value());
+      rtlm::detail::require(v >= 1 && v <= 16777216 && v == std::floor(v), a, v,
+                            "must be a whole number in 1..16777216");
+      o.step_tokens = static_cast<std::int64_t>(v);
+    } else if (a == "--evict") {
+      o.evict = true;
+    } else if (a == "--consolidate") {
+      o.consolidate = true;
+    } else if (a == "--preempt") {
+      o.preempt = true;
+    } else if (a == "--swap") {
+      o.swap_gbps = number(a, value());
+      rtlm::detail::require(o.swap_gbps >= 0 && o.swap_gbps <= 1e6, a, o.swap_gbps,
+                            "must be GB/s in 0..1e6 (0: no swapping)");
+    } else if (a == "--length-errors") {
+      o.errors = value();
+    } else if (a == "--length-errors-model") {
+      o.errors_model = value();
+    } else if (a == "--duration") {
+      o.duration = number(a, value());
+      rtlm::detail::require(o.duration > 0 && o.duration <= max_seconds, a, o.duration,
+                            "must be seconds in (0, 4e9]");
+    } else if (a == "--seed") {
+      o.seeds = {seed_of(a, value())};
+    } else if (a == "--seeds") {
+      o.seeds.clear();
+      for (const std::string& s : split(value())) o.seeds.push_back(seed_of(a, s));
+      rtlm::detail::require(!o.seeds.empty(), a, "", "must name at least one seed");
+    } else if (a == "--out") {
+      o.out = value();
+    } else if (a == "--json") {
+      o.json = value();
+    } else if (a == "--quiet") {
+      o.quiet = true;
+    } else {
+      throw rtlm::error("argument", a, "is not an option (see --help)");
+    }
+  }
+  return o;
+}
+
+}  // namespace rtlm_sim

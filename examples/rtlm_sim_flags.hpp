@@ -1,0 +1,84 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+//
+// rtlm-sim's command line: its options, their defaults and the parser, apart from the program so
+// that a fuzz target (fuzz/fuzz_sim_flags.cpp) can drive the parser without running anything.
+
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rtlm/schedule/scheduler_config.hpp"
+#include "rtlm/sim/simulation.hpp"
+
+namespace rtlm_sim {
+
+/// `rtlm-sim --help`.
+extern const std::string_view usage;
+
+/// Everything the command line sets; the defaults are the default scenario. Plain data.
+struct options {
+  std::string trace;
+  std::string profile;
+  std::string errors;
+  std::string errors_model = "Meta-Llama-3-8B-Instruct";
+  std::string model = "llama-3.1-8b";
+  int replicas = 1;
+  std::vector<std::string> policies = {
+      "fcfs",         "prompt_sjf",        "edf",        "predicted_sjf", "predicted_srpt",
+      "least_laxity", "uncertainty_aware", "oracle_srpt"};
+  double load = 0.9;
+  std::vector<double> loads = {0.5, 0.7, 0.9, 1.1};
+  rtlm::sim::deadline_rule deadlines;
+  std::string predictor = "noise";
+  rtlm::admission_mode admission = rtlm::admission_mode::reject;
+  bool consolidate = false;
+  bool preempt = false;
+  bool admission_at_current_pace = false;
+  bool evict = false;
+  double size_weight = 0.01;
+  double swap_gbps = 0.0;      // 0: no swapping
+  std::int64_t kv_tokens = 0;  // 0: from the GPU's memory
+  int max_batch = 256;
+  std::int64_t step_tokens = 8192;
+  rtlm::admission_basis admission_length = rtlm::admission_basis::expected_length_when_saturated;
+  double duration = 0.0;                   // 0: the whole trace
+  std::vector<std::uint64_t> seeds = {1};  // the first one makes the table, CSVs and plots
+  std::string out = "rtlm-sim-out";
+  std::string json;
+  bool quiet = false;
+  bool help = false;  // --help: print `usage` and run nothing
+
+  /// The default scenario, with the bundled data under `data_dir` (benchmarks/data).
+  explicit options(const std::string& data_dir);
+};
+
+/// A policy as rtlm-sim names it: the scheduler's policy and where its predictions come from.
+/// rtlm's policies run with rtlm's admission control (and, with --consolidate, dynamic
+/// consolidation); the baselines run as their serving engines do, with neither (and the oracle as
+/// a pure ordering bound).
+struct policy_run {
+  std::string name;
+  rtlm::policy_kind kind;
+  bool rtlm_policy;  // one of rtlm's prediction-driven policies (competes for "best")
+  bool oracle;       // predictions are the true lengths (a bound, not a competitor)
+};
+
+/// The policy rtlm-sim calls `name`; throws rtlm::error naming `--policies` for an unknown one.
+[[nodiscard]] policy_run policy_named(const std::string& name);
+
+/// The longest a simulated time may be, in seconds after the first arrival: the library's bound
+/// on absolute times (rtlm::sim::max_time_seconds).
+inline constexpr double max_seconds = rtlm::sim::max_time_seconds;
+
+/// Parses rtlm-sim's arguments (`args`: argv without the program name) over the defaults of
+/// `options(data_dir)`. Every value is checked here, before anything runs: a bad one throws
+/// rtlm::error naming the flag and the value (`--replicas = 1.9: must be a whole number in
+/// 1..64`). `--help` stops the parse and returns options with `help` set. Reads no file.
+[[nodiscard]] options parse_flags(std::span<const std::string> args,
+                                  const std::string& data_dir = "benchmarks/data");
+
+}  // namespace rtlm_sim
