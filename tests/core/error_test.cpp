@@ -27,12 +27,12 @@ TEST(error, control_bytes_are_escaped_and_a_long_value_is_cut) {
   EXPECT_STREQ(e.what(),
                "rtlm: f.csv:2 x\\x0A = a\\x01\\x09b\\xEF\\xBB\\xBF\\xFFc\xC3\xA9: must be \\x7F");
   const rtlm::error long_value("f", std::string(30'000'000, 'v'), "r");
-  EXPECT_EQ(long_value.value(), std::string(64, 'v') + "...");
-  EXPECT_EQ(rtlm::error("f", std::string(64, 'v'), "r").value(), std::string(64, 'v'));
+  EXPECT_EQ(long_value.value(), std::string(256, 'v') + "...");
+  EXPECT_EQ(rtlm::error("f", std::string(256, 'v'), "r").value(), std::string(256, 'v'));
   // An escape is not split by the cut.
-  std::string control(62, 'v');
+  std::string control(254, 'v');
   control += '\x01';
-  EXPECT_EQ(rtlm::error("f", control, "r").value(), std::string(62, 'v') + "...");
+  EXPECT_EQ(rtlm::error("f", control, "r").value(), std::string(254, 'v') + "...");
 }
 
 TEST(error, is_caught_as_std_invalid_argument) {

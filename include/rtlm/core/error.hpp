@@ -18,7 +18,7 @@ class error : public std::invalid_argument {
   /// `field` names what was wrong (`model_config.layers`, `trace.csv:12 ContextTokens`),
   /// `value` is its offending value as text, `requirement` says what a valid value looks like.
   /// Each is stored printable (`detail::printable`): control characters, malformed UTF-8 and
-  /// invisible code points become `\xNN`, and a value longer than 64 characters is cut and ends
+  /// invisible code points become `\xNN`, and a value longer than 256 characters is cut and ends
   /// in `...` (a field after 512, a requirement after 1024), so a file's bytes never reach a
   /// message raw.
   error(std::string field, std::string value, std::string_view requirement);

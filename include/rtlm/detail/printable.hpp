@@ -9,7 +9,8 @@
 namespace rtlm::detail {
 
 /// Characters of an error's value kept by `printable` (rtlm::error); longer values end in `...`.
-inline constexpr std::size_t max_error_value_chars = 64;
+/// Room for a long file path, far short of a runaway line.
+inline constexpr std::size_t max_error_value_chars = 256;
 /// Characters of an error's field kept: a path and a line, or a configuration field.
 inline constexpr std::size_t max_error_field_chars = 512;
 /// Characters of an error's requirement kept.
