@@ -32,11 +32,6 @@ class single_entry {
     single_entry& entry_;
   };
 
-  /// Whether a call is inside now (for checks and tests; racy by nature across threads).
-  [[nodiscard]] bool busy() const noexcept {
-    return inside_.load(std::memory_order_relaxed) != std::thread::id{};
-  }
-
  private:
   void enter(std::string_view function) {
     std::thread::id inside{};

@@ -241,6 +241,9 @@ class basic_scheduler {
     if (s.in_flight) return s.plan;
     take_in(now);
     build_plan(b, now);
+    // The capacity stage's promise: no plan holds more KV than the backend has. (Between steps
+    // the reservations may exceed it: a decode grows them, and the next plan makes room.)
+    RTLM_ASSERT(s.kv.reserved() <= s.kv.capacity());
     s.in_flight = true;
     return s.plan;
   }
