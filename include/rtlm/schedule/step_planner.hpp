@@ -65,6 +65,9 @@ struct reserve_and_preempt {
       });
       step_feedback<Policy>::end(c, *largest, request_phase::failed,
                                  request_event_reason::kv_exhausted);
+      // Released in this plan, not the next: the KV it frees is what this plan hands to others.
+      c.lane.plan.releases.push_back(c.lane.releases.back());
+      c.lane.releases.pop_back();
     }
     if (c.config.preempt_for_priority) preemptor<Policy>::make_room_for_priority(c);
   }
