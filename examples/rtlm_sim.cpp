@@ -49,8 +49,8 @@ using rtlm_sim::policy_run;
 // cannot be written: No space left on device`), never a file cut short behind an exit status 0.
 class output_file {
  public:
-  output_file(std::string flag, std::string path) : flag_(std::move(flag)), path_(std::move(path)) {
-    file_ = std::fopen(path_.c_str(), "w");
+  output_file(std::string flag, std::string path)
+      : flag_(std::move(flag)), path_(std::move(path)), file_(std::fopen(path_.c_str(), "w")) {
     if (file_ == nullptr) fail(errno);
   }
   ~output_file() {

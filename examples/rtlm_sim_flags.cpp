@@ -173,7 +173,8 @@ options parse_flags(std::span<const std::string> args, const std::string& data_d
     if (a == "--help" || a == "-h") {
       o.help = true;
       return o;
-    } else if (a == "--trace") {
+    }
+    if (a == "--trace") {
       o.trace = value();
     } else if (a == "--profile") {
       o.profile = value();

@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include <utility>
 
 #include "rtlm/core/error.hpp"
 #include "rtlm/detail/printable.hpp"
@@ -12,7 +11,8 @@ namespace rtlm {
 
 // Every part is made printable here, once for every thrower: a file's bytes (a control
 // character, a byte-order mark, a 30 MB line) reach a message escaped and cut, never raw.
-RTLM_INLINE error::error(std::string field, std::string value, std::string_view requirement)
+RTLM_INLINE error::error(const std::string& field, const std::string& value,
+                         std::string_view requirement)
     : std::invalid_argument(
           fmt::format("rtlm: {} = {}: {}", detail::printable(field, detail::max_error_field_chars),
                       detail::printable(value, detail::max_error_value_chars),

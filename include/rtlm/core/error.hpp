@@ -21,7 +21,7 @@ class error : public std::invalid_argument {
   /// invisible code points become `\xNN`, and a value longer than 256 characters is cut and ends
   /// in `...` (a field after 512, a requirement after 1024), so a file's bytes never reach a
   /// message raw.
-  error(std::string field, std::string value, std::string_view requirement);
+  error(const std::string& field, const std::string& value, std::string_view requirement);
 
   /// The name of the bad field, e.g. `hardware_config.memory_bandwidth_bytes_per_second`.
   [[nodiscard]] const std::string& field() const noexcept { return field_; }
