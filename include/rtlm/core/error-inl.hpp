@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <string>
+#include <string_view>
 
 #include "rtlm/core/error.hpp"
 #include "rtlm/detail/printable.hpp"
