@@ -219,8 +219,11 @@ int run(const options& o) {
     const auto model_name = prof.metadata.find("model");
     if (model_name == prof.metadata.end())
       throw std::runtime_error(path + " has no '# model:' header");
-    const std::optional<rtlm::model_config> config = rtlm::models::by_name(model_name->second);
+    std::optional<rtlm::model_config> config = rtlm::models::by_name(model_name->second);
     if (!config) throw std::runtime_error(path + ": unknown model '" + model_name->second + "'");
+    // A profile of one tensor-parallel shard times the shape at its degree.
+    if (const auto tp = prof.metadata.find("tensor_parallel"); tp != prof.metadata.end())
+      config->tensor_parallel = std::stoi(tp->second);
     // The datasheet ceilings only scale the features; the fit absorbs the real efficiencies.
     const rtlm::step_featurizer featurizer{
         rtlm::model_shape(*config), rtlm::hardware_spec(rtlm::accelerators::h100_sxm_bf16())};

@@ -27,12 +27,13 @@
 #include <utility>
 #include <vector>
 
-#include "rtlm/estimate/estimator_fitting.hpp"
-#include "rtlm/estimate/profile_csv.hpp"
-#include "rtlm/sim/length_noise.hpp"
+#include "rtlm/sim/serving_metrics.hpp"
 #include "rtlm/sim/simulation.hpp"
 #include "rtlm/sim/svg_plot.hpp"
 #include "rtlm_sim_flags.hpp"
+#include "rtlm_sim_output.hpp"
+#include "rtlm_sim_server.hpp"
+#include "rtlm_sim_suite.hpp"
 
 #ifndef RTLM_SIM_DATA_DIR
 #define RTLM_SIM_DATA_DIR "benchmarks/data"
@@ -40,231 +41,31 @@
 
 namespace {
 
+using rtlm_sim::latency_cdf;
 using rtlm_sim::options;
 using rtlm_sim::policy_named;
 using rtlm_sim::policy_run;
-
-// An output file whose every write and whose close are checked: a full disk or a failing device
-// is an rtlm::error naming the flag, the file and the system's reason (`--json = out.json:
-// cannot be written: No space left on device`), never a file cut short behind an exit status 0.
-class output_file {
- public:
-  output_file(std::string flag, std::string path)
-      : flag_(std::move(flag)), path_(std::move(path)), file_(std::fopen(path_.c_str(), "w")) {
-    if (file_ == nullptr) fail(errno);
-  }
-  ~output_file() {
-    if (file_ != nullptr) static_cast<void>(std::fclose(file_));
-  }
-  output_file(const output_file&) = delete;
-  output_file& operator=(const output_file&) = delete;
-  output_file(output_file&&) = delete;
-  output_file& operator=(output_file&&) = delete;
-
-  void write(std::string_view text) {
-    if (std::fwrite(text.data(), 1, text.size(), file_) != text.size()) fail(errno);
-  }
-  // Flushes and closes; the file is complete only when this returns.
-  void close() {
-    std::FILE* f = std::exchange(file_, nullptr);
-    const bool flushed = std::fflush(f) == 0 && std::ferror(f) == 0;
-    const int flush_error = errno;
-    const bool closed = std::fclose(f) == 0;
-    if (!flushed) fail(flush_error);
-    if (!closed) fail(errno);
-  }
-
- private:
-  [[noreturn]] void fail(int error_number) const {
-    throw rtlm::error(flag_, path_,
-                      fmt::format("cannot be written: {}", std::strerror(error_number)));
-  }
-
-  std::string flag_;
-  std::string path_;
-  std::FILE* file_ = nullptr;
-};
-
-// Writes `text` to `path` whole, or throws naming `flag`.
-void write_file(const std::string& flag, const std::string& path, std::string_view text) {
-  output_file f(flag, path);
-  f.write(text);
-  f.close();
-}
-
-// One simulated H100 (or whatever the profile measured) running the model.
-rtlm::sim::backend_spec gpu(const rtlm::step_time_estimator& e, const rtlm::sim::step_noise& noise,
-                            const rtlm::model_shape& shape, std::uint64_t seed, int index) {
-  rtlm::sim::backend_spec b;
-  b.config.capabilities.name = fmt::format("gpu{}", index);
-  // 80 GB less the weights and 10% for activations, in KV tokens.
-  const double kv_bytes = 0.9 * 80e9 - shape.parameter_count() * shape.config().bytes_per_weight;
-  b.config.capabilities.kv_capacity =
-      rtlm::tokens(static_cast<std::int64_t>(kv_bytes / shape.kv_bytes_per_token()));
-  b.config.capabilities.max_batch_size = 256;
-  b.config.capabilities.max_step_tokens = rtlm::tokens(8192);
-  b.config.capabilities.can_chunk_prefill = true;
-  b.config.capabilities.can_preempt_recompute = true;
-  b.config.noise = noise;
-  b.config.seed = seed;
-  b.estimator = &e;
-  return b;
-}
-
-// A terminal progress bar on stderr; silent when stderr is not a terminal or --quiet.
-class progress_bar {
- public:
-  progress_bar(std::size_t total, bool enabled)
-      : total_(total), enabled_(enabled && isatty(fileno(stderr)) != 0) {}
-  void step(std::string_view what) {
-    ++done_;
-    if (!enabled_) return;
-    const std::size_t width = 30;
-    const std::size_t filled = width * done_ / std::max<std::size_t>(total_, 1);
-    fmt::print(stderr, "\r[{}{}] {}/{} {:<40}", std::string(filled, '#'),
-               std::string(width - filled, ' '), done_, total_, what);
-    if (done_ == total_) fmt::print(stderr, "\n");
-    std::fflush(stderr);
-  }
-
- private:
-  std::size_t total_;
-  std::size_t done_ = 0;
-  bool enabled_;
-};
-
-void write_records(const std::string& path, const rtlm::sim::simulation_result& r) {
-  output_file f("--out", path);
-  f.write(
-      "index,arrival,deadline,admitted,first_token,finish,prompt_tokens,output_tokens,outcome,"
-      "reason,backend,preemptions\n");
-  const auto num = [](double v) {
-    return std::isnan(v) ? std::string() : fmt::format("{:.6f}", v);
-  };
-  fmt::memory_buffer rows;
-  for (const rtlm::sim::request_record& x : r.records) {
-    fmt::format_to(std::back_inserter(rows), "{},{},{},{},{},{},{},{},{},{},{},{}\n", x.index,
-                   num(x.arrival), num(x.deadline), num(x.admitted), num(x.first_token),
-                   num(x.finish), x.prompt.count(), x.output.count(), rtlm::to_string(x.outcome),
-                   rtlm::to_string(x.reason), x.backend, x.preemptions);
-    if (rows.size() >= 1U << 16U) {
-      f.write({rows.data(), rows.size()});
-      rows.clear();
-    }
-  }
-  f.write({rows.data(), rows.size()});
-  f.close();
-}
-
-// The latency CDF of the finished requests of `r`, as plotted: about 400 points.
-std::vector<std::pair<double, double>> latency_cdf(const rtlm::sim::simulation_result& r) {
-  std::vector<double> l;
-  for (const rtlm::sim::request_record& x : r.records) {
-    if (x.finished()) l.push_back(x.latency());
-  }
-  std::sort(l.begin(), l.end());
-  std::vector<std::pair<double, double>> points;
-  const std::size_t stride = std::max<std::size_t>(1, l.size() / 400);
-  for (std::size_t k = 0; k < l.size(); k += stride) {
-    points.emplace_back(l[k], static_cast<double>(k + 1) / static_cast<double>(l.size()));
-  }
-  if (!l.empty()) points.emplace_back(l.back(), 1.0);
-  return points;
-}
+using rtlm_sim::progress_bar;
+using rtlm_sim::write_file;
+using rtlm_sim::write_records;
 
 int run(const options& o) {
+  if (o.suite) return rtlm_sim::run_suite(o);
   const auto wall_start = std::chrono::steady_clock::now();
-  rtlm::sim::trace trace = rtlm::sim::load_trace(o.trace);
-  if (o.duration > 0) trace = rtlm::sim::first_seconds(trace, o.duration);
-  trace.requests.shrink_to_fit();  // the loader's growth slack
-  rtlm::detail::require(trace.requests.size() >= 2, "--trace", o.trace,
-                        "must hold at least 2 requests");
-  rtlm::detail::require(trace.span() > 0, "--trace", o.trace,
-                        "must have arrivals at more than one time (load scaling needs a span)");
-  const rtlm::profile prof = rtlm::load_profile_csv(o.profile);
-  const std::optional<rtlm::model_config> model = rtlm::models::by_name(o.model);
-  if (!model) throw rtlm::error("--model", o.model, "is not a known model shape");
-  // A profile times one model: fitting it to another's shape gives wrong step times silently.
-  if (const auto named = prof.metadata.find("model");
-      named != prof.metadata.end() && named->second != o.model) {
-    throw rtlm::error("--model", o.model,
-                      fmt::format("differs from the model of --profile {} ('{}'); pass --model {} "
-                                  "or a profile measured on {}",
-                                  o.profile, named->second, named->second, o.model));
-  }
-  const rtlm::model_shape shape(*model);
-  const rtlm::roofline_fit fit = rtlm::fit_roofline_estimator(
-      rtlm::step_featurizer{shape, rtlm::hardware_spec(rtlm::accelerators::h100_sxm_bf16())}, prof);
-  const rtlm::sim::step_noise noise = rtlm::sim::noise_of(prof);
-  std::optional<rtlm::sim::length_noise_model> lengths;
-  if (o.predictor == "noise") lengths = rtlm::sim::load_length_errors(o.errors, o.errors_model);
-
-  // Seed `seed` times the steps with its own noise stream and draws request i's prediction error
-  // with key i + (seed - 1) x (the trace's size): seed 1 keys by the index alone.
+  const rtlm_sim::workload w = rtlm_sim::load_workload(o);
+  const rtlm::sim::trace& trace = w.requests;
+  const rtlm_sim::server server(o);
+  const double capacity = rtlm_sim::saturated_capacity(trace, server, o.seeds.front());
+  const auto at_load = [&](double load, std::uint64_t seed, std::string_view flag = "--load") {
+    return rtlm_sim::at_load(w, o, capacity, load, seed, flag);
+  };
   const auto config_for = [&](const policy_run& p, std::uint64_t seed) {
-    rtlm::sim::simulation_config c;
-    c.scheduler.policy = p.kind;
-    c.scheduler.admission = p.rtlm_policy ? o.admission : rtlm::admission_mode::accept;
-    c.scheduler.consolidate = p.rtlm_policy && o.consolidate;
-    c.scheduler.preempt_for_priority = (p.rtlm_policy || p.oracle) && o.preempt;
-    c.scheduler.admission_length = o.admission_length;
-    c.scheduler.admission_at_current_pace = o.admission_at_current_pace;
-    c.scheduler.policies.predicted_length.seconds_per_token = o.size_weight;
-    c.scheduler.policies.uncertainty_aware.seconds_per_token = o.size_weight;
-    for (int i = 0; i < o.replicas; ++i) {
-      c.backends.push_back(gpu(fit.estimator, noise, shape, seed, i));
-      c.backends.back().config.capabilities.can_evict_kv = o.evict && p.rtlm_policy;
-      c.backends.back().config.capabilities.max_step_tokens = rtlm::tokens(o.step_tokens);
-      if (o.kv_tokens > 0)
-        c.backends.back().config.capabilities.kv_capacity = rtlm::tokens(o.kv_tokens);
-      c.backends.back().config.capabilities.max_batch_size = o.max_batch;
-      if (o.swap_gbps > 0) {
-        c.backends.back().config.capabilities.can_preempt_swap = true;
-        c.backends.back().config.swap_seconds_per_token =
-            shape.kv_bytes_per_token() / (o.swap_gbps * 1e9);
-      }
-    }
-    c.deadlines = o.deadlines;
-    if (p.oracle || o.predictor == "oracle") {
-      c.predict = rtlm::sim::true_length;
-    } else if (lengths) {
-      const std::uint64_t offset = (seed - 1) * trace.requests.size();
-      c.predict = [&lengths, offset](std::size_t i, const rtlm::sim::trace_request& q) {
-        return std::optional<rtlm::length_estimate>(lengths->predict(q.output, i + offset));
-      };
-    }
-    return c;
+    return server.config_for(p, seed, trace.requests.size());
   };
-
-  // The server's capacity: requests per second it sustains when saturated (every request of a
-  // 2,000-request sample queued at once, FCFS).
-  rtlm::sim::trace sample{.name = trace.name, .requests = {}};
-  sample.requests.assign(trace.requests.begin(),
-                         trace.requests.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(
-                                                      trace.requests.size(), 2000)));
-  for (rtlm::sim::trace_request& r : sample.requests) r.arrival = 0.0;
-  const rtlm::sim::simulation_result saturated =
-      rtlm::sim::simulate(sample, config_for(policy_named("fcfs"), o.seeds.front()));
-  const double capacity = static_cast<double>(sample.requests.size()) / saturated.simulated_seconds;
-  rtlm::detail::require(
-      saturated.simulated_seconds > 0 && std::isfinite(capacity), "capacity",
-      fmt::format("{} requests/s", capacity),
-      "must be finite and > 0: the simulated server finished no work of a 2,000-request sample");
-  const auto at_load = [&](double load) {
-    return rtlm::sim::stretch_arrivals(trace, trace.arrival_rate() / (load * capacity));
-  };
-  // Every load's stretched trace must stay within the simulated clock's bound, checked for all
-  // of them before any runs.
-  const auto check_load = [&](std::string_view flag, double load) {
-    const double last = trace.requests.back().arrival * trace.arrival_rate() / (load * capacity);
-    rtlm::detail::require(
-        std::isfinite(last) && last <= rtlm_sim::max_seconds, flag, load,
-        fmt::format("stretches the trace's {:.0f} s of arrivals to {:.3g} s; simulated times must "
-                    "stay within 4e9 s (a higher load, or a shorter trace or --duration)",
-                    trace.span(), last));
-  };
-  check_load("--load", o.load);
-  for (const double l : o.loads) check_load("--loads", l);
+  // Every load's trace is checked before any runs (a load that stretches the arrivals past the
+  // simulated clock's bound is an error now, not after an hour of runs).
+  static_cast<void>(at_load(o.load, o.seeds.front()));
+  for (const double l : o.loads) static_cast<void>(at_load(l, o.seeds.front(), "--loads"));
 
   std::vector<policy_run> runs;
   for (const std::string& name : o.policies) runs.push_back(policy_named(name));
@@ -276,12 +77,14 @@ int run(const options& o) {
 
   std::filesystem::create_directories(o.out);
   std::vector<rtlm::sim::simulation_metrics> main_metrics;
+  std::vector<rtlm::sim::serving_metrics> main_serving;
+  std::vector<rtlm::sim::slo_attainment> main_slo;
   // Each policy's latency CDF at the main load, as plotted (at most about 400 points): the runs'
   // records (96 bytes a request) are not kept.
   std::vector<std::vector<std::pair<double, double>>> main_cdfs;
   std::map<std::string, std::vector<std::pair<double, double>>> miss_by_load;
   double simulated = 0.0;
-  const rtlm::sim::trace main_trace = at_load(o.load);
+  const rtlm::sim::trace main_trace = at_load(o.load, o.seeds[0]);
   for (const policy_run& p : runs) {
     const rtlm::sim::simulation_result r =
         rtlm::sim::simulate(main_trace, config_for(p, o.seeds[0]));
@@ -290,6 +93,8 @@ int run(const options& o) {
     miss_by_load[p.name].emplace_back(o.load, m.deadline_miss_rate);
     write_records(fmt::format("{}/requests_{}.csv", o.out, p.name), r);
     main_metrics.push_back(m);
+    main_serving.push_back(rtlm::sim::serving_metrics_of(r));
+    main_slo.push_back(rtlm::sim::attainment_of(r, o.slo));
     main_cdfs.push_back(latency_cdf(r));
     bar.step(fmt::format("{} at load {}", p.name, o.load));
   }
@@ -297,16 +102,17 @@ int run(const options& o) {
   std::vector<std::vector<rtlm::sim::simulation_metrics>> by_seed = {main_metrics};
   for (std::size_t k = 1; k < o.seeds.size(); ++k) {
     by_seed.emplace_back();
+    const rtlm::sim::trace seed_trace = at_load(o.load, o.seeds[k]);
     for (const policy_run& p : runs) {
       const rtlm::sim::simulation_result r =
-          rtlm::sim::simulate(main_trace, config_for(p, o.seeds[k]));
+          rtlm::sim::simulate(seed_trace, config_for(p, o.seeds[k]));
       simulated += r.simulated_seconds;
       by_seed.back().push_back(rtlm::sim::summarize(r));
       bar.step(fmt::format("{} at load {}, seed {}", p.name, o.load, o.seeds[k]));
     }
   }
   for (const double l : plot_loads) {
-    const rtlm::sim::trace t = at_load(l);
+    const rtlm::sim::trace t = at_load(l, o.seeds[0]);
     for (const policy_run& p : runs) {
       const rtlm::sim::simulation_result r = rtlm::sim::simulate(t, config_for(p, o.seeds[0]));
       simulated += r.simulated_seconds;
@@ -319,15 +125,19 @@ int run(const options& o) {
 
   // The table.
   fmt::print(
-      "trace {}: {} requests over {:.0f} s, replayed at load {} of the server's capacity "
-      "({:.2f} requests/s on {} simulated GPU(s); arrivals x {:.3f})\n",
-      trace.name, trace.requests.size(), trace.span(), o.load, capacity * o.replicas, o.replicas,
-      trace.arrival_rate() / (o.load * capacity));
-  fmt::print("steps: estimator fitted to {}, times its measured run-to-run noise (seed {})\n",
-             o.profile, o.seeds[0]);
-  fmt::print("predictions: {}\n", o.predictor == "noise"    ? lengths->describe()
-                                  : o.predictor == "oracle" ? std::string("oracle (true lengths)")
-                                                            : std::string("none"));
+      "trace {}: {} requests{}, offered at {} of the server's saturated capacity ({:.2f} "
+      "requests/s: the whole trace queued at once under vllm_fcfs, until the queue empties); "
+      "arrivals: {}{}\n",
+      trace.name, trace.requests.size(),
+      w.timed ? fmt::format(" over {:.0f} s", trace.span()) : std::string(), o.load, capacity,
+      o.arrivals == "trace"
+          ? fmt::format("the trace's own, x {:.3f}", trace.arrival_rate() / (o.load * capacity))
+      : o.arrivals == "gamma" ? fmt::format("gamma, CV {}", o.arrival_cv)
+                              : o.arrivals,
+      o.burst_requests > 0 ? fmt::format(", plus {} at {} s", o.burst_requests, o.burst_at)
+                           : std::string());
+  fmt::print("{} (seed {})\n", server.describe(), o.seeds[0]);
+  fmt::print("predictions: {}\n", server.lengths_description());
   fmt::print("deadlines: {}\n\n",
              o.deadlines.rule == rtlm::sim::deadline_rule::kind::none ? std::string("none")
              : o.deadlines.rule == rtlm::sim::deadline_rule::kind::slack
@@ -346,6 +156,20 @@ int run(const options& o) {
         m.mean_ttft, 1000 * m.mean_tpot, m.deadline_miss_rate, m.goodput, m.max_queue_wait,
         m.utilization, m.rejected, m.mean_eviction);
   }
+  fmt::print("\n{:<18} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>11}\n", "policy",
+             "norm s/tok", "TTFT p50", "TTFT p99", "TPOT p50", "TPOT p99", "SLO met", "goodput",
+             "preempt", "recomputed");
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    const rtlm::sim::serving_metrics& m = main_serving[i];
+    fmt::print(
+        "{:<18} {:>10.4f} {:>9.3f} {:>9.3f} {:>9.4f} {:>9.4f} {:>9.4f} {:>9.3f} {:>8} {:>11}\n",
+        runs[i].name + (runs[i].oracle ? " *" : ""), m.normalized_latency, m.ttft.p50, m.ttft.p99,
+        m.tpot.p50, m.tpot.p99, main_slo[i].attainment, main_slo[i].goodput, m.preemptions,
+        m.recomputed_tokens.count());
+  }
+  fmt::print(
+      "SLO: TTFT <= {} s and TPOT <= {} s; refused and failed requests count as missing it\n",
+      o.slo.ttft.count(), o.slo.tpot.count());
   // Failed requests are left out of every latency figure: say so wherever there are any.
   for (std::size_t i = 0; i < runs.size(); ++i) {
     if (main_metrics[i].failed == 0) continue;
@@ -363,15 +187,18 @@ int run(const options& o) {
   }
   const double speed = simulated / wall;
   fmt::print(
-      "\n* oracle SRPT knows every true length: a bound, not a competitor.\n"
-      "fcfs, prompt_sjf, edf and oracle_srpt run as vLLM does (no admission control, no "
-      "consolidation); rtlm's policies with admission control ({}, on the {} length{}){}{}{}.\n",
+      "\n* the oracles know every true length: bounds, not competitors.\n"
+      "vllm_fcfs, vllm_priority (priority = the predicted length), prompt_sjf, edf and the "
+      "oracles run under vLLM V1's rules (KV on demand, recompute on overflow, no admission "
+      "control); rtlm's policies reserve KV {} with admission control ({}, on the {} "
+      "length{}){}{}{}.\n",
+      o.rtlm_kv_rule == rtlm::kv_reservation::on_demand ? "on demand" : "by the predicted bound",
       rtlm::to_string(o.admission),
       o.admission_length == rtlm::admission_basis::expected_length ? "expected"
                                                                    : "expected-when-saturated",
       o.admission_at_current_pace ? ", at the GPU's current pace" : "",
       o.evict ? ", KV eviction" : "", o.consolidate ? ", dynamic consolidation" : "",
-      o.preempt ? ", preemption for priority (oracle_srpt too)" : "");
+      o.preempt ? ", preemption for priority (the oracles too)" : "");
   if (o.swap_gbps > 0)
     fmt::print("preemption swaps KV to host memory at {} GB/s (every policy)\n", o.swap_gbps);
   if (best) fmt::print("best rtlm policy (lowest mean latency): {}\n", runs[*best].name);
@@ -401,7 +228,7 @@ int run(const options& o) {
   };
   std::optional<std::size_t> fcfs;
   for (std::size_t i = 0; i < runs.size(); ++i) {
-    if (runs[i].name == "fcfs") fcfs = i;
+    if (runs[i].name == "vllm_fcfs") fcfs = i;
   }
   std::vector<std::array<spread, 4>> spreads(runs.size());
   std::vector<std::optional<spread>> over_fcfs(runs.size());
@@ -420,7 +247,7 @@ int run(const options& o) {
       seeds += fmt::format("{}{}", seeds.empty() ? "" : ",", seed);
     fmt::print("\nover {} seeds ({}): mean [min, max]\n", o.seeds.size(), seeds);
     fmt::print("{:<18} {:>22} {:>22} {:>22} {:>22} {:>22}\n", "policy", "mean (s)", "p99 (s)",
-               "miss rate", "goodput", "mean / fcfs's");
+               "miss rate", "goodput", "mean / vllm_fcfs's");
     const auto cell = [](const spread& s, int digits) {
       return fmt::format("{:.{}f} [{:.{}f}, {:.{}f}]", s.mean, digits, s.min, digits, s.max,
                          digits);
@@ -477,6 +304,17 @@ int run(const options& o) {
       put("failed", static_cast<double>(m.failed));
       put("mean_eviction", m.mean_eviction);
       put("preemptions", static_cast<double>(m.preemptions));
+      const rtlm::sim::serving_metrics& v = main_serving[i];
+      put("normalized_latency", v.normalized_latency);
+      put("ttft_p50", v.ttft.p50);
+      put("ttft_p90", v.ttft.p90);
+      put("ttft_p99", v.ttft.p99);
+      put("tpot_p50", v.tpot.p50);
+      put("tpot_p90", v.tpot.p90);
+      put("tpot_p99", v.tpot.p99);
+      put("recomputed_tokens", static_cast<double>(v.recomputed_tokens.count()));
+      put("slo_attainment", main_slo[i].attainment);
+      put("slo_goodput", main_slo[i].goodput);
       if (o.seeds.size() > 1) {
         for (std::size_t k = 0; k < figure_names.size(); ++k) {
           put(fmt::format("{}_over_seeds", figure_names[k]), spreads[i][k].mean);
@@ -484,14 +322,13 @@ int run(const options& o) {
           put(fmt::format("{}_max_over_seeds", figure_names[k]), spreads[i][k].max);
         }
         if (over_fcfs[i]) {
-          put("mean_latency_over_fcfs_over_seeds", over_fcfs[i]->mean);
-          put("mean_latency_over_fcfs_min_over_seeds", over_fcfs[i]->min);
-          put("mean_latency_over_fcfs_max_over_seeds", over_fcfs[i]->max);
+          put("mean_latency_over_vllm_fcfs_over_seeds", over_fcfs[i]->mean);
+          put("mean_latency_over_vllm_fcfs_min_over_seeds", over_fcfs[i]->min);
+          put("mean_latency_over_vllm_fcfs_max_over_seeds", over_fcfs[i]->max);
         }
       }
     }
-    f +=
-        fmt::format("  \"summary.capacity_requests_per_second\": {:.9g},\n", capacity * o.replicas);
+    f += fmt::format("  \"summary.capacity_requests_per_second\": {:.9g},\n", capacity);
     f += fmt::format("  \"summary.sim_seconds_per_wall_second\": {:.9g},\n", speed);
     f += fmt::format("  \"summary.best_rtlm_policy\": \"{}\"\n}}\n",
                      best ? runs[*best].name : std::string());

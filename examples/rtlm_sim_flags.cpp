@@ -14,6 +14,7 @@
 
 #include "rtlm/core/error.hpp"
 #include "rtlm/detail/validate.hpp"
+#include "rtlm/estimate/hardware_spec.hpp"
 
 namespace rtlm_sim {
 
@@ -22,25 +23,44 @@ const std::string_view usage =
 
 usage: rtlm-sim [options]
 
-  --trace PATH         arrivals and token counts: an Azure LLM trace .csv, a Mooncake .jsonl, or
-                       a timestamp_ms,input_length,output_length .csv
+  --suite              run the regimes R0 to R4 (docs/simulator.md, "The suite"): each a table,
+                       a plot and JSON keys <regime>.<policy>.<metric>; over 5 seeds unless
+                       --seeds is given
+  --trace PATH         arrivals and token counts: an Azure LLM trace .csv, a Mooncake .jsonl, a
+                       timestamp_ms,input_length,output_length .csv, or a length set without
+                       times (the bundled ShareGPT lengths; needs --arrivals other than trace)
                        (default: the bundled Azure 2023 conversation trace, 1 hour)
+  --arrivals KIND      trace (the trace's own arrivals, stretched to the load; default), poisson,
+                       gamma:CV (at the load's rate, with gaps of that coefficient of variation),
+                       or all_at_once (every request at time 0, vllm-ltr's mode)
+  --burst N@T          also inject N requests at T seconds, their lengths drawn from the trace's
+  --gpu NAME           the simulated GPU: h100 (default), h200, a100-80gb, a100-40gb or l4
+  --tp N               tensor-parallel degree: 1 (default), 2, 4 or 8
+  --gpu-memory-utilization F
+                       the share of GPU memory the engine takes (vLLM's setting; default 0.9);
+                       KV capacity is that less the weights
   --profile PATH       the GPU profile whose fitted estimator and measured noise time the steps
-                       (default: the bundled H100 Llama-3.1-8B profile)
-  --model NAME         the model shape the profile was measured on (default: llama-3.1-8b)
-  --replicas N         simulated GPUs (default: 1)
-  --policies LIST      comma-separated: fcfs, prompt_sjf, edf, predicted_sjf, predicted_srpt,
-                       least_laxity, uncertainty_aware, oracle_srpt (default: all)
-  --load X             offered load as a fraction of the simulated server's measured capacity
-                       (default: 0.9)
+                       (default: the bundled profile of the GPU and model, else the model's H100
+                       profile carried over to the GPU's ceilings)
+  --model NAME         llama-3.1-8b (default), qwen2.5-7b or llama-3.1-70b
+  --replicas N         simulated servers (default: 1)
+  --policies LIST      comma-separated: vllm_fcfs, vllm_priority, prompt_sjf, edf,
+                       predicted_sjf, predicted_srpt, least_laxity, uncertainty_aware,
+                       remaining_work, oracle_srpt, oracle_edf (default: all)
+  --load X             offered load as a fraction of the simulated server's saturated capacity
+                       (the whole trace queued at once, vllm_fcfs; default: 0.9)
   --loads LIST         loads for the deadline-miss plot (default: 0.5,0.7,0.9,1.1; empty: none)
   --deadline RULE      slack:F (deadline = arrival + F x isolated service time; default slack:5),
                        slo:TTFT,TPOT (seconds: arrival + TTFT + TPOT x (output - 1)), or none
+  --slo TTFT,TPOT      the service-level objective the SLO-attainment, goodput and
+                       sustainable-rate figures count (seconds; default 2,0.1)
   --admission MODE     what rtlm's policies do with a request whose deadline no backend can meet:
                        reject (default), downgrade (keep it as best effort), relax (relax its
-                       deadline) or accept (no admission control). The baselines (fcfs,
-                       prompt_sjf, edf, oracle_srpt) run as vLLM does: no admission control, no
-                       consolidation
+                       deadline) or accept (no admission control). The baselines (vllm_fcfs,
+                       vllm_priority, prompt_sjf, edf) and the oracles run under vLLM V1's rules:
+                       no admission control, KV on demand, recompute on overflow
+  --rtlm-kv RULE       what rtlm's policies reserve in KV: on_demand (as vLLM V1; default) or
+                       predicted_bound (the prompt and the predicted 90% length bound)
   --admission-length B the output length admission control judges on: saturated (the predicted
                        mean while a backend is saturated, one token otherwise; default) or
                        expected (the predicted mean, always)
@@ -52,7 +72,7 @@ usage: rtlm-sim [options]
                        solver); the table's alpha column is the mean evicted fraction
   --consolidate        rtlm's policies also hold back admissions that would make a running
                        request miss its deadline (dynamic consolidation; off by default)
-  --preempt            rtlm's policies and oracle_srpt preempt the least urgent running request
+  --preempt            rtlm's policies and the oracles preempt the least urgent running request
                        (by recompute, or by swap with --swap) when the batch or the KV is full
                        and a waiting request outranks it by more than 1 s of key (preemption for
                        priority; off by default, as in vLLM)
@@ -60,13 +80,14 @@ usage: rtlm-sim [options]
                        back over a link of GBPS GB/s, charged to the step that moves it, instead
                        of recomputing it (every policy; default 0: recompute only, as in vLLM V1)
   --size-weight S      virtual seconds per predicted output token in the keys of the size-based
-                       policies (predicted_sjf, predicted_srpt, uncertainty_aware, oracle_srpt;
-                       default 0.01); larger is closer to pure shortest-first, with less aging
+                       policies (predicted_sjf, predicted_srpt, uncertainty_aware; default
+                       0.01); larger is closer to pure shortest-first, with less aging
   --step-tokens N      tokens one step may compute, prefill chunks and decodes together (vLLM's
-                       max_num_batched_tokens; default 8192)
-  --kv-tokens N        the simulated GPU's KV capacity in tokens (default: 80 GB less the
-                       weights and 10%)
-  --max-batch N        sequences one step may hold on the simulated GPU (default 256)
+                       max_num_batched_tokens; default vLLM V1's: 8192 on a GPU of 70 GiB or
+                       more, 2048 below)
+  --kv-tokens N        the simulated GPU's KV capacity in tokens (default: from its memory)
+  --max-batch N        sequences one step may hold (vLLM's max_num_seqs; default vLLM V1's: 1024
+                       on a GPU of 70 GiB or more, 256 below)
   --predictor KIND     noise (the rtlm predictor's measured error, calibrated on AlpacaEval by
                        cross-validation; default), oracle (true lengths), or none
   --length-errors PATH the measured predictor errors the noise predictor draws from
@@ -78,7 +99,8 @@ usage: rtlm-sim [options]
                        (default: 1)
   --seeds LIST         comma-separated seeds: the main load runs once per seed (the table, CSVs and
                        plots are the first seed's) and a second table shows each figure's mean
-                       and range over the seeds, and each policy's mean latency over FCFS's
+                       and range over the seeds, and each policy's mean latency over
+                       vllm_fcfs's
   --out DIR            per-request CSV and SVG plots go here (default: rtlm-sim-out)
   --json PATH          also write the summary as JSON
   --quiet              no progress bar
@@ -86,8 +108,8 @@ usage: rtlm-sim [options]
 )";
 
 options::options(const std::string& data_dir)
-    : trace(data_dir + "/traces/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"),
-      profile(data_dir + "/profiles/h100_llama-3.1-8b.csv"),
+    : data_dir(data_dir),
+      trace(data_dir + "/traces/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"),
       errors(data_dir + "/length_errors/alpaca_eval_cv.csv") {}
 
 namespace {
@@ -148,14 +170,17 @@ double rule_seconds(const std::string& flag, const std::string& rule, const std:
 policy_run policy_named(const std::string& name) {
   using k = rtlm::policy_kind;
   static const std::map<std::string, policy_run, std::less<>> known = {
-      {"fcfs", {"fcfs", k::first_come_first_served, false, false}},
+      {"vllm_fcfs", {"vllm_fcfs", k::first_come_first_served, false, false}},
+      {"vllm_priority", {"vllm_priority", k::shortest_predicted_first, false, false, true}},
       {"prompt_sjf", {"prompt_sjf", k::shortest_prompt_first, false, false}},
       {"edf", {"edf", k::earliest_deadline_first, false, false}},
       {"predicted_sjf", {"predicted_sjf", k::shortest_predicted_first, true, false}},
       {"predicted_srpt", {"predicted_srpt", k::shortest_predicted_remaining, true, false}},
       {"least_laxity", {"least_laxity", k::least_laxity_first, true, false}},
       {"uncertainty_aware", {"uncertainty_aware", k::uncertainty_aware_priority, true, false}},
-      {"oracle_srpt", {"oracle_srpt", k::shortest_predicted_remaining, false, true}},
+      {"remaining_work", {"remaining_work", k::shortest_remaining_work, true, false}},
+      {"oracle_srpt", {"oracle_srpt", k::shortest_remaining_work, false, true, true}},
+      {"oracle_edf", {"oracle_edf", k::least_laxity_first, false, true}},
   };
   const auto it = known.find(name);
   if (it == known.end()) throw rtlm::error("--policies", name, "is not a known policy");
@@ -180,6 +205,48 @@ options parse_flags(std::span<const std::string> args, const std::string& data_d
       o.profile = value();
     } else if (a == "--model") {
       o.model = value();
+    } else if (a == "--gpu") {
+      o.gpu = value();
+      if (!rtlm::accelerators::by_name(o.gpu)) {
+        throw rtlm::error(a, o.gpu, "must be h100, h200, a100-80gb, a100-40gb or l4");
+      }
+    } else if (a == "--tp") {
+      const std::string& v = value();
+      o.tp = static_cast<int>(whole(a, v, 1, 8, "must be 1, 2, 4 or 8"));
+      rtlm::detail::require(o.tp == 1 || o.tp == 2 || o.tp == 4 || o.tp == 8, a, v,
+                            "must be 1, 2, 4 or 8");
+    } else if (a == "--gpu-memory-utilization") {
+      o.memory_utilization = number(a, value());
+      rtlm::detail::require(o.memory_utilization > 0 && o.memory_utilization <= 1, a,
+                            o.memory_utilization, "must be in (0, 1]");
+    } else if (a == "--rtlm-kv") {
+      const std::string& v = value();
+      const std::optional<rtlm::kv_reservation> r = rtlm::kv_reservation_from_string(v);
+      if (!r) throw rtlm::error(a, v, "must be on_demand or predicted_bound");
+      o.rtlm_kv_rule = *r;
+    } else if (a == "--arrivals") {
+      const std::string& v = value();
+      if (v.rfind("gamma:", 0) == 0) {
+        o.arrivals = "gamma";
+        o.arrival_cv = number(a, v.substr(6));
+        rtlm::detail::require(o.arrival_cv > 0 && o.arrival_cv <= 100, a, v,
+                              "the coefficient of variation must be in (0, 100]");
+      } else if (v == "trace" || v == "poisson" || v == "all_at_once") {
+        o.arrivals = v;
+      } else {
+        throw rtlm::error(a, v, "must be trace, poisson, gamma:CV or all_at_once");
+      }
+    } else if (a == "--burst") {
+      const std::string& v = value();
+      const std::size_t at = v.find('@');
+      rtlm::detail::require(at != std::string::npos, a, v, "must be N@T (N requests at T s)");
+      o.burst_requests = static_cast<std::int64_t>(
+          whole(a, v.substr(0, at), 1, 1e6, "must be N@T with N a whole number in 1..1e6"));
+      o.burst_at = number(a, v.substr(at + 1));
+      rtlm::detail::require(o.burst_at >= 0 && o.burst_at <= max_seconds, a, v,
+                            "must be N@T with T seconds in [0, 4e9]");
+    } else if (a == "--suite") {
+      o.suite = true;
     } else if (a == "--replicas") {
       o.replicas = static_cast<int>(whole(a, value(), 1, 64, "must be a whole number in 1..64"));
     } else if (a == "--policies") {
@@ -217,6 +284,13 @@ options parse_flags(std::span<const std::string> args, const std::string& data_d
         throw rtlm::error(a, v, "must be slack:F, slo:TTFT,TPOT or none");
       }
       o.deadlines.validate();
+      o.deadlines_given = true;
+    } else if (a == "--slo") {
+      const std::string& v = value();
+      const std::vector<std::string> parts = split(v);
+      rtlm::detail::require(parts.size() == 2, a, v, "must be TTFT,TPOT (seconds)");
+      o.slo.ttft = rtlm::seconds(rule_seconds(a, v, parts[0], "TTFT"));
+      o.slo.tpot = rtlm::seconds(rule_seconds(a, v, parts[1], "TPOT"));
     } else if (a == "--predictor") {
       o.predictor = value();
       rtlm::detail::require(
@@ -228,6 +302,7 @@ options parse_flags(std::span<const std::string> args, const std::string& data_d
           rtlm::admission_mode_from_string(v == "relax" ? "relax_deadline" : v);
       if (!m) throw rtlm::error(a, v, "must be reject, downgrade, relax or accept");
       o.admission = *m;
+      o.admission_given = true;
     } else if (a == "--admission-length") {
       const std::string& v = value();
       if (v == "saturated") {
@@ -279,10 +354,12 @@ options parse_flags(std::span<const std::string> args, const std::string& data_d
                             "must be seconds in (0, 4e9]");
     } else if (a == "--seed") {
       o.seeds = {seed_of(a, value())};
+      o.seeds_given = true;
     } else if (a == "--seeds") {
       o.seeds.clear();
       for (const std::string& s : split(value())) o.seeds.push_back(seed_of(a, s));
       rtlm::detail::require(!o.seeds.empty(), a, "", "must name at least one seed");
+      o.seeds_given = true;
     } else if (a == "--out") {
       o.out = value();
     } else if (a == "--json") {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "rtlm/schedule/scheduler_config.hpp"
+#include "rtlm/sim/serving_metrics.hpp"
 #include "rtlm/sim/simulation.hpp"
 
 namespace rtlm_sim {
@@ -21,18 +22,25 @@ extern const std::string_view usage;
 
 /// Everything the command line sets; the defaults are the default scenario. Plain data.
 struct options {
+  std::string data_dir;  // the bundled data (benchmarks/data)
   std::string trace;
-  std::string profile;
+  std::string profile;  // empty: the bundled profile of the GPU and model
   std::string errors;
   std::string errors_model = "Meta-Llama-3-8B-Instruct";
   std::string model = "llama-3.1-8b";
+  std::string gpu = "h100";         // the simulated GPU (rtlm::accelerators::by_name)
+  int tp = 1;                       // tensor-parallel degree
+  double memory_utilization = 0.9;  // vLLM's gpu_memory_utilization
+  rtlm::kv_reservation rtlm_kv_rule = rtlm::kv_reservation::on_demand;  // rtlm's policies
   int replicas = 1;
-  std::vector<std::string> policies = {
-      "fcfs",         "prompt_sjf",        "edf",        "predicted_sjf", "predicted_srpt",
-      "least_laxity", "uncertainty_aware", "oracle_srpt"};
+  std::vector<std::string> policies = {"vllm_fcfs",    "vllm_priority",     "prompt_sjf",
+                                       "edf",          "predicted_sjf",     "predicted_srpt",
+                                       "least_laxity", "uncertainty_aware", "remaining_work",
+                                       "oracle_srpt",  "oracle_edf"};
   double load = 0.9;
   std::vector<double> loads = {0.5, 0.7, 0.9, 1.1};
   rtlm::sim::deadline_rule deadlines;
+  rtlm::sim::slo_target slo{.ttft = rtlm::seconds(2.0), .tpot = rtlm::seconds(0.1)};
   std::string predictor = "noise";
   rtlm::admission_mode admission = rtlm::admission_mode::reject;
   bool consolidate = false;
@@ -40,12 +48,22 @@ struct options {
   bool admission_at_current_pace = false;
   bool evict = false;
   double size_weight = 0.01;
-  double swap_gbps = 0.0;      // 0: no swapping
-  std::int64_t kv_tokens = 0;  // 0: from the GPU's memory
-  int max_batch = 256;
-  std::int64_t step_tokens = 8192;
+  double swap_gbps = 0.0;        // 0: no swapping
+  std::int64_t kv_tokens = 0;    // 0: from the GPU's memory
+  int max_batch = 0;             // 0: vLLM V1's default for the GPU
+  std::int64_t step_tokens = 0;  // 0: vLLM V1's default for the GPU
   rtlm::admission_basis admission_length = rtlm::admission_basis::expected_length_when_saturated;
-  double duration = 0.0;                   // 0: the whole trace
+  double duration = 0.0;  // 0: the whole trace
+  // Arrivals: "trace" (the trace's own, stretched to the load), "poisson", "gamma" (at the
+  // load's rate, with coefficient of variation arrival_cv) or "all_at_once".
+  std::string arrivals = "trace";
+  double arrival_cv = 1.0;
+  std::int64_t burst_requests = 0;  // --burst N@T: N requests injected at T seconds
+  double burst_at = 0.0;
+  bool suite = false;                      // --suite: the regimes R0 to R4
+  bool seeds_given = false;                // --seed or --seeds was passed
+  bool admission_given = false;            // --admission was passed
+  bool deadlines_given = false;            // --deadline was passed
   std::vector<std::uint64_t> seeds = {1};  // the first one makes the table, CSVs and plots
   std::string out = "rtlm-sim-out";
   std::string json;
@@ -63,8 +81,9 @@ struct options {
 struct policy_run {
   std::string name;
   rtlm::policy_kind kind;
-  bool rtlm_policy;  // one of rtlm's prediction-driven policies (competes for "best")
-  bool oracle;       // predictions are the true lengths (a bound, not a competitor)
+  bool rtlm_policy;       // one of rtlm's prediction-driven policies (competes for "best")
+  bool oracle;            // predictions are the true lengths (a bound, not a competitor)
+  bool no_aging = false;  // strict order by its key's size term (vllm_priority, oracle_srpt)
 };
 
 /// The policy rtlm-sim calls `name`; throws rtlm::error naming `--policies` for an unknown one.

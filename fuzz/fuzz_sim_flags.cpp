@@ -39,8 +39,16 @@ void check(const rtlm_sim::options& o) {
   RTLM_FUZZ_CHECK(std::isfinite(o.size_weight) && o.size_weight >= 0);
   RTLM_FUZZ_CHECK(std::isfinite(o.swap_gbps) && o.swap_gbps >= 0 && o.swap_gbps <= 1e6);
   RTLM_FUZZ_CHECK(o.kv_tokens >= 0 && o.kv_tokens <= 1'000'000'000'000);
-  RTLM_FUZZ_CHECK(o.max_batch >= 1 && o.max_batch <= 65536);
-  RTLM_FUZZ_CHECK(o.step_tokens >= 1 && o.step_tokens <= 16777216);
+  RTLM_FUZZ_CHECK(o.max_batch >= 0 && o.max_batch <= 65536);  // 0: vLLM's default
+  RTLM_FUZZ_CHECK(o.step_tokens >= 0 && o.step_tokens <= 16777216);
+  RTLM_FUZZ_CHECK(o.tp == 1 || o.tp == 2 || o.tp == 4 || o.tp == 8);
+  RTLM_FUZZ_CHECK(o.memory_utilization > 0 && o.memory_utilization <= 1);
+  RTLM_FUZZ_CHECK(o.arrivals == "trace" || o.arrivals == "poisson" || o.arrivals == "gamma" ||
+                  o.arrivals == "all_at_once");
+  RTLM_FUZZ_CHECK(o.arrival_cv > 0 && o.arrival_cv <= 100);
+  RTLM_FUZZ_CHECK(o.burst_requests >= 0 && o.burst_requests <= 1000000);
+  RTLM_FUZZ_CHECK(o.burst_at >= 0 && o.burst_at <= rtlm_sim::max_seconds);
+  o.slo.validate();
   RTLM_FUZZ_CHECK(o.predictor == "noise" || o.predictor == "oracle" || o.predictor == "none");
 }
 

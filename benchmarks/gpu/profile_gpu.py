@@ -42,7 +42,32 @@ CONFIGS = {
     "qwen2.5-7b": dict(layers=28, hidden=3584, heads=28, kv_heads=4, head_dim=128,
                        ffn=18944, vocab=152064, rope_theta=1000000.0, qkv_bias=True,
                        eps=1e-6, rope_llama3=False),
+    # meta-llama/Llama-3.1-70B config.json; 141 GB of bf16 weights: profile one tensor-parallel
+    # shard of it (--tensor-parallel 4 fits one 80 GB GPU)
+    "llama-3.1-70b": dict(layers=80, hidden=8192, heads=64, kv_heads=8, head_dim=128,
+                          ffn=28672, vocab=128256, rope_theta=500000.0, qkv_bias=False,
+                          eps=1e-5, rope_llama3=True),
 }
+
+
+def shard_config(cfg, p):
+    """One GPU's shard of the model under tensor parallelism of degree p (Megatron-style, as
+    vLLM splits it): heads/p query heads, kv_heads/p KV heads (one, replicated, when p exceeds
+    them), ffn/p MLP columns, and vocab/p rows of the embedding and the LM head.  The layers and
+    the hidden size stay whole.  The shard runs alone: the all-reduces that would join the
+    shards (after the attention output and the MLP down projection, and after the embedding)
+    are not run, so the profile times one GPU's compute and memory traffic only."""
+    if p == 1:
+        return dict(cfg)
+    for key in ("heads", "ffn", "vocab"):
+        if cfg[key] % p:
+            raise SystemExit(f"--tensor-parallel {p} must divide {key} ({cfg[key]})")
+    if cfg["kv_heads"] % p and p % cfg["kv_heads"]:
+        raise SystemExit(f"--tensor-parallel {p} must divide kv_heads ({cfg['kv_heads']}) "
+                         "or be a multiple of it")
+    return dict(cfg, heads=cfg["heads"] // p, kv_heads=max(1, cfg["kv_heads"] // p),
+                ffn=cfg["ffn"] // p, vocab=cfg["vocab"] // p)
+
 
 PREFILL_N = [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 100, 128, 192, 256, 300, 384, 512, 768,
              1000, 1024, 1536, 2048, 3072, 4096, 5000, 6144, 8192, 12288, 16384, 20000,
@@ -713,6 +738,14 @@ def driver_version():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, choices=sorted(CONFIGS))
+    ap.add_argument("--tensor-parallel", type=int, default=1,
+                    help="profile one GPU's shard of the model split over this many GPUs "
+                         "(no communication is run); the profile's header then carries "
+                         "tensor_parallel and shard lines")
+    ap.add_argument("--decode-batches", default=",".join(str(b) for b in DECODE_B),
+                    help="comma-separated batch sizes of the uniform decode grid")
+    ap.add_argument("--max-prefill", type=int, default=max(PREFILL_N),
+                    help="longest plain prefill of the grid, in tokens")
     ap.add_argument("--out", required=True, help="CSV path to write")
     ap.add_argument("--quick", action="store_true",
                     help="reduced grid, fewer repeats, plus kernel checks (smoke test)")
@@ -747,7 +780,11 @@ def main():
     t_start = time.time()
     torch.manual_seed(0)
     dev = torch.device("cuda")
-    cfg = CONFIGS[args.model]
+    tp = args.tensor_parallel
+    if tp < 1:
+        raise SystemExit(f"--tensor-parallel {tp} must be at least 1")
+    cfg = shard_config(CONFIGS[args.model], tp)
+    decode_batches = [int(b) for b in args.decode_batches.split(",")]
     props = torch.cuda.get_device_properties(dev)
     gpu = torch.cuda.get_device_name(dev)
     log(f"GPU {gpu}, {props.multi_processor_count} SMs, {props.total_memory/GIB:.1f} GiB; "
@@ -769,9 +806,9 @@ def main():
         decode = list(QUICK_DECODE)
         mixed = mixed_batches()[:3]
     else:
-        prefill_n = PREFILL_N
+        prefill_n = [n for n in PREFILL_N if n <= args.max_prefill]
         chunk = [(n, k) for k in CHUNK_K for n in CHUNK_N]
-        decode = [(b, kv) for b in DECODE_B for kv in DECODE_KV]
+        decode = [(b, kv) for b in decode_batches for kv in DECODE_KV]
         decode += [p for p in DECODE_ODD if p not in decode]
         decode.sort()
         mixed = mixed_batches()
@@ -968,6 +1005,13 @@ def main():
             "ceilings": f"device copy {bw/1e12:.3f} TB/s (read+write), bf16 GEMM {peak/1e12:.1f} TFLOP/s",
             "sanity": sanity,
         }
+        if tp > 1:
+            header["tensor_parallel"] = str(tp)
+            header["shard"] = (f"one GPU's shard of {args.model} under tensor parallelism {tp}: "
+                               "model_config lists the shard's sizes (heads, kv_heads, ffn and "
+                               f"vocab split over {tp} GPUs; params are the shard's), and no "
+                               "all-reduce or logits gather is run, so add the communication "
+                               "to get a TP step")
         if skipped:
             header["skipped"] = ("decode (batch, kv) not fitting beside the weights with "
                                  f"{headroom/GIB:.1f} GiB headroom: "

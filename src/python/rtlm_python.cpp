@@ -752,7 +752,8 @@ PYBIND11_MODULE(rtlm, m) {
                        double alpha_max, double bound_level, std::size_t max_requests,
                        std::int64_t max_step_tokens, std::int64_t default_output_tokens,
                        bool preempt_for_priority, double priority_preemption_margin,
-                       bool admission_at_current_pace) {
+                       bool admission_at_current_pace, const std::string& kv_rule,
+                       bool admit_after_preemption) {
              rtlm::scheduler_config c;
              c.policy = policy_named(policy);
              c.admission = admission_named(admission);
@@ -767,6 +768,14 @@ PYBIND11_MODULE(rtlm, m) {
              c.preempt_for_priority = preempt_for_priority;
              c.priority_preemption_margin = priority_preemption_margin;
              c.admission_at_current_pace = admission_at_current_pace;
+             const std::optional<rtlm::kv_reservation> rule =
+                 rtlm::kv_reservation_from_string(kv_rule);
+             if (!rule) {
+               throw rtlm::error("SchedulerConfig.kv_rule", kv_rule,
+                                 "must be predicted_bound or on_demand");
+             }
+             c.kv_rule = *rule;
+             c.admit_after_preemption = admit_after_preemption;
              c.validate();
              return c;
            }),
@@ -775,7 +784,8 @@ PYBIND11_MODULE(rtlm, m) {
            py::arg("max_requests") = 16384, py::arg("max_step_tokens") = 2048,
            py::arg("default_output_tokens") = 256, py::arg("preempt_for_priority") = false,
            py::arg("priority_preemption_margin") = 1.0,
-           py::arg("admission_at_current_pace") = false)
+           py::arg("admission_at_current_pace") = false, py::arg("kv_rule") = "predicted_bound",
+           py::arg("admit_after_preemption") = true)
       .def_property_readonly("policy",
                              [](const rtlm::scheduler_config& c) {
                                return std::string(rtlm::to_string(c.policy.value_or(
@@ -787,6 +797,10 @@ PYBIND11_MODULE(rtlm, m) {
       .def_readonly("consolidate", &rtlm::scheduler_config::consolidate)
       .def_readonly("preempt_for_priority", &rtlm::scheduler_config::preempt_for_priority)
       .def_readonly("admission_at_current_pace", &rtlm::scheduler_config::admission_at_current_pace)
+      .def_property_readonly(
+          "kv_rule",
+          [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.kv_rule)); })
+      .def_readonly("admit_after_preemption", &rtlm::scheduler_config::admit_after_preemption)
       .def_readonly("alpha_max", &rtlm::scheduler_config::alpha_max);
 
   py::class_<python_step_report>(m, "StepReport", "What one step did.")

@@ -148,6 +148,7 @@ TEST(EnumNames, PolicyKind) {
       {policy_kind::shortest_predicted_remaining, "shortest_predicted_remaining"},
       {policy_kind::least_laxity_first, "least_laxity_first"},
       {policy_kind::uncertainty_aware_priority, "uncertainty_aware_priority"},
+      {policy_kind::shortest_remaining_work, "shortest_remaining_work"},
   };
   EXPECT_EQ(names.size(), rtlm::all_policy_kinds.size());
   expect_names(names);

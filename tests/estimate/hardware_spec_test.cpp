@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "rtlm/core/error.hpp"
@@ -42,6 +43,28 @@ TEST(hardware_spec, llama_decode_on_an_h100_is_memory_bound_and_long_prefill_com
   const rtlm::roofline_estimate prefill = h100.roofline(llama.prefill_work(rtlm::tokens(32768)));
   EXPECT_FALSE(prefill.memory_bound());
   EXPECT_DOUBLE_EQ(prefill.time().count(), 738'881'454'473'216.0 / 989.4e12);
+}
+
+TEST(hardware_spec, accelerators_by_short_name) {
+  struct expected {
+    const char* name;
+    double flops, bandwidth, memory;
+  };
+  for (const expected& e :
+       {expected{"h100", 989.4e12, 3.35e12, 80e9}, expected{"h200", 989.4e12, 4.8e12, 141e9},
+        expected{"a100-80gb", 312e12, 2.039e12, 80e9},
+        expected{"a100-40gb", 312e12, 1.555e12, 40e9}, expected{"l4", 121e12, 300e9, 24e9}}) {
+    const std::optional<rtlm::hardware_config> c = rtlm::accelerators::by_name(e.name);
+    ASSERT_TRUE(c.has_value()) << e.name;
+    EXPECT_EQ(c->peak_flops_per_second, e.flops) << e.name;
+    EXPECT_EQ(c->memory_bandwidth_bytes_per_second, e.bandwidth) << e.name;
+    EXPECT_EQ(c->memory_capacity_bytes, e.memory) << e.name;
+    EXPECT_NO_THROW(rtlm::hardware_spec{*c}) << e.name;
+  }
+  EXPECT_EQ(rtlm::accelerators::by_name("h100")->name, rtlm::accelerators::h100_sxm_bf16().name);
+  EXPECT_FALSE(rtlm::accelerators::by_name("H100").has_value());
+  EXPECT_FALSE(rtlm::accelerators::by_name("a100").has_value());
+  EXPECT_FALSE(rtlm::accelerators::by_name("").has_value());
 }
 
 std::string blamed_field(const rtlm::hardware_config& config) {

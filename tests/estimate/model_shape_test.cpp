@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -222,6 +223,45 @@ TEST(model_shape, error_message_names_value_and_rule) {
     EXPECT_STREQ(e.what(),
                  "rtlm: model_config.attention_heads = 30: must divide hidden_size (4096)");
   }
+}
+
+TEST(model_shape, llama_3_1_70b_and_its_tensor_parallel_shards) {
+  const std::optional<rtlm::model_config> c = rtlm::models::by_name("llama-3.1-70b");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->name, "llama-3.1-70b");
+  EXPECT_EQ(c->tensor_parallel, 1);
+  // 80 x (8192 x (8192 + 2 x 1024) + 8192 x 8192 + 3 x 8192 x 28672 + 2 x 8192)
+  // + 2 x 128256 x 8192 + 8192 = 70,553,706,496 (the Hugging Face checkpoint's count).
+  EXPECT_EQ(rtlm::model_shape(*c).parameter_count(), 70'553'706'496.0);
+  // 80 layers x (K + V) x 8 KV heads x 128 x 2 bytes.
+  EXPECT_EQ(rtlm::model_shape(*c).kv_bytes_per_token(), 327'680.0);
+  for (const int p : {1, 2, 4, 8}) {
+    rtlm::model_config tp = *c;
+    tp.tensor_parallel = p;
+    EXPECT_EQ(blamed_field(tp), "") << p;
+  }
+  rtlm::model_config tp4 = *c;
+  tp4.tensor_parallel = 4;
+  const rtlm::model_shape shard(tp4);
+  // Per GPU: 16 query heads, 2 KV heads, FFN 7168. Linear weights per layer:
+  // 8192 x (2048 + 2 x 256) + 2048 x 8192 + 3 x 8192 x 7168 = 213,909,504; 80 layers, the
+  // replicated norms (80 x 2 x 8192 + 8192) and a quarter of the LM head (8192 x 32064), at 2
+  // bytes: (17,112,760,320 + 1,318,912 + 262,668,288) x 2.
+  EXPECT_EQ(shard.weight_bytes_per_gpu(), 34'753'495'040.0);
+  EXPECT_EQ(shard.kv_bytes_per_token(), 81'920.0);
+  tp4.tensor_parallel = 3;
+  EXPECT_EQ(blamed_field(tp4), "model_config.tensor_parallel");
+}
+
+TEST(model_shape, by_name_knows_the_bundled_models) {
+  for (const char* name :
+       {"llama-3-8b", "llama-3.1-8b", "qwen2.5-7b", "llama-2-7b", "llama-3.1-70b"}) {
+    const std::optional<rtlm::model_config> c = rtlm::models::by_name(name);
+    ASSERT_TRUE(c.has_value()) << name;
+    EXPECT_EQ(c->name, name);
+  }
+  EXPECT_FALSE(rtlm::models::by_name("llama-3.1-405b").has_value());
+  EXPECT_FALSE(rtlm::models::by_name("Llama-3.1-70B").has_value());
 }
 
 TEST(model_shape, head_dim_defaults_to_hidden_over_heads) {

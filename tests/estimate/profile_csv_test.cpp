@@ -150,6 +150,15 @@ TEST(profile_csv, a_missing_file_is_named) {
   EXPECT_EQ(blamed_field([] { (void)rtlm::load_profile_csv("/nonexistent/profile.csv"); }), "file");
 }
 
+TEST(profile_csv, the_committed_tensor_parallel_shard_profile_loads) {
+  const rtlm::profile p = rtlm::load_profile_csv(std::string(RTLM_TEST_PROFILE_DIR) +
+                                                 "/h100_llama-3.1-70b-tp4-shard.csv");
+  EXPECT_EQ(p.metadata.at("model"), "llama-3.1-70b");
+  EXPECT_EQ(p.metadata.at("tensor_parallel"), "4");
+  EXPECT_EQ(p.metadata.at("gpu"), "NVIDIA H100 80GB HBM3");
+  EXPECT_EQ(p.points.size(), 125U);
+}
+
 TEST(profile_csv, the_committed_profiles_load) {
   for (const char* name : {"h100_llama-3.1-8b.csv", "h100_qwen2.5-7b.csv"}) {
     const rtlm::profile p = rtlm::load_profile_csv(std::string(RTLM_TEST_PROFILE_DIR) + "/" + name);

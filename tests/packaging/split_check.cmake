@@ -3,7 +3,8 @@
 
 # The names split_probe.cpp needs, one defined in each source of rtlm::sim.
 set(rtlm_split_probe_symbols load_trace simulated_backend summarize load_length_errors
-  load_profile_csv load_splitwise_profile fit_timebill_estimator profile_grid)
+  load_length_set serving_metrics_of load_profile_csv load_splitwise_profile
+  fit_timebill_estimator profile_grid)
 
 # Against built libraries (an installed package): split_probe.cpp links with rtlm::sim, and
 # linking it with rtlm::rtlm alone fails for want of every one of rtlm::sim's functions. Runs at

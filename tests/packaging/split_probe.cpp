@@ -9,9 +9,11 @@
 #include <rtlm/estimate/third_party_profiles.hpp>
 #include <rtlm/estimate/timebill_estimator.hpp>
 #include <rtlm/sim/length_noise.hpp>
+#include <rtlm/sim/serving_metrics.hpp>
 #include <rtlm/sim/simulated_backend.hpp>
 #include <rtlm/sim/simulation.hpp>
 #include <rtlm/sim/trace.hpp>
+#include <rtlm/sim/workload.hpp>
 
 int main(int argc, char** argv) {
   if (argc > 1) {
@@ -19,6 +21,8 @@ int main(int argc, char** argv) {
     const rtlm::sim::simulated_backend backend({}, estimator);
     (void)rtlm::sim::load_trace(argv[1]);
     (void)rtlm::sim::summarize(rtlm::sim::simulation_result{});
+    (void)rtlm::sim::load_length_set(argv[1]);
+    (void)rtlm::sim::serving_metrics_of(rtlm::sim::simulation_result{});
     (void)rtlm::sim::load_length_errors(argv[1], argv[1]);
     (void)rtlm::load_profile_csv(argv[1]);
     (void)rtlm::load_splitwise_profile(argv[1], {});

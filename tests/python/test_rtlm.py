@@ -29,6 +29,16 @@ def test_errors_are_value_errors_that_name_the_field():
         rtlm.SchedulerConfig(priority_preemption_margin=-1.0)
 
 
+def test_scheduler_config_takes_vllms_kv_rules():
+    config = rtlm.SchedulerConfig(kv_rule="on_demand", admit_after_preemption=False)
+    assert config.kv_rule == "on_demand" and not config.admit_after_preemption
+    assert rtlm.SchedulerConfig().kv_rule == "predicted_bound"
+    assert rtlm.SchedulerConfig().admit_after_preemption
+    with pytest.raises(rtlm.Error, match="SchedulerConfig.kv_rule = lazy"):
+        rtlm.SchedulerConfig(kv_rule="lazy")
+    rtlm.SchedulerConfig(policy="shortest_remaining_work")
+
+
 def test_capabilities_declare_kv_blocks_and_tokens_per_outcome():
     plain = rtlm.Capabilities(kv_capacity=1000)
     assert plain.kv_block_size == 1 and plain.max_tokens_per_outcome == 1

@@ -31,6 +31,36 @@ TEST(kv_ledger, reservations_are_whole_blocks) {
   EXPECT_EQ(f.lane.kv.reserved(), tokens(160));
 }
 
+TEST(kv_ledger, on_demand_a_request_reserves_its_prompt_and_grows_block_by_block) {
+  auto caps = fixture::default_caps();
+  caps.kv_block_size = tokens(16);
+  auto config = fixture::small_config();
+  config.kv_rule = rtlm::kv_reservation::on_demand;
+  fixture f(caps, config);
+  auto& t = f.table[f.queue(1, tokens(100), 10, tokens(40))];
+  EXPECT_EQ(f.lane.kv.need(t), tokens(112));  // 101 -> 7 blocks; the bound of 40 is ignored
+  f.lane.kv.reserve(t, f.lane.kv.need(t));
+  t.prefilled = t.prefill_target;
+  t.r.progress.generated = tokens(12);  // holds 100 + 11 = 111 entries, needs 112
+  f.lane.kv.grow(t);
+  EXPECT_EQ(t.reserved, tokens(112));
+  t.r.progress.generated = tokens(13);  // needs 113: one more block
+  f.lane.kv.grow(t);
+  EXPECT_EQ(t.reserved, tokens(128));
+  EXPECT_EQ(f.lane.kv.reserved(), tokens(128));
+}
+
+TEST(kv_ledger, on_demand_on_a_backend_that_cannot_preempt_still_reserves_the_output_cap) {
+  auto caps = fixture::default_caps();
+  caps.can_preempt_recompute = false;
+  caps.can_preempt_swap = false;
+  auto config = fixture::small_config();
+  config.kv_rule = rtlm::kv_reservation::on_demand;
+  fixture f(caps, config);
+  auto& t = f.table[f.queue(1, tokens(100), 10, tokens(40))];
+  EXPECT_EQ(f.lane.kv.need(t), tokens(100) + f.config.max_output_tokens);
+}
+
 TEST(kv_ledger, a_backend_that_cannot_preempt_reserves_the_output_cap) {
   auto caps = fixture::default_caps();
   caps.can_preempt_recompute = false;

@@ -136,6 +136,8 @@ std::string expected_order(policy_kind kind) {
     case policy_kind::uncertainty_aware_priority:
       // A 0+4, B 1 + 0.01*100*min(e^2.5, 4) = 5, C 2 + 0.01*100*e^0.05 = 3.05, D 3+3, E 4+2.56
       return "CABDE";
+    case policy_kind::shortest_remaining_work:
+      return "BAEDC";  // A 0+4, B 1+0.5, C 2+20, D 3+6, E 4+2 (predicted remaining seconds)
   }
   return {};
 }
@@ -249,12 +251,34 @@ TEST(scheduling_policy, runtime_variant_matches_compile_time_types) {
             expected_order(policy_kind::least_laxity_first));
   EXPECT_EQ(order_of(rtlm::uncertainty_aware_priority(c.uncertainty_aware)),
             expected_order(policy_kind::uncertainty_aware_priority));
+  EXPECT_EQ(order_of(rtlm::shortest_remaining_work(c.remaining_work)),
+            expected_order(policy_kind::shortest_remaining_work));
   for (const policy_kind kind : rtlm::all_policy_kinds) {
     const rtlm::any_scheduling_policy p = rtlm::make_policy(kind, c);
     EXPECT_EQ(rtlm::kind_of(p), kind) << rtlm::to_string(kind);
     EXPECT_EQ(p.index(), static_cast<std::size_t>(kind)) << rtlm::to_string(kind);
     EXPECT_EQ(order_of(p), expected_order(kind)) << rtlm::to_string(kind);
   }
+}
+
+// Without aging, the key is the remaining work alone: a late short request passes an early long
+// one however late it comes (pure SRPT).
+TEST(scheduling_policy, shortest_remaining_work_without_aging_is_pure_srpt) {
+  const rtlm::shortest_remaining_work aged({.work_weight = 1.0, .age = true});
+  const rtlm::shortest_remaining_work pure({.work_weight = 1.0, .age = false});
+  queued_request early{};
+  early.arrival = rtlm::time_point{} + std::chrono::seconds(0);
+  early.predicted_remaining = rtlm::seconds(10.0);
+  early.sequence = 0;
+  queued_request late = early;
+  late.arrival = rtlm::time_point{} + std::chrono::seconds(100);
+  late.predicted_remaining = rtlm::seconds(1.0);
+  late.sequence = 1;
+  EXPECT_LT(aged.key(early), aged.key(late));  // 10 < 101
+  EXPECT_GT(pure.key(early), pure.key(late));  // 10 > 1
+  EXPECT_DOUBLE_EQ(key_seconds(pure.key(late)), 1.0);
+  late.predicted_remaining = rtlm::seconds(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_DOUBLE_EQ(key_seconds(pure.key(late)), 0.0);
 }
 
 TEST(scheduling_policy, kind_names_round_trip) {
@@ -332,6 +356,8 @@ TEST(scheduling_policy_config, validation_names_the_field) {
                  "uncertainty_aware_config.max_inflation");
     expect_field([&] { rtlm::uncertainty_aware_priority({.class_spacing = rtlm::seconds(bad)}); },
                  "uncertainty_aware_config.class_spacing");
+    expect_field([&] { rtlm::shortest_remaining_work({.work_weight = bad}); },
+                 "remaining_work_config.work_weight");
   }
   expect_field([] { rtlm::uncertainty_aware_priority({.max_inflation = 0.5}); },
                "uncertainty_aware_config.max_inflation");

@@ -61,4 +61,31 @@ TEST(capacity_stage, admits_counts_this_steps_admissions) {
   EXPECT_FALSE(cap.admits(c, 1, tokens(0), tokens(1)));  // the batch of 2 is full
 }
 
+// vLLM V1 admits nothing in a step that preempted for KV; rtlm's default admits what fits.
+TEST(batch_stage, a_step_that_preempted_admits_only_where_configured) {
+  for (const bool admit : {true, false}) {
+    auto caps = rtlm::test::part_fixture<>::default_caps();
+    caps.kv_capacity = tokens(600);
+    auto config = rtlm::test::part_fixture<>::small_config();
+    config.admit_after_preemption = admit;
+    rtlm::test::part_fixture<> f(caps, config);
+    f.run(1, tokens(100));
+    f.run(2, tokens(100));
+    const auto waiting = f.queue(3, tokens(10), 10, tokens(1));
+    auto& first = f.table[f.lane.running[0]];
+    first.r.progress.generated = tokens(400);  // reserves 500 beside the other's 120
+    f.lane.kv.grow(first);
+    ASSERT_TRUE(f.lane.kv.over_committed());
+    auto c = f.context();
+    const capacity cap;
+    cap.make_room(c);
+    ASSERT_EQ(f.lane.plan.preemptions.size(), 1U);
+    batch b;
+    batch::plan_running(c);
+    b.plan_admissions(c, cap);
+    EXPECT_EQ(f.table[waiting].phase, admit ? request_phase::prefilling : request_phase::waiting)
+        << "admit_after_preemption " << admit;
+  }
+}
+
 }  // namespace

@@ -22,15 +22,27 @@ foreach(bad IN ITEMS "--step-tokens;0;--step-tokens = 0: must be a whole number"
                      "--seeds;1,x;--seeds = x: must be a number"
                      "--seeds;,;--seeds = : must name at least one seed"
                      "--policies;;--policies = : must name at least one policy"
-                     "--policies;fcfs,edf,fcfs;--policies = fcfs: is named twice"
-                     "--policies;fcfs,srtf;--policies = srtf: is not a known policy"
+                     "--policies;vllm_fcfs,edf,vllm_fcfs;--policies = vllm_fcfs: is named twice"
+                     "--policies;vllm_fcfs,srtf;--policies = srtf: is not a known policy"
                      "--duration;-5;--duration = -5: must be seconds in (0, 4e9]"
                      "--duration;0;--duration = 0: must be seconds in (0, 4e9]"
                      "--replicas;1.9;--replicas = 1.9: must be a whole number in 1..64"
                      "--replicas;1e10;--replicas = 1e10: must be a whole number in 1..64"
                      "--loads;0.5,0;--loads = 0: must be in (0, 10]"
                      "--deadline;slack:1e300;--deadline = slack:1e300: the slack factor must be"
-                     "--deadline;slo:1e10,0.1;--deadline = slo:1e10,0.1: TTFT must be in [0, 1e9]")
+                     "--deadline;slo:1e10,0.1;--deadline = slo:1e10,0.1: TTFT must be in [0, 1e9]"
+                     "--gpu;v100;--gpu = v100: must be h100, h200, a100-80gb, a100-40gb or l4"
+                     "--tp;3;--tp = 3: must be 1, 2, 4 or 8"
+                     "--tp;16;--tp = 16: must be 1, 2, 4 or 8"
+                     "--gpu-memory-utilization;1.5;--gpu-memory-utilization = 1.5: must be in (0, 1]"
+                     "--rtlm-kv;lazy;--rtlm-kv = lazy: must be on_demand or predicted_bound"
+                     "--arrivals;weibull;--arrivals = weibull: must be trace, poisson, gamma:CV"
+                     "--arrivals;gamma:0;--arrivals = gamma:0: the coefficient of variation"
+                     "--burst;5;--burst = 5: must be N@T"
+                     "--burst;0@5;--burst = 0: must be N@T with N a whole number"
+                     "--burst;5@-1;--burst = 5@-1: must be N@T with T seconds"
+                     "--slo;1;--slo = 1: must be TTFT,TPOT"
+                     "--slo;1,-1;--slo = 1,-1: TPOT must be in [0, 1e9]")
   list(GET bad 0 flag)
   list(GET bad 1 value)
   list(GET bad 2 expected)
@@ -57,7 +69,7 @@ function(expect_refusal expected)
   if(DEFINED OUTPUT_FILE)
     set(stdout_to OUTPUT_FILE "${OUTPUT_FILE}")
   endif()
-  execute_process(COMMAND "${SIM}" --quiet --policies fcfs --loads "" ${ARGN}
+  execute_process(COMMAND "${SIM}" --quiet --policies vllm_fcfs --loads "" ${ARGN}
                   RESULT_VARIABLE status ${stdout_to} ERROR_VARIABLE err)
   if(status EQUAL 0)
     message(FATAL_ERROR "rtlm-sim ${ARGN} exited 0; expected '${expected}'")
@@ -70,20 +82,34 @@ endfunction()
 # Times that would overflow the simulated clock (int64 nanoseconds) are refused, naming the flag:
 # at load 1e-8 the first 600 s of arrivals stretch to 2e10 s; a slack of 1e9 times a request's
 # service time puts its deadline beyond 1e9 s after its arrival.
-expect_refusal("--load = 1e-08: stretches the trace's 600 s of arrivals to 2.02e+10 s"
+expect_refusal("--load = 1e-08: stretches the trace's 600 s of arrivals to"
                --duration 600 --load 1e-8 --out "${OUT}/overflow")
 expect_refusal("--loads = 1e-08: stretches" --duration 600 --loads 0.5,1e-8
                --out "${OUT}/overflow")
 expect_refusal("deadline = " --duration 60 --deadline slack:1e9 --out "${OUT}/overflow")
+# A length set has no times: its arrivals must come from --arrivals.
+expect_refusal("is a length set without times: pass --arrivals"
+               --trace "${DATA}/sharegpt/sharegpt_8k_filtered_stats_llama2_tokenizer.csv"
+               --out "${OUT}/untimed")
+# Generated arrivals and a burst run, and the table says what arrived.
+execute_process(COMMAND "${SIM}" --quiet --policies vllm_fcfs --loads ""
+                        --trace "${DATA}/sharegpt/sharegpt_8k_filtered_stats_llama2_tokenizer.csv"
+                        --arrivals gamma:2 --burst 100@10 --out "${OUT}/generated"
+                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(FIND "${out}" "arrivals: gamma, CV 2, plus 100 at 10 s" at)
+if(NOT status EQUAL 0 OR at LESS 0)
+  message(FATAL_ERROR "rtlm-sim with gamma arrivals and a burst: ${status} ${err}\n${out}")
+endif()
 # A profile measured on one model does not time another: --model must match its `# model:`.
 expect_refusal("--model = qwen2.5-7b: differs from the model of --profile" --duration 60
-               --model qwen2.5-7b --out "${OUT}/model")
+               --model qwen2.5-7b --profile "${DATA}/profiles/h100_llama-3.1-8b.csv"
+               --out "${OUT}/model")
 # A full disk (Linux's /dev/full: every write fails with ENOSPC) is an error naming the file,
 # for the JSON, a per-request CSV, a plot and the table on stdout; never "wrote ..." and exit 0.
 if(EXISTS /dev/full)
   expect_refusal("--json = /dev/full: cannot be written: No space left on device" --duration 60
                  --out "${OUT}/full" --json /dev/full)
-  foreach(name IN ITEMS requests_fcfs.csv latency_cdf.svg)
+  foreach(name IN ITEMS requests_vllm_fcfs.csv latency_cdf.svg)
     file(REMOVE_RECURSE "${OUT}/full")
     file(MAKE_DIRECTORY "${OUT}/full")
     file(CREATE_LINK /dev/full "${OUT}/full/${name}" SYMBOLIC)
@@ -117,8 +143,8 @@ function(check_figure_moves flag low high policy key seconds)
   endif()
   message(STATUS "rtlm-sim ${flag} ${low}: ${figure_${low}}; ${high}: ${figure_${high}}")
 endfunction()
-check_figure_moves(--step-tokens 512 8192 fcfs summary.capacity_requests_per_second 120)
-check_figure_moves(--max-batch 8 256 fcfs summary.capacity_requests_per_second 120)
+check_figure_moves(--step-tokens 512 8192 vllm_fcfs summary.capacity_requests_per_second 120)
+check_figure_moves(--max-batch 8 256 vllm_fcfs summary.capacity_requests_per_second 120)
 check_figure_moves(--admission-pace alone current uncertainty_aware
                    uncertainty_aware.deadline_miss_rate 600)
 check_figure_moves(--swap 0 25 uncertainty_aware uncertainty_aware.mean_latency 300)
@@ -128,7 +154,7 @@ foreach(run IN ITEMS "one;1" "three;1,2,3")
   list(GET run 0 tag)
   list(GET run 1 seeds)
   execute_process(
-    COMMAND "${SIM}" --duration 300 --loads "" --policies fcfs,uncertainty_aware --quiet --seeds
+    COMMAND "${SIM}" --duration 300 --loads "" --policies vllm_fcfs,uncertainty_aware --quiet --seeds
             ${seeds} --out "${OUT}/seeds_${tag}" --json "${OUT}/seeds_${tag}.json"
     RESULT_VARIABLE status OUTPUT_VARIABLE table_${tag})
   if(NOT status EQUAL 0)
@@ -158,19 +184,19 @@ message(STATUS "rtlm-sim flags: bad values refused")
 file(WRITE "${OUT}/outgrows.csv" "timestamp_ms,input_length,output_length\n0,100,200\n"
      "100,100,2000000\n200,100,300\n")
 execute_process(COMMAND "${SIM}" --trace "${OUT}/outgrows.csv" --predictor none --kv-tokens 50000
-                        --policies fcfs --loads "" --out "${OUT}/outgrows" --json
+                        --policies vllm_fcfs --loads "" --out "${OUT}/outgrows" --json
                         "${OUT}/outgrows/summary.json"
                 RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT status EQUAL 0)
   message(FATAL_ERROR "rtlm-sim on a request that outgrows the GPU failed: ${err}")
 endif()
-string(FIND "${out}" "fcfs: 1 request failed unfinished" at)
+string(FIND "${out}" "vllm_fcfs: 1 request failed unfinished" at)
 if(at LESS 0)
   message(FATAL_ERROR "rtlm-sim did not report the failed request:\n${out}")
 endif()
 file(READ "${OUT}/outgrows/summary.json" summary)
-string(FIND "${summary}" "\"fcfs.failed\": 1," at)
-file(READ "${OUT}/outgrows/requests_fcfs.csv" rows)
+string(FIND "${summary}" "\"vllm_fcfs.failed\": 1," at)
+file(READ "${OUT}/outgrows/requests_vllm_fcfs.csv" rows)
 string(FIND "${rows}" ",failed,kv_exhausted," row_at)
 if(at LESS 0 OR row_at LESS 0)
   message(FATAL_ERROR "the JSON or the CSV does not name the failed request:\n${summary}")

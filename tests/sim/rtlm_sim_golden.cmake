@@ -1,5 +1,5 @@
 # Runs rtlm-sim on a short, fixed-seed slice of the bundled trace and compares what it writes
-# with the output recorded before the scheduler was split into parts (tests/sim/golden/): the
+# with the output recorded when the simulator took vLLM V1's rules (tests/sim/golden/): the
 # JSON summary (less its wall-clock speed) and every per-request CSV (by SHA-256), byte for byte.
 # A change that moves any figure fails here; one that means to (a defect fix) records the new
 # output with -DRECORD=ON and says why in its commit.

@@ -93,6 +93,23 @@ TEST_F(simulated_backend_test, a_swap_after_an_eviction_moves_only_the_kept_kv) 
   EXPECT_DOUBLE_EQ(run(plan), 51 * 0.01);
 }
 
+// A swap's copy overlaps the step's compute: the step takes the longer of the two.
+TEST_F(simulated_backend_test, a_swap_overlaps_the_steps_compute) {
+  prefill_and_decode_once();
+  constexpr rtlm::request_id third{3};
+  constexpr rtlm::request_id fourth{4};
+  backend_.set_output_length(third, 1000_tok);
+  backend_.set_output_length(fourth, 1000_tok);
+  rtlm::step_plan plan;
+  plan.preemptions = {{.id = short_request, .mode = rtlm::preemption_mode::swap}};
+  plan.prefills = {{.id = third, .new_tokens = 2000_tok, .computed_tokens = 0_tok}};
+  EXPECT_DOUBLE_EQ(run(plan), 2.0);  // 2 s of prefill hides 1.01 s of copy
+  plan.clear();
+  plan.swap_ins = {short_request};
+  plan.prefills = {{.id = fourth, .new_tokens = 500_tok, .computed_tokens = 0_tok}};
+  EXPECT_DOUBLE_EQ(run(plan), 101 * 0.01);  // 1.01 s of copy outlasts 0.5 s of prefill
+}
+
 TEST_F(simulated_backend_test, a_recompute_moves_nothing_and_its_prefill_is_charged) {
   prefill_and_decode_once();
   rtlm::step_plan plan;

@@ -137,6 +137,64 @@ rtlm::sim::trace mixed_trace() {
   return t;
 }
 
+// A deadline set on the predicted length is what a client could state at arrival; on the true
+// length it would hand every deadline-ordered policy the answer.
+TEST(simulation, a_deadline_on_the_predicted_length_ignores_the_true_one) {
+  rtlm::test::linear_estimator e;
+  rtlm::sim::trace t;
+  t.requests = {{.arrival = 0.0, .prompt = 10_tok, .output = 50_tok},
+                {.arrival = 1.0, .prompt = 10_tok, .output = 7_tok}};
+  rtlm::sim::simulation_config config;
+  config.backends.push_back(single_server(e));
+  config.deadlines = {.rule = rtlm::sim::deadline_rule::kind::slo,
+                      .ttft = rtlm::seconds(2.0),
+                      .tpot = rtlm::seconds(0.1)};
+  config.predict = [](std::size_t, const rtlm::sim::trace_request&) {
+    return std::optional<rtlm::length_estimate>(
+        rtlm::length_estimate{.mean_tokens = 20.4, .upper_bound = 40_tok, .bound_coverage = 0.9});
+  };
+  const rtlm::sim::simulation_result truth = rtlm::sim::simulate(t, config);
+  EXPECT_DOUBLE_EQ(truth.records[0].deadline, 0.0 + 2.0 + 0.1 * 49);
+  EXPECT_DOUBLE_EQ(truth.records[1].deadline, 1.0 + 2.0 + 0.1 * 6);
+  config.deadlines.on_predicted_length = true;
+  const rtlm::sim::simulation_result predicted = rtlm::sim::simulate(t, config);
+  EXPECT_DOUBLE_EQ(predicted.records[0].deadline, 0.0 + 2.0 + 0.1 * 19);  // 20.4 rounds to 20
+  EXPECT_DOUBLE_EQ(predicted.records[1].deadline, 1.0 + 2.0 + 0.1 * 19);
+  config.predict = nullptr;  // without a prediction, the true length
+  EXPECT_DOUBLE_EQ(rtlm::sim::simulate(t, config).records[0].deadline, 2.0 + 0.1 * 49);
+}
+
+// KV on demand (vLLM V1) runs every request at once where reserving the predicted bound runs one
+// at a time: four prompts of 100 tokens with bounds of 1,000 on a KV of 1,200 tokens.
+TEST(simulation, kv_on_demand_runs_what_a_predicted_bound_holds_back) {
+  rtlm::test::linear_estimator e;
+  rtlm::sim::trace t;
+  for (int i = 0; i < 4; ++i)
+    t.requests.push_back({.arrival = 0.0, .prompt = 100_tok, .output = 20_tok});
+  rtlm::sim::simulation_config config;
+  config.backends.push_back(single_server(e));
+  config.backends[0].config.capabilities.kv_capacity = 1'200_tok;
+  config.backends[0].config.capabilities.max_batch_size = 8;
+  config.deadlines.rule = rtlm::sim::deadline_rule::kind::none;
+  config.scheduler.policy = rtlm::policy_kind::first_come_first_served;
+  config.predict = [](std::size_t, const rtlm::sim::trace_request&) {
+    return std::optional<rtlm::length_estimate>(
+        rtlm::length_estimate{.mean_tokens = 500, .upper_bound = 1'000_tok, .bound_coverage = 0.9});
+  };
+  const auto admitted_at_start = [&](rtlm::kv_reservation rule) {
+    config.scheduler.kv_rule = rule;
+    const rtlm::sim::simulation_result r = rtlm::sim::simulate(t, config);
+    std::size_t n = 0;
+    for (const rtlm::sim::request_record& x : r.records) {
+      EXPECT_TRUE(x.finished());
+      n += x.admitted == 0.0 ? 1 : 0;
+    }
+    return n;
+  };
+  EXPECT_EQ(admitted_at_start(rtlm::kv_reservation::predicted_bound), 1U);
+  EXPECT_EQ(admitted_at_start(rtlm::kv_reservation::on_demand), 4U);
+}
+
 TEST(simulation, every_arrival_ends_exactly_once) {
   rtlm::test::linear_estimator gpu;
   gpu.decode_per_kv = 0.000002;

@@ -45,5 +45,28 @@ RTLM_INLINE hardware_config a100_sxm_80gb_bf16() {
           .memory_capacity_bytes = 80e9};
 }
 
+RTLM_INLINE hardware_config a100_sxm_40gb_bf16() {
+  return {.name = "NVIDIA A100 SXM 40GB (bf16 dense)",
+          .peak_flops_per_second = 312e12,
+          .memory_bandwidth_bytes_per_second = 1.555e12,
+          .memory_capacity_bytes = 40e9};
+}
+
+RTLM_INLINE hardware_config l4_bf16() {
+  return {.name = "NVIDIA L4 24GB (bf16 dense)",
+          .peak_flops_per_second = 121e12,
+          .memory_bandwidth_bytes_per_second = 300e9,
+          .memory_capacity_bytes = 24e9};
+}
+
+RTLM_INLINE std::optional<hardware_config> by_name(std::string_view name) {
+  if (name == "h100") return h100_sxm_bf16();
+  if (name == "h200") return h200_sxm_bf16();
+  if (name == "a100-80gb") return a100_sxm_80gb_bf16();
+  if (name == "a100-40gb") return a100_sxm_40gb_bf16();
+  if (name == "l4") return l4_bf16();
+  return std::nullopt;
+}
+
 }  // namespace accelerators
 }  // namespace rtlm

@@ -1,7 +1,9 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "rtlm/core/units.hpp"
 #include "rtlm/detail/config.hpp"
@@ -50,7 +52,10 @@ class hardware_spec {
   hardware_config config_;
 };
 
-/// Published ceilings of common accelerators (dense, no sparsity).
+/// Published ceilings and memory of common accelerators (dense, no sparsity). Memory is the
+/// datasheet's decimal capacity; CUDA reports a little more or less (an H100 80GB shows
+/// 81,559 MiB in nvidia-smi), so a host that sizes its KV cache exactly should set
+/// memory_capacity_bytes to what the device reports.
 namespace accelerators {
 /// NVIDIA H100 SXM5 80 GB: 989 TFLOP/s bf16, 3.35 TB/s HBM3.
 hardware_config h100_sxm_bf16();
@@ -58,6 +63,14 @@ hardware_config h100_sxm_bf16();
 hardware_config h200_sxm_bf16();
 /// NVIDIA A100 SXM 80 GB: 312 TFLOP/s bf16, 2.04 TB/s HBM2e.
 hardware_config a100_sxm_80gb_bf16();
+/// NVIDIA A100 SXM 40 GB: 312 TFLOP/s bf16, 1.555 TB/s HBM2.
+hardware_config a100_sxm_40gb_bf16();
+/// NVIDIA L4 24 GB: 121 TFLOP/s bf16, 300 GB/s GDDR6.
+hardware_config l4_bf16();
+/// The accelerator named `name`: "h100", "h200", "a100-80gb", "a100-40gb" or "l4" (exact,
+/// lower case, as command lines and profile file names spell them); none for another name.
+/// Allocates the name; thread-safe.
+std::optional<hardware_config> by_name(std::string_view name);
 }  // namespace accelerators
 
 }  // namespace rtlm

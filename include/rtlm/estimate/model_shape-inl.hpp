@@ -191,6 +191,21 @@ RTLM_INLINE model_config llama_2_7b() {
           .tensor_parallel = 1};
 }
 
+RTLM_INLINE model_config llama_3_1_70b() {
+  return {.name = "llama-3.1-70b",
+          .layers = 80,
+          .hidden_size = 8192,
+          .attention_heads = 64,
+          .kv_heads = 8,
+          .head_dim = 128,
+          .ffn_size = 28672,
+          .mlp = mlp_kind::gated,
+          .vocab_size = 128256,
+          .bytes_per_weight = 2.0,
+          .bytes_per_kv_element = 2.0,
+          .tensor_parallel = 1};
+}
+
 RTLM_INLINE std::optional<model_config> by_name(std::string_view name) {
   if (name == "llama-3-8b" || name == "llama-3.1-8b") {
     model_config c = llama_3_8b();
@@ -199,6 +214,7 @@ RTLM_INLINE std::optional<model_config> by_name(std::string_view name) {
   }
   if (name == "qwen2.5-7b") return qwen2_5_7b();
   if (name == "llama-2-7b") return llama_2_7b();
+  if (name == "llama-3.1-70b") return llama_3_1_70b();
   return std::nullopt;
 }
 

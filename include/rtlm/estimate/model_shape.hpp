@@ -123,8 +123,13 @@ model_config llama_3_8b();
 model_config qwen2_5_7b();
 /// Meta Llama-2-7B: 32 layers, hidden 4096, 32 heads (no GQA), FFN 11008, vocabulary 32000, fp16.
 model_config llama_2_7b();
-/// The shape named `name` ("llama-3-8b", "llama-3.1-8b", "qwen2.5-7b", "llama-2-7b"), as
-/// profiles and saved files name models; none for an unknown name.
+/// Meta Llama-3.1-70B: 80 layers, hidden 8192, 64 heads, 8 KV heads, FFN 28672, vocabulary
+/// 128256, bf16 (70,553,706,496 parameters). Tensor-parallel degrees 1, 2, 4 and 8 divide it;
+/// set `tensor_parallel` for one GPU's share.
+model_config llama_3_1_70b();
+/// The shape named `name` ("llama-3-8b", "llama-3.1-8b", "qwen2.5-7b", "llama-2-7b",
+/// "llama-3.1-70b"), as profiles and saved files name models, at tensor-parallel degree 1; none
+/// for an unknown name.
 std::optional<model_config> by_name(std::string_view name);
 }  // namespace models
 

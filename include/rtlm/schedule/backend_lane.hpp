@@ -35,7 +35,7 @@ struct backend_lane {
         estimator(e, config.step_time_learning),
         solver(estimator, request_table_options{.max_tokens = config.solver_max_tokens}),
         waiting(policy, config.max_requests),
-        kv(*caps, config.max_output_tokens) {
+        kv(*caps, config.max_output_tokens, config.kv_rule) {
     const std::size_t batch = caps->max_batch_size > 0
                                   ? static_cast<std::size_t>(caps->max_batch_size)
                                   : std::size_t{256};

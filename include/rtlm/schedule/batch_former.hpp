@@ -69,6 +69,7 @@ struct batch_former {
       if (s.running.empty()) admit_static_batch(c, capacity);
       return;
     }
+    if (!c.config.admit_after_preemption && !s.plan.preemptions.empty()) return;
     const bool defer = !s.decodes_deferred && decodes_block(c, capacity);
     if (defer) c.budget = s.caps->max_step_tokens;
     admit_continuous(c, capacity);

@@ -53,6 +53,30 @@ enum class admission_basis : std::uint8_t {
   expected_length_when_saturated,
 };
 
+/// What a running request holds in the KV cache ahead of its growth (docs/scheduling.md, "KV
+/// reservation").
+enum class kv_reservation : std::uint8_t {
+  /// Its prompt plus the predicted output bound, from admission on (rtlm's default): fewer
+  /// preemptions, at the price of KV held against tokens that may never come.
+  predicted_bound,
+  /// What it holds plus its next step's tokens, block by block as it grows (vLLM V1's
+  /// allocation on demand): the most requests fit, and a full cache preempts.
+  on_demand,
+};
+
+inline constexpr std::string_view kv_reservation_names[] = {"predicted_bound", "on_demand"};
+
+/// The name of `r`, equal to its enumerator ("on_demand"). O(1); no allocation; thread-safe.
+[[nodiscard]] constexpr std::string_view to_string(kv_reservation r) noexcept {
+  return detail::enum_name(r, kv_reservation_names);
+}
+
+/// The rule named `name` (as to_string() writes it), or nullopt. O(rules); thread-safe.
+[[nodiscard]] constexpr std::optional<kv_reservation> kv_reservation_from_string(
+    std::string_view name) noexcept {
+  return detail::enum_from_name<kv_reservation>(name, kv_reservation_names);
+}
+
 /// Everything a scheduler is configured with. Aggregate: build it with designated initializers;
 /// the scheduler's constructor validates it and throws rtlm::error naming the bad field.
 struct scheduler_config {
@@ -85,6 +109,12 @@ struct scheduler_config {
   /// Admission control judges a deadline at the pace the backend runs now (its predicted wait,
   /// then every step as slow as its last planned one) rather than on the request run alone.
   bool admission_at_current_pace = false;
+  /// What a running request reserves in KV (on a backend that cannot preempt, always its
+  /// prompt plus max_new_tokens or max_output_tokens: an overrun there could not be undone).
+  kv_reservation kv_rule = kv_reservation::predicted_bound;
+  /// Whether a step that preempted a running request for KV also admits waiting ones. vLLM V1
+  /// does not: memory that just ran out goes to the running requests first.
+  bool admit_after_preemption = true;
   /// Dynamic consolidation (docs/scheduling.md): hold back admissions that would make a running
   /// request miss its deadline. Off, the batch takes whatever fits, as in vLLM or SGLang. Off by
   /// default: on the bundled Azure trace it delayed more deadlines than it kept at every load

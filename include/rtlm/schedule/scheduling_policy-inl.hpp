@@ -30,9 +30,9 @@ RTLM_INLINE queued_request make_queued_request(const request& r, std::uint64_t s
 namespace detail {
 
 inline constexpr std::string_view policy_kind_names[] = {
-    "first_come_first_served", "priority_classes",          "earliest_deadline_first",
-    "shortest_prompt_first",   "shortest_predicted_first",  "shortest_predicted_remaining",
-    "least_laxity_first",      "uncertainty_aware_priority"};
+    "first_come_first_served", "priority_classes",           "earliest_deadline_first",
+    "shortest_prompt_first",   "shortest_predicted_first",   "shortest_predicted_remaining",
+    "least_laxity_first",      "uncertainty_aware_priority", "shortest_remaining_work"};
 static_assert(std::size(policy_kind_names) == all_policy_kinds.size());
 
 }  // namespace detail
@@ -108,6 +108,11 @@ RTLM_INLINE uncertainty_aware_priority::uncertainty_aware_priority(uncertainty_a
                               config_.class_spacing.count());
 }
 
+RTLM_INLINE shortest_remaining_work::shortest_remaining_work(remaining_work_config config)
+    : config_(config) {
+  detail::require_non_negative_finite("remaining_work_config.work_weight", config_.work_weight);
+}
+
 RTLM_INLINE any_scheduling_policy make_policy(policy_kind kind, const policy_config& config) {
   switch (kind) {
     case policy_kind::first_come_first_served:
@@ -126,6 +131,8 @@ RTLM_INLINE any_scheduling_policy make_policy(policy_kind kind, const policy_con
       return least_laxity_first(config.earliest_deadline_first);
     case policy_kind::uncertainty_aware_priority:
       return uncertainty_aware_priority(config.uncertainty_aware);
+    case policy_kind::shortest_remaining_work:
+      return shortest_remaining_work(config.remaining_work);
   }
   // Not reached for a declared enumerator; an out-of-range value is a caller's bug.
   detail::require(false, "policy_kind", static_cast<int>(kind), "must be a declared policy_kind");

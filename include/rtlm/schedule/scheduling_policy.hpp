@@ -60,14 +60,16 @@ enum class policy_kind : std::uint8_t {
   shortest_predicted_remaining,  ///< see rtlm::shortest_predicted_remaining
   least_laxity_first,            ///< see rtlm::least_laxity_first
   uncertainty_aware_priority,    ///< see rtlm::uncertainty_aware_priority
+  shortest_remaining_work,       ///< see rtlm::shortest_remaining_work
 };
 
 /// Every policy_kind, in declaration order.
-inline constexpr std::array<policy_kind, 8> all_policy_kinds = {
+inline constexpr std::array<policy_kind, 9> all_policy_kinds = {
     policy_kind::first_come_first_served,  policy_kind::priority_classes,
     policy_kind::earliest_deadline_first,  policy_kind::shortest_prompt_first,
     policy_kind::shortest_predicted_first, policy_kind::shortest_predicted_remaining,
     policy_kind::least_laxity_first,       policy_kind::uncertainty_aware_priority,
+    policy_kind::shortest_remaining_work,
 };
 
 /// The name of a kind, equal to its enumerator ("earliest_deadline_first"). O(1); no allocation;
@@ -354,6 +356,42 @@ class uncertainty_aware_priority {
   uncertainty_aware_config config_;
 };
 
+/// Configuration of rtlm::shortest_remaining_work.
+struct remaining_work_config {
+  /// Virtual seconds one second of predicted remaining work costs. Finite, >= 0.
+  double work_weight = 1.0;
+  /// Whether the key starts at the arrival (aging: the clock passing the key serves it). Off,
+  /// the key is the remaining work alone: pure SRPT, which may starve long requests forever.
+  bool age = true;
+};
+
+/// Shortest remaining work first: key = arrival + work_weight * predicted remaining service
+/// seconds (prefill still to do plus the remaining decode steps, from the time estimator), or
+/// the remaining work alone without aging. Unlike shortest_predicted_remaining, which counts
+/// output tokens, it ranks a long prompt as the work it is. Given true lengths and no aging it
+/// is SRPT on true remaining work, the bound the simulator's oracle uses. Starvation bound
+/// (with aging): waits at most work_weight * predicted remaining plus the time to drain the
+/// requests queued with keys below its own; none without aging. key() is O(1), no allocation;
+/// thread-safe (immutable).
+class shortest_remaining_work {
+ public:
+  static constexpr policy_kind kind = policy_kind::shortest_remaining_work;
+  /// Throws rtlm::error naming `remaining_work_config.work_weight` unless finite and >= 0.
+  explicit shortest_remaining_work(remaining_work_config config = {});
+  /// key = (arrival, or the epoch without aging) + work_weight * predicted_remaining (NaN or
+  /// negative remaining counts as 0).
+  [[nodiscard]] virtual_time key(const queued_request& q) const noexcept {
+    const virtual_time start = config_.age ? detail::policy::at(q.arrival) : virtual_time{};
+    return start + seconds(config_.work_weight *
+                           detail::policy::sanitized(q.predicted_remaining.count(), 0.0));
+  }
+  /// The configuration, as validated.
+  [[nodiscard]] const remaining_work_config& config() const noexcept { return config_; }
+
+ private:
+  remaining_work_config config_;
+};
+
 static_assert(scheduling_policy<first_come_first_served>);
 static_assert(scheduling_policy<priority_classes>);
 static_assert(scheduling_policy<earliest_deadline_first>);
@@ -362,13 +400,14 @@ static_assert(scheduling_policy<shortest_predicted_first>);
 static_assert(scheduling_policy<shortest_predicted_remaining>);
 static_assert(scheduling_policy<least_laxity_first>);
 static_assert(scheduling_policy<uncertainty_aware_priority>);
+static_assert(scheduling_policy<shortest_remaining_work>);
 
 /// Every built-in policy, for a policy chosen at run time; the alternatives are in policy_kind's
 /// order. Trivially copyable, so never valueless.
 using any_scheduling_policy =
     std::variant<first_come_first_served, priority_classes, earliest_deadline_first,
                  shortest_prompt_first, shortest_predicted_first, shortest_predicted_remaining,
-                 least_laxity_first, uncertainty_aware_priority>;
+                 least_laxity_first, uncertainty_aware_priority, shortest_remaining_work>;
 
 namespace detail::policy {
 
@@ -394,6 +433,7 @@ struct policy_config {
   shortest_prompt_first_config shortest_prompt_first;      ///< for shortest_prompt_first
   predicted_length_config predicted_length;    ///< for shortest_predicted_first and _remaining
   uncertainty_aware_config uncertainty_aware;  ///< for uncertainty_aware_priority
+  remaining_work_config remaining_work;        ///< for shortest_remaining_work
 };
 
 /// The built-in policy `kind`, configured from `config`. Throws rtlm::error naming the bad

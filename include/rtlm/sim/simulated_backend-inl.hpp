@@ -110,8 +110,10 @@ RTLM_INLINE void simulated_backend::run_step(const step_plan& plan, step_result&
   const double decode = kv_.empty() ? 0.0 : estimator_->decode_time(kv_).count();
   const double noise =
       plan.prefills.empty() ? draw(config_.noise.decode) : draw(config_.noise.prefill);
+  // Swaps copy over their own link (a separate CUDA stream) while the step computes: the step
+  // takes the longer of the two.
   result.step_time =
-      seconds((prefill + decode) * noise + swap_tokens * config_.swap_seconds_per_token);
+      seconds(std::max((prefill + decode) * noise, swap_tokens * config_.swap_seconds_per_token));
   busy_ += result.step_time;
   ++steps_;
 }

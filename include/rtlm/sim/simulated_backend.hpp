@@ -27,8 +27,8 @@ struct step_noise {
 /// Settings of a simulated_backend. Aggregate.
 struct simulated_backend_config {
   backend_capabilities capabilities;
-  /// Seconds to move one token's KV between device and host memory (swap out or in); the
-  /// backend adds it, times the request's KV length, to the step that swaps.
+  /// Seconds to move one token's KV between device and host memory (swap out or in). A step's
+  /// swaps, times their KV lengths, overlap its compute: the step takes the longer of the two.
   double swap_seconds_per_token = 0.0;
   step_noise noise;
   std::uint64_t seed = 1;
@@ -36,7 +36,8 @@ struct simulated_backend_config {
 
 /// A model_backend with no model: a discrete-event simulator's GPU or CPU. A step takes the
 /// estimator's time for the plan (its prefills, then one decode step over the decode set) times
-/// a noise factor drawn from the profile's measured run-to-run deviations, plus swap costs.
+/// a noise factor drawn from the profile's measured run-to-run deviations, or its swaps' copy
+/// time where that is longer.
 /// Each request finishes when it has produced its true output length (set_output_length()
 /// before the request's first step). Deterministic for a given seed and call sequence.
 /// Not thread-safe, like every backend.

@@ -54,8 +54,10 @@ inline double since_start(time_point t) {
 // Fills the records from the scheduler's events (ids are trace indices).
 class recording_observer final : public scheduler_observer {
  public:
-  recording_observer(std::vector<request_record>& records, std::size_t& repeated)
-      : records_(&records), repeated_(&repeated) {}
+  // `can_swap[b]`: whether backend b can preempt by swapping.
+  recording_observer(std::vector<request_record>& records, std::size_t& repeated,
+                     std::vector<bool> can_swap)
+      : records_(&records), repeated_(&repeated), can_swap_(std::move(can_swap)) {}
 
   void on_event(const request_event& e, const request& r) noexcept override {
     const auto i = static_cast<std::size_t>(to_integer(e.id));
@@ -88,7 +90,8 @@ class recording_observer final : public scheduler_observer {
         rec.reason = e.reason;
         break;
       case request_event_kind::preempted:
-        ++rec.preemptions;
+        if (rec.preemptions < std::numeric_limits<std::uint32_t>::max()) ++rec.preemptions;
+        if (recomputes(e, r)) rec.recomputed += r.prompt_tokens + r.progress.generated;
         break;
       case request_event_kind::downgraded:
       case request_event_kind::deadline_relaxed:
@@ -97,8 +100,20 @@ class recording_observer final : public scheduler_observer {
   }
 
  private:
+  // Whether preemption `e` of `r` threw its KV away (the event does not say). A backend that
+  // cannot swap recomputes. One that can swaps a decoding request, which holds its whole prompt
+  // (progress.prefilled), and recomputes only one still prefilling, setting its prefilled
+  // tokens to 0 first. An empty prompt looks the same either way: counted as a swap, which is
+  // exact unless consolidation brought it there half re-prefilled from a backend that cannot
+  // swap (on one that can, it is recomputed only before its first token, with nothing to lose).
+  [[nodiscard]] bool recomputes(const request_event& e, const request& r) const noexcept {
+    if (e.backend >= can_swap_.size() || !can_swap_[e.backend]) return true;
+    return r.prompt_tokens > tokens(0) && r.progress.prefilled == tokens(0);
+  }
+
   std::vector<request_record>* records_;
   std::size_t* repeated_;
+  std::vector<bool> can_swap_;
 };
 
 }  // namespace detail
@@ -145,24 +160,29 @@ inline std::optional<simulation_result> run_with_table(const trace& t,
     rec.output = t.requests[i].output;
     rec.deadline = rec.admitted = rec.first_token = rec.finish = not_yet;
   }
-  recording_observer observer(result.records, result.repeated_endings);
+  std::vector<bool> can_swap(backends.size());
+  for (std::size_t b = 0; b < backends.size(); ++b) {
+    can_swap[b] = backends[b]->capabilities().can_preempt_swap;
+  }
+  recording_observer observer(result.records, result.repeated_endings, std::move(can_swap));
   s.set_observer(&observer);
 
   const step_time_estimator& reference = *config.backends.front().estimator;
-  const auto deadline_of = [&](const trace_request& q) -> std::optional<double> {
+  // The deadline of `q` whose output is taken to be `output` tokens (>= 1).
+  const auto deadline_of = [&](const trace_request& q, tokens output) -> std::optional<double> {
     switch (config.deadlines.rule) {
       case deadline_rule::kind::none:
         return std::nullopt;
       case deadline_rule::kind::slack: {
-        const std::array<tokens, 1> kv = {q.prompt + tokens(q.output.count() / 2)};
+        const std::array<tokens, 1> kv = {q.prompt + tokens(output.count() / 2)};
         const double isolated =
             reference.prefill_time(q.prompt, tokens(0)).count() +
-            static_cast<double>(q.output.count() - 1) * reference.decode_time(kv).count();
+            static_cast<double>(output.count() - 1) * reference.decode_time(kv).count();
         return q.arrival + config.deadlines.slack * isolated;
       }
       case deadline_rule::kind::slo:
         return q.arrival + config.deadlines.ttft.count() +
-               config.deadlines.tpot.count() * static_cast<double>(q.output.count() - 1);
+               config.deadlines.tpot.count() * static_cast<double>(output.count() - 1);
     }
     return std::nullopt;
   };
@@ -184,7 +204,15 @@ inline std::optional<simulation_result> run_with_table(const trace& t,
       r.id = request_id{next};
       r.prompt_tokens = q.prompt;
       r.arrival = at(q.arrival);
-      if (const std::optional<double> d = deadline_of(q)) {
+      if (config.predict) r.predicted_length = config.predict(next, q);
+      tokens output = q.output;
+      if (config.deadlines.on_predicted_length && r.predicted_length &&
+          std::isfinite(r.predicted_length->mean_tokens)) {
+        // Clamped to what a deadline can hold; a bad mean is named by validate() below.
+        const double mean = std::clamp(std::round(r.predicted_length->mean_tokens), 1.0, 1e9);
+        output = tokens(static_cast<tokens::rep>(mean));
+      }
+      if (const std::optional<double> d = deadline_of(q, output)) {
         // NaN fails both comparisons.
         if (!(*d - q.arrival <= max_duration_seconds && *d <= max_time_seconds)) {
           throw rtlm::error(fmt::format("trace request {}: deadline", next),
@@ -195,7 +223,6 @@ inline std::optional<simulation_result> run_with_table(const trace& t,
         r.deadline = at(*d);
         result.records[next].deadline = *d;
       }
-      if (config.predict) r.predicted_length = config.predict(next, q);
       try {
         r.validate();  // submit() would only say "invalid"; a bad prediction must be named
       } catch (const rtlm::error& e) {

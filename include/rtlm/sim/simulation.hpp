@@ -37,6 +37,10 @@ struct deadline_rule {
   double slack = 5.0;
   seconds ttft{2.0};
   seconds tpot{0.1};
+  /// Set the deadline from the request's predicted mean output length (what a client or the
+  /// scheduler could know at arrival) instead of its true length, which would hand every
+  /// deadline-ordered policy the answer. A request without a prediction uses its true length.
+  bool on_predicted_length = false;
 
   /// Throws rtlm::error naming the field unless `slack` is in (0, max_deadline_slack] (for
   /// `slack`) and `ttft` and `tpot` are in [0, max_duration_seconds] (for `slo`).
@@ -80,9 +84,12 @@ struct request_record {
   tokens output;                                            ///< true output length
   request_event_kind outcome = request_event_kind::queued;  ///< finished, rejected, failed, ...
   request_event_reason reason = request_event_reason::none;
+  std::uint32_t preemptions = 0;  ///< times it left the running batch (recompute or swap)
   std::size_t backend = 0;
   double eviction_ratio = 0.0;  ///< the fraction of its prompt's KV evicted, in [0, 1)
-  std::size_t preemptions = 0;  ///< times it left the running batch (recompute or swap)
+  /// Tokens its recompute preemptions threw away and must prefill again: at each, its prompt
+  /// plus the output generated so far (a swap loses none).
+  tokens recomputed;
 
   [[nodiscard]] bool finished() const noexcept { return outcome == request_event_kind::finished; }
   [[nodiscard]] double latency() const noexcept { return finish - arrival; }

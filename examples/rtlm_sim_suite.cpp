@@ -1,0 +1,362 @@
+// Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
+
+#include "rtlm_sim_suite.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "rtlm/sim/serving_metrics.hpp"
+#include "rtlm/sim/svg_plot.hpp"
+#include "rtlm_sim_output.hpp"
+#include "rtlm_sim_server.hpp"
+
+namespace rtlm_sim {
+
+namespace {
+
+// One regime: a server and workload (the options it changes, its SLO among them) and the true
+// loads it runs at.
+struct regime {
+  std::string id;
+  std::string title;
+  std::function<void(options&)> setup;
+  std::vector<double> loads;
+};
+
+// An SLO scaled to a regime whose prompts or GPU make the default one unreachable.
+void set_slo(options& o, double ttft, double tpot) {
+  o.slo = {.ttft = rtlm::seconds(ttft), .tpot = rtlm::seconds(tpot)};
+  o.deadlines = {
+      .rule = rtlm::sim::deadline_rule::kind::slo, .ttft = o.slo.ttft, .tpot = o.slo.tpot};
+}
+
+std::vector<regime> regimes(const options& base) {
+  const std::string data = base.data_dir;
+  return {
+      {"R0",
+       "vLLM V1 defaults: one H100, Llama-3.1-8B, the Azure conversation trace",
+       [](options&) {},
+       {0.8, 0.9, 1.0, 1.1}},
+      {"R1",
+       "batch-capped: as R0 with max_num_seqs 48",
+       [](options& o) { o.max_batch = 48; },
+       {1.0, 1.1}},
+      {"R2_mooncake",
+       "KV-bound: the Mooncake conversation trace (prompts of 12k tokens) on R0's server",
+       [data](options& o) {
+         o.trace = data + "/mooncake/conversation_lengths.csv";
+         set_slo(o, 15.0, 0.2);
+       },
+       {1.0}},
+      {"R2_l4",
+       "KV-bound: Llama-3.1-8B on one L4 (24 GB), the conversation trace",
+       [](options& o) {
+         o.gpu = "l4";
+         set_slo(o, 5.0, 0.2);
+       },
+       {1.0}},
+      {"R3",
+       "a burst: 2,000 requests at once 600 s into the conversation trace at load 0.8",
+       [](options& o) {
+         o.burst_requests = 2000;
+         o.burst_at = 600;
+       },
+       {0.8}},
+      {"R4",
+       "Llama-3.1-70B at TP 4 on H100s, the conversation trace",
+       [](options& o) {
+         o.model = "llama-3.1-70b";
+         o.tp = 4;
+       },
+       {1.0}},
+  };
+}
+
+// What one run gives the tables.
+struct figures {
+  rtlm::sim::simulation_metrics base;
+  rtlm::sim::serving_metrics serving;
+  rtlm::sim::slo_attainment slo;
+  std::vector<std::pair<double, double>> cdf;  // seed-1 runs only
+};
+
+// Runs `jobs` on every core, each writing its own slot; rethrows the first error.
+void run_parallel(std::vector<std::function<void()>>& jobs, bool quiet) {
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> done{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  const auto worker = [&] {
+    for (std::size_t i = next++; i < jobs.size(); i = next++) {
+      try {
+        jobs[i]();
+      } catch (...) {
+        const std::lock_guard lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next = jobs.size();
+      }
+      ++done;
+    }
+  };
+  const unsigned threads = std::max(1U, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  progress_bar bar(jobs.size(), !quiet);
+  worker();
+  for (std::thread& t : pool) t.join();
+  for (std::size_t i = 0; i < done; ++i) bar.step("suite runs");
+  if (error) std::rethrow_exception(error);
+}
+
+std::string load_id(double load) { return fmt::format("load{:03.0f}", load * 100); }
+
+std::string cell(double mean, double min, double max, int digits) {
+  return fmt::format("{:.{}f} [{:.{}f}, {:.{}f}]", mean, digits, min, digits, max, digits);
+}
+
+}  // namespace
+
+int run_suite(const options& given) {
+  const auto wall_start = std::chrono::steady_clock::now();
+  options base = given;
+  if (!base.seeds_given) base.seeds = {1, 2, 3, 4, 5};
+  // Ordering against ordering: rtlm's policies refuse nothing unless --admission says so.
+  if (!base.admission_given) base.admission = rtlm::admission_mode::accept;
+  // Deadlines (for edf, least_laxity and oracle_edf) from the SLO, unless --deadline says.
+  if (!base.deadlines_given) set_slo(base, base.slo.ttft.count(), base.slo.tpot.count());
+  std::vector<policy_run> runs;
+  for (const std::string& name : base.policies) runs.push_back(policy_named(name));
+  std::optional<std::size_t> fcfs;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (runs[i].name == "vllm_fcfs") fcfs = i;
+  }
+  rtlm::detail::require(fcfs.has_value(), "--policies", "(without vllm_fcfs)",
+                        "must include vllm_fcfs for the suite: every ratio is over it");
+  std::filesystem::create_directories(base.out);
+
+  std::string json = "{\n";
+  const auto put = [&](const std::string& key, double v) {
+    json += fmt::format("  \"{}\": {},\n", key,
+                        std::isfinite(v) ? fmt::format("{:.9g}", v) : std::string("null"));
+  };
+  std::vector<std::string> summary;  // one line per regime and load
+
+  fmt::print(
+      "rtlm-sim --suite: {} policies, seeds {}; rtlm's policies with admission control {}; "
+      "deadlines {}\n",
+      runs.size(), fmt::join(base.seeds, ","),
+      base.admission == rtlm::admission_mode::accept ? std::string("off")
+                                                     : std::string(rtlm::to_string(base.admission)),
+      base.deadlines_given ? "from --deadline" : "arrival + TTFT + TPOT x (output - 1) of the SLO");
+  for (const regime& reg : regimes(base)) {
+    options o = base;
+    reg.setup(o);
+    o.arrivals = "trace";
+    const workload w = load_workload(o);
+    const server s(o);
+    const double capacity = saturated_capacity(w.requests, s, o.seeds.front());
+    fmt::print(
+        "\n== {}: {}\n{}\ntrace {}: {} requests; saturated capacity {:.2f} requests/s; SLO TTFT "
+        "<= {} s and TPOT <= {} s\n",
+        reg.id, reg.title, s.describe(), w.requests.name, w.requests.requests.size(), capacity,
+        o.slo.ttft.count(), o.slo.tpot.count());
+
+    put(reg.id + ".server.capacity_requests_per_second", capacity);
+    put(reg.id + ".server.kv_tokens", static_cast<double>(s.kv_capacity().count()));
+    put(reg.id + ".server.slo_ttft", o.slo.ttft.count());
+    put(reg.id + ".server.slo_tpot", o.slo.tpot.count());
+    // Every (load, seed, policy) run, then every policy's sustainable-rate searches.
+    const std::size_t n_seeds = o.seeds.size();
+    std::vector<figures> results(reg.loads.size() * n_seeds * runs.size());
+    const auto slot = [&](std::size_t l, std::size_t k, std::size_t i) {
+      return (l * n_seeds + k) * runs.size() + i;
+    };
+    std::vector<std::function<void()>> jobs;
+    for (std::size_t l = 0; l < reg.loads.size(); ++l) {
+      for (std::size_t k = 0; k < n_seeds; ++k) {
+        for (std::size_t i = 0; i < runs.size(); ++i) {
+          jobs.emplace_back([&, l, k, i] {
+            const rtlm::sim::trace t = at_load(w, o, capacity, reg.loads[l], o.seeds[k]);
+            const rtlm::sim::simulation_result r =
+                rtlm::sim::simulate(t, s.config_for(runs[i], o.seeds[k], t.requests.size()));
+            figures& f = results[slot(l, k, i)];
+            f.base = rtlm::sim::summarize(r);
+            f.serving = rtlm::sim::serving_metrics_of(r);
+            f.slo = rtlm::sim::attainment_of(r, o.slo);
+            if (k == 0) f.cdf = latency_cdf(r);
+          });
+        }
+      }
+    }
+    // Sustainable rates (seed 1): the highest true load at which at most 10% (and 1%) of
+    // requests miss the SLO, by bisection; the two searches share their evaluations.
+    std::vector<std::array<rtlm::sim::sustainable_rate_result, 2>> rates(runs.size());
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      jobs.emplace_back([&, i] {
+        std::map<double, double> seen;
+        const rtlm::sim::violation_function violations = [&](double load) {
+          if (const auto it = seen.find(load); it != seen.end()) return it->second;
+          const rtlm::sim::trace t = at_load(w, o, capacity, load, o.seeds.front());
+          const double v =
+              rtlm::sim::attainment_of(
+                  rtlm::sim::simulate(t, s.config_for(runs[i], o.seeds.front(), t.requests.size())),
+                  o.slo)
+                  .violation_rate;
+          seen.emplace(load, v);
+          return v;
+        };
+        for (const std::size_t target : {0U, 1U}) {
+          rates[i][target] = rtlm::sim::sustainable_rate(
+              violations,
+              {.lo = 0.2, .hi = 1.6, .target = target == 0 ? 0.1 : 0.01, .tolerance = 0.05});
+        }
+      });
+    }
+    run_parallel(jobs, o.quiet);
+
+    for (std::size_t l = 0; l < reg.loads.size(); ++l) {
+      const std::string key = fmt::format("{}_{}", reg.id, load_id(reg.loads[l]));
+      fmt::print("\n{} at true load {} ({:.2f} requests/s), over {} seeds: mean [min, max]\n",
+                 reg.id, reg.loads[l], reg.loads[l] * capacity, n_seeds);
+      fmt::print("{:<18} {:>24} {:>8} {:>9} {:>8} {:>8} {:>7} {:>8} {:>8} {:>24}\n", "policy",
+                 "mean latency (s)", "p99 (s)", "norm s/tok", "TTFT p99", "TPOT p99", "SLO met",
+                 "goodput", "preempt", "mean / vllm_fcfs's");
+      std::optional<std::size_t> best;
+      std::vector<double> over(runs.size());
+      for (std::size_t i = 0; i < runs.size(); ++i) {
+        // Means over the seeds; the latency and its ratio to vllm_fcfs's also their range.
+        double mean = 0, lo = std::numeric_limits<double>::infinity(), hi = -lo;
+        double ratio = 0, rlo = lo, rhi = hi;
+        figures avg;
+        avg.slo.attainment = 0.0;
+        for (std::size_t k = 0; k < n_seeds; ++k) {
+          const figures& f = results[slot(l, k, i)];
+          const double m = f.base.mean_latency;
+          const double q = m / results[slot(l, k, *fcfs)].base.mean_latency;
+          mean += m / n_seeds;
+          lo = std::min(lo, m);
+          hi = std::max(hi, m);
+          ratio += q / n_seeds;
+          rlo = std::min(rlo, q);
+          rhi = std::max(rhi, q);
+          const double share = 1.0 / static_cast<double>(n_seeds);
+          avg.base.p99_latency += share * f.base.p99_latency;
+          avg.base.failed += f.base.failed;
+          avg.base.rejected += f.base.rejected;
+          avg.serving.normalized_latency += share * f.serving.normalized_latency;
+          avg.serving.ttft.p99 += share * f.serving.ttft.p99;
+          avg.serving.tpot.p99 += share * f.serving.tpot.p99;
+          avg.serving.preemptions += f.serving.preemptions;
+          avg.slo.attainment += share * f.slo.attainment;
+          avg.slo.goodput += share * f.slo.goodput;
+        }
+        over[i] = ratio;
+        fmt::print(
+            "{:<18} {:>24} {:>8.2f} {:>9.4f} {:>8.3f} {:>8.4f} {:>7.4f} {:>8.3f} {:>8} {:>24}\n",
+            runs[i].name + (runs[i].oracle ? " *" : ""), cell(mean, lo, hi, 3),
+            avg.base.p99_latency, avg.serving.normalized_latency, avg.serving.ttft.p99,
+            avg.serving.tpot.p99, avg.slo.attainment, avg.slo.goodput,
+            avg.serving.preemptions / n_seeds, cell(ratio, rlo, rhi, 3));
+        if (avg.base.rejected + avg.base.failed > 0) {
+          fmt::print(
+              "{:<18} refused {} and failed {} requests over the seeds (counted as SLO misses)\n",
+              "", avg.base.rejected, avg.base.failed);
+        }
+        const std::string p = fmt::format("{}.{}.", key, runs[i].name);
+        put(p + "mean_latency", mean);
+        put(p + "mean_latency_min", lo);
+        put(p + "mean_latency_max", hi);
+        put(p + "mean_latency_over_vllm_fcfs", ratio);
+        put(p + "mean_latency_over_vllm_fcfs_min", rlo);
+        put(p + "mean_latency_over_vllm_fcfs_max", rhi);
+        put(p + "p99_latency", avg.base.p99_latency);
+        put(p + "normalized_latency", avg.serving.normalized_latency);
+        put(p + "ttft_p99", avg.serving.ttft.p99);
+        put(p + "tpot_p99", avg.serving.tpot.p99);
+        put(p + "slo_attainment", avg.slo.attainment);
+        put(p + "goodput", avg.slo.goodput);
+        put(p + "preemptions", static_cast<double>(avg.serving.preemptions) / n_seeds);
+        put(p + "rejected", static_cast<double>(avg.base.rejected) / n_seeds);
+        put(p + "failed", static_cast<double>(avg.base.failed) / n_seeds);
+        if (runs[i].rtlm_policy && (!best || over[i] < over[*best])) best = i;
+      }
+      const auto ratio_of = [&](std::string_view name) {
+        for (std::size_t i = 0; i < runs.size(); ++i) {
+          if (runs[i].name == name) return fmt::format("{:.2f}x", over[i]);
+        }
+        return std::string("-");
+      };
+      summary.push_back(fmt::format(
+          "| {} | {} | {:.2f} | {} | {} | {} | {} |", reg.id, reg.loads[l],
+          [&] {
+            double m = 0;
+            for (std::size_t k = 0; k < n_seeds; ++k)
+              m += results[slot(l, k, *fcfs)].base.mean_latency / n_seeds;
+            return m;
+          }(),
+          ratio_of("vllm_priority"), ratio_of("prompt_sjf"),
+          best ? fmt::format("{} {:.2f}x", runs[*best].name, over[*best]) : std::string("-"),
+          ratio_of("oracle_srpt")));
+    }
+    fmt::print(
+        "\nsustainable rate (seed {}; requests/s at most 10% / 1% of requests missing the SLO, "
+        "by bisection over true load 0.2-1.6 to 0.05):\n",
+        o.seeds.front());
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      std::string line;
+      for (const std::size_t target : {0U, 1U}) {
+        const rtlm::sim::sustainable_rate_result& r = rates[i][target];
+        const std::string name = target == 0 ? "10pct" : "1pct";
+        const double rate = r.load ? *r.load * capacity : 0.0;
+        const char* mark = r.outcome == rtlm::sim::rate_search_outcome::hi_meets      ? " (>= 1.6)"
+                           : r.outcome == rtlm::sim::rate_search_outcome::lo_violates ? " (< 0.2)"
+                                                                                      : "";
+        line += fmt::format("  {:>7.2f}{:<9}", rate, mark);
+        put(fmt::format("{}.{}.sustainable_rate_{}", reg.id, runs[i].name, name), rate);
+      }
+      fmt::print("{:<18}{}\n", runs[i].name + (runs[i].oracle ? " *" : ""), line);
+    }
+    // The latency CDF at the regime's last load, seed 1.
+    rtlm::sim::svg_plot plot("End-to-end latency (s)", "fraction of requests finished");
+    const std::size_t last = reg.loads.size() - 1;
+    for (std::size_t i = 0; i < runs.size(); ++i)
+      plot.add_series(runs[i].name, results[slot(last, 0, i)].cdf);
+    plot.set_log_x(true);
+    write_file(
+        "--out", fmt::format("{}/suite_{}_latency_cdf.svg", o.out, reg.id),
+        plot.render(fmt::format("{} at true load {}: {}", reg.id, reg.loads[last], reg.title)));
+  }
+
+  fmt::print(
+      "\nsummary: mean latency over vllm_fcfs's, over the seeds (* the best rtlm policy by this "
+      "ratio)\n| regime | true load | vllm_fcfs mean (s) | vllm_priority | prompt_sjf | best rtlm "
+      "policy | oracle_srpt |\n|---|---|---|---|---|---|---|\n");
+  for (const std::string& line : summary) fmt::print("{}\n", line);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  fmt::print("suite took {:.0f} s of wall time; wrote {}/suite_<regime>_latency_cdf.svg\n", wall,
+             base.out);
+  if (!base.json.empty()) {
+    json += fmt::format("  \"summary.suite_wall_seconds\": {:.9g}\n}}\n", wall);
+    write_file("--json", base.json, json);
+  }
+  return 0;
+}
+
+}  // namespace rtlm_sim
