@@ -60,7 +60,7 @@ int run(const options& o) {
     return rtlm_sim::at_load(w, o, capacity, load, seed, flag);
   };
   const auto config_for = [&](const policy_run& p, std::uint64_t seed) {
-    return server.config_for(p, seed, trace.requests.size());
+    return server.config_for(p, seed, trace);
   };
   // Every load's trace is checked before any runs (a load that stretches the arrivals past the
   // simulated clock's bound is an error now, not after an hour of runs).
@@ -79,6 +79,7 @@ int run(const options& o) {
   std::vector<rtlm::sim::simulation_metrics> main_metrics;
   std::vector<rtlm::sim::serving_metrics> main_serving;
   std::vector<rtlm::sim::slo_attainment> main_slo;
+  std::vector<rtlm::tokens> main_cached;  // prompt tokens the prefix cache served
   // Each policy's latency CDF at the main load, as plotted (at most about 400 points): the runs'
   // records (96 bytes a request) are not kept.
   std::vector<std::vector<std::pair<double, double>>> main_cdfs;
@@ -95,6 +96,7 @@ int run(const options& o) {
     main_metrics.push_back(m);
     main_serving.push_back(rtlm::sim::serving_metrics_of(r));
     main_slo.push_back(rtlm::sim::attainment_of(r, o.slo));
+    main_cached.push_back(r.cached_prefill_tokens);
     main_cdfs.push_back(latency_cdf(r));
     bar.step(fmt::format("{} at load {}", p.name, o.load));
   }
@@ -170,6 +172,16 @@ int run(const options& o) {
   fmt::print(
       "SLO: TTFT <= {} s and TPOT <= {} s; refused and failed requests count as missing it\n",
       o.slo.ttft.count(), o.slo.tpot.count());
+  if (o.prefix_cache) {
+    double prompts = 0;
+    for (const rtlm::sim::trace_request& q : main_trace.requests)
+      prompts += static_cast<double>(q.prompt.count());
+    for (std::size_t i = 0; i < runs.size(); ++i) {
+      fmt::print("{}: the prefix cache served {} prompt tokens ({:.1f}% of the trace's)\n",
+                 runs[i].name, main_cached[i].count(),
+                 100.0 * static_cast<double>(main_cached[i].count()) / prompts);
+    }
+  }
   // Failed requests are left out of every latency figure: say so wherever there are any.
   for (std::size_t i = 0; i < runs.size(); ++i) {
     if (main_metrics[i].failed == 0) continue;
@@ -315,6 +327,7 @@ int run(const options& o) {
       put("recomputed_tokens", static_cast<double>(v.recomputed_tokens.count()));
       put("slo_attainment", main_slo[i].attainment);
       put("slo_goodput", main_slo[i].goodput);
+      put("cached_prefill_tokens", static_cast<double>(main_cached[i].count()));
       if (o.seeds.size() > 1) {
         for (std::size_t k = 0; k < figure_names.size(); ++k) {
           put(fmt::format("{}_over_seeds", figure_names[k]), spreads[i][k].mean);

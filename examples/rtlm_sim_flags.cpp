@@ -34,6 +34,9 @@ usage: rtlm-sim [options]
                        gamma:CV (at the load's rate, with gaps of that coefficient of variation),
                        or all_at_once (every request at time 0, vllm-ltr's mode)
   --burst N@T          also inject N requests at T seconds, their lengths drawn from the trace's
+  --prefix-cache       the engine caches prompt prefixes (as vLLM V1 does by default): a prefill
+                       skips the leading blocks already cached, in a least-recently-used cache
+                       as large as the KV; needs a trace with prefix blocks (Mooncake's .jsonl)
   --gpu NAME           the simulated GPU: h100 (default), h200, a100-80gb, a100-40gb or l4
   --tp N               tensor-parallel degree: 1 (default), 2, 4 or 8
   --gpu-memory-utilization F
@@ -107,8 +110,8 @@ usage: rtlm-sim [options]
   --help               this text
 )";
 
-options::options(const std::string& data_dir)
-    : data_dir(data_dir),
+options::options(const std::string& data)
+    : data_dir(data),
       trace(data_dir + "/traces/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"),
       errors(data_dir + "/length_errors/alpaca_eval_cv.csv") {}
 
@@ -245,6 +248,8 @@ options parse_flags(std::span<const std::string> args, const std::string& data_d
       o.burst_at = number(a, v.substr(at + 1));
       rtlm::detail::require(o.burst_at >= 0 && o.burst_at <= max_seconds, a, v,
                             "must be N@T with T seconds in [0, 4e9]");
+    } else if (a == "--prefix-cache") {
+      o.prefix_cache = true;
     } else if (a == "--suite") {
       o.suite = true;
     } else if (a == "--replicas") {

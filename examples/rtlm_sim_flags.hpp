@@ -60,6 +60,7 @@ struct options {
   double arrival_cv = 1.0;
   std::int64_t burst_requests = 0;  // --burst N@T: N requests injected at T seconds
   double burst_at = 0.0;
+  bool prefix_cache = false;               // --prefix-cache: the engine caches prompt prefix blocks
   bool suite = false;                      // --suite: the regimes R0 to R4
   bool seeds_given = false;                // --seed or --seeds was passed
   bool admission_given = false;            // --admission was passed

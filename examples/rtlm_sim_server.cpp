@@ -150,7 +150,8 @@ std::string server::describe() const {
 }
 
 rtlm::sim::simulation_config server::config_for(const policy_run& p, std::uint64_t seed,
-                                                std::size_t trace_size) const {
+                                                const rtlm::sim::trace& t) const {
+  const std::size_t trace_size = t.requests.size();
   const options& o = o_;
   rtlm::sim::simulation_config c;
   rtlm::scheduler_config& sc = c.scheduler;
@@ -190,6 +191,13 @@ rtlm::sim::simulation_config server::config_for(const policy_run& p, std::uint64
     if (o.swap_gbps > 0) {
       caps.can_preempt_swap = true;
       b.config.swap_seconds_per_token = shape_->kv_bytes_per_token() / (o.swap_gbps * 1e9);
+    }
+    if (o.prefix_cache && t.prefix_block_tokens.count() > 0) {
+      // vLLM keeps freed blocks' contents until they are reused: the cache holds what the KV
+      // holds.
+      b.config.prefix_block_tokens = t.prefix_block_tokens;
+      b.config.prefix_cache_blocks = static_cast<std::size_t>(
+          kv_capacity_.count() / std::max<std::int64_t>(t.prefix_block_tokens.count(), 1));
     }
     b.config.noise = noise_;
     b.config.seed = seed;
@@ -239,6 +247,9 @@ workload load_workload(const options& o) {
   w.requests.requests.shrink_to_fit();  // the loader's growth slack
   rtlm::detail::require(w.requests.requests.size() >= 2, "--trace", o.trace,
                         "must hold at least 2 requests");
+  rtlm::detail::require(!o.prefix_cache || !w.requests.prefix_blocks.empty(), "--prefix-cache",
+                        o.trace,
+                        "needs a trace with prefix blocks (a Mooncake .jsonl with hash_ids)");
   if (o.arrivals == "trace") {
     rtlm::detail::require(w.requests.span() > 0, "--trace", o.trace,
                           "must have arrivals at more than one time (load scaling needs a span)");
@@ -277,9 +288,9 @@ rtlm::sim::trace at_load(const workload& w, const options& o, double capacity, d
 }
 
 double saturated_capacity(const rtlm::sim::trace& t, const server& s, std::uint64_t seed) {
-  rtlm::sim::trace all{.name = t.name, .requests = t.requests};
+  rtlm::sim::trace all = t;
   for (rtlm::sim::trace_request& r : all.requests) r.arrival = 0.0;
-  rtlm::sim::simulation_config c = s.config_for(policy_named("vllm_fcfs"), seed, t.requests.size());
+  rtlm::sim::simulation_config c = s.config_for(policy_named("vllm_fcfs"), seed, all);
   c.deadlines.rule = rtlm::sim::deadline_rule::kind::none;
   const rtlm::sim::simulation_result r = rtlm::sim::simulate(all, c);
   // The queue first empties when the last request is admitted; count what finished by then.
@@ -293,7 +304,7 @@ double saturated_capacity(const rtlm::sim::trace& t, const server& s, std::uint6
   }
   // A trace the server holds whole at once never queues: then its throughput with the drain.
   std::size_t finished_all = 0;
-  for (const rtlm::sim::request_record& x : r.records) finished_all += x.finished() ? 1 : 0;
+  for (const rtlm::sim::request_record& x : r.records) finished_all += x.finished() ? 1U : 0U;
   const double capacity = finished > 0 ? static_cast<double>(finished) / emptied
                                        : static_cast<double>(finished_all) / r.simulated_seconds;
   rtlm::detail::require(capacity > 0 && std::isfinite(capacity), "capacity",

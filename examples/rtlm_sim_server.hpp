@@ -43,12 +43,13 @@ class server {
   server& operator=(server&&) = delete;
   ~server();
 
-  /// The configuration of one run of policy `p` with `seed` on a trace of `trace_size` requests.
+  /// The configuration of one run of policy `p` with `seed` on trace `t` (its size keys the
+  /// prediction draws; its prefix blocks, with --prefix-cache, size the cache's blocks).
   /// The baselines and the oracles run under vLLM V1's rules (KV on demand, recompute on
   /// overflow, nothing admitted in a step that preempted, no admission control); rtlm's
   /// policies under rtlm's own (its KV rule, admission control, the options' extras).
   [[nodiscard]] rtlm::sim::simulation_config config_for(const policy_run& p, std::uint64_t seed,
-                                                        std::size_t trace_size) const;
+                                                        const rtlm::sim::trace& t) const;
 
   /// Where the predictions come from: the noise model's description, oracle or none.
   [[nodiscard]] std::string lengths_description() const;

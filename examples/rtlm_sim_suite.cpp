@@ -58,9 +58,11 @@ std::vector<regime> regimes(const options& base) {
        [](options& o) { o.max_batch = 48; },
        {1.0, 1.1}},
       {"R2_mooncake",
-       "KV-bound: the Mooncake conversation trace (prompts of 12k tokens) on R0's server",
+       "KV-bound: the Mooncake conversation trace (prompts of 12k tokens, prefix cache on) on R0's "
+       "server",
        [data](options& o) {
-         o.trace = data + "/mooncake/conversation_lengths.csv";
+         o.trace = data + "/mooncake/conversation_trace.jsonl";
+         o.prefix_cache = true;  // vLLM V1 caches prefixes by default
          set_slo(o, 15.0, 0.2);
        },
        {1.0}},
@@ -194,7 +196,7 @@ int run_suite(const options& given) {
           jobs.emplace_back([&, l, k, i] {
             const rtlm::sim::trace t = at_load(w, o, capacity, reg.loads[l], o.seeds[k]);
             const rtlm::sim::simulation_result r =
-                rtlm::sim::simulate(t, s.config_for(runs[i], o.seeds[k], t.requests.size()));
+                rtlm::sim::simulate(t, s.config_for(runs[i], o.seeds[k], t));
             figures& f = results[slot(l, k, i)];
             f.base = rtlm::sim::summarize(r);
             f.serving = rtlm::sim::serving_metrics_of(r);
@@ -215,8 +217,7 @@ int run_suite(const options& given) {
           const rtlm::sim::trace t = at_load(w, o, capacity, load, o.seeds.front());
           const double v =
               rtlm::sim::attainment_of(
-                  rtlm::sim::simulate(t, s.config_for(runs[i], o.seeds.front(), t.requests.size())),
-                  o.slo)
+                  rtlm::sim::simulate(t, s.config_for(runs[i], o.seeds.front(), t)), o.slo)
                   .violation_rate;
           seen.emplace(load, v);
           return v;

@@ -91,6 +91,17 @@ expect_refusal("deadline = " --duration 60 --deadline slack:1e9 --out "${OUT}/ov
 expect_refusal("is a length set without times: pass --arrivals"
                --trace "${DATA}/sharegpt/sharegpt_8k_filtered_stats_llama2_tokenizer.csv"
                --out "${OUT}/untimed")
+# A prefix cache needs prompt blocks to look up; Mooncake's trace has them.
+expect_refusal("needs a trace with prefix blocks" --duration 60 --prefix-cache
+               --out "${OUT}/prefix")
+execute_process(COMMAND "${SIM}" --quiet --policies vllm_fcfs --loads "" --duration 600
+                        --trace "${DATA}/mooncake/conversation_trace.jsonl" --prefix-cache
+                        --out "${OUT}/prefix" --json "${OUT}/prefix.json"
+                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+file(STRINGS "${OUT}/prefix.json" cached REGEX "vllm_fcfs.cached_prefill_tokens")
+if(NOT status EQUAL 0 OR NOT cached MATCHES ": [1-9]")
+  message(FATAL_ERROR "rtlm-sim --prefix-cache served nothing from the cache: ${err} ${cached}")
+endif()
 # Generated arrivals and a burst run, and the table says what arrived.
 execute_process(COMMAND "${SIM}" --quiet --policies vllm_fcfs --loads ""
                         --trace "${DATA}/sharegpt/sharegpt_8k_filtered_stats_llama2_tokenizer.csv"

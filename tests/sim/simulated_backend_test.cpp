@@ -110,6 +110,67 @@ TEST_F(simulated_backend_test, a_swap_overlaps_the_steps_compute) {
   EXPECT_DOUBLE_EQ(run(plan), 101 * 0.01);  // 1.01 s of copy outlasts 0.5 s of prefill
 }
 
+// A prefix cache of 4 blocks of 100 tokens: a prefill skips the leading blocks it holds, and the
+// least recently used blocks leave first. Prefill costs 1 ms a token.
+TEST(simulated_backend_prefix_cache, a_prefill_skips_the_cached_leading_blocks) {
+  rtlm::sim::simulated_backend_config c;
+  c.capabilities.kv_capacity = 100'000_tok;
+  c.capabilities.can_chunk_prefill = true;
+  c.prefix_cache_blocks = 4;
+  c.prefix_block_tokens = 100_tok;
+  rtlm::test::linear_estimator e;
+  e.prefill_fixed = 0.0;
+  e.prefill_per_token = 0.001;
+  rtlm::sim::simulated_backend backend(c, e);
+  rtlm::step_result result;
+  const auto prefill = [&](std::uint64_t id, std::vector<std::uint32_t> blocks) {
+    const rtlm::request_id r{id};
+    backend.set_output_length(r, 10_tok);
+    backend.set_prefix_blocks(r, std::move(blocks));
+    rtlm::step_plan plan;
+    plan.prefills = {{.id = r, .new_tokens = 300_tok, .computed_tokens = 0_tok}};
+    EXPECT_EQ(backend.execute(plan, result), rtlm::step_status::ok) << backend.last_error();
+    return result.step_time.count();
+  };
+  EXPECT_DOUBLE_EQ(prefill(1, {1, 2, 3}), 0.3);  // cold
+  EXPECT_DOUBLE_EQ(prefill(2, {1, 2, 9}), 0.1);  // blocks 1 and 2 cached
+  EXPECT_EQ(backend.cached_prefill_tokens(), 200_tok);
+  EXPECT_DOUBLE_EQ(prefill(3, {1, 2, 3}), 0.001);  // all cached but the last token
+  // The cache holds 3, 2, 1, 9 (most recent first); two new blocks push out 9 and 1.
+  EXPECT_DOUBLE_EQ(prefill(4, {5, 6}), 0.3);
+  EXPECT_DOUBLE_EQ(prefill(5, {2, 3, 1}), 0.1);  // 2 and 3 still there; 1 went
+  EXPECT_DOUBLE_EQ(prefill(6, {9}), 0.3);
+}
+
+// A chunked prefill skips the cached part chunk by chunk.
+TEST(simulated_backend_prefix_cache, a_chunked_prefill_skips_the_cached_part_of_each_chunk) {
+  rtlm::sim::simulated_backend_config c;
+  c.capabilities.kv_capacity = 100'000_tok;
+  c.capabilities.can_chunk_prefill = true;
+  c.prefix_cache_blocks = 8;
+  c.prefix_block_tokens = 100_tok;
+  rtlm::test::linear_estimator e;
+  e.prefill_fixed = 0.0;
+  e.prefill_per_token = 0.001;
+  rtlm::sim::simulated_backend backend(c, e);
+  rtlm::step_result result;
+  const auto run = [&](rtlm::request_id id, rtlm::tokens computed, rtlm::tokens n, bool last) {
+    rtlm::step_plan plan;
+    plan.prefills = {{.id = id, .new_tokens = n, .computed_tokens = computed, .final_chunk = last}};
+    EXPECT_EQ(backend.execute(plan, result), rtlm::step_status::ok) << backend.last_error();
+    return result.step_time.count();
+  };
+  for (const std::uint64_t id : {1U, 2U}) {
+    backend.set_output_length(rtlm::request_id{id}, 10_tok);
+    backend.set_prefix_blocks(rtlm::request_id{id}, {7, 8, 9});
+  }
+  EXPECT_DOUBLE_EQ(run(rtlm::request_id{1}, 0_tok, 300_tok, true), 0.3);
+  // All 300 tokens are cached: the first chunk computes nothing, the last only the prompt's last
+  // token.
+  EXPECT_DOUBLE_EQ(run(rtlm::request_id{2}, 0_tok, 150_tok, false), 0.0);
+  EXPECT_DOUBLE_EQ(run(rtlm::request_id{2}, 150_tok, 150_tok, true), 0.001);
+}
+
 TEST_F(simulated_backend_test, a_recompute_moves_nothing_and_its_prefill_is_charged) {
   prefill_and_decode_once();
   rtlm::step_plan plan;

@@ -47,6 +47,29 @@ TEST(trace, mooncake_lines_in_milliseconds) {
   EXPECT_DOUBLE_EQ(t.requests[1].arrival, 1.5);
   EXPECT_EQ(t.requests[0].prompt, 6758_tok);
   EXPECT_EQ(t.requests[1].output, 490_tok);
+  // The prefix blocks: the first line's hash_ids, none on the second.
+  ASSERT_EQ(t.prefix_blocks.size(), 2U);
+  EXPECT_EQ(t.prefix_blocks[0], (std::vector<std::uint32_t>{0, 1}));
+  EXPECT_TRUE(t.prefix_blocks[1].empty());
+  EXPECT_EQ(t.prefix_block_tokens, 512_tok);
+  // A prefix of the trace keeps its requests' blocks.
+  const rtlm::sim::trace first = rtlm::sim::first_seconds(t, 1.0);
+  ASSERT_EQ(first.requests.size(), 1U);
+  EXPECT_EQ(first.prefix_blocks, (std::vector<std::vector<std::uint32_t>>{{0, 1}}));
+}
+
+TEST(trace, malformed_hash_ids_name_the_line) {
+  for (const char* ids : {"[1, x]", "[1,]", "[-1]", "[4294967296]", "5", "[1 2]", "\"[1]\""}) {
+    const temp_file f("ids.jsonl", std::string("{\"timestamp\": 0, \"input_length\": 1, "
+                                               "\"output_length\": 5, \"hash_ids\": ") +
+                                       ids + "}\n");
+    const std::string field = blamed_field([&] { (void)rtlm::sim::load_mooncake_trace(f.path()); });
+    EXPECT_NE(field.find(":1 hash_ids"), std::string::npos) << ids << ": " << field;
+  }
+  const temp_file empty("ids.jsonl",
+                        "{\"timestamp\": 0, \"input_length\": 1, \"output_length\": 5, "
+                        "\"hash_ids\": [ ]}\n");
+  EXPECT_TRUE(rtlm::sim::load_mooncake_trace(empty.path()).prefix_blocks.at(0).empty());
 }
 
 TEST(trace, malformed_azure_lines_name_the_file_line_and_column) {

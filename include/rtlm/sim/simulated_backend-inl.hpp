@@ -29,6 +29,10 @@ RTLM_INLINE simulated_backend::simulated_backend(simulated_backend_config config
     : config_(std::move(config)), estimator_(&estimator), rng_(config_.seed) {
   rtlm::detail::require_non_negative_finite("simulated_backend_config.swap_seconds_per_token",
                                             config_.swap_seconds_per_token);
+  rtlm::detail::require(
+      config_.prefix_cache_blocks == 0 || config_.prefix_block_tokens.count() >= 1,
+      "simulated_backend_config.prefix_block_tokens", config_.prefix_block_tokens,
+      "must be >= 1 with a prefix cache");
   for (const double f : config_.noise.prefill) {
     rtlm::detail::require_positive_finite("simulated_backend_config.noise.prefill", f);
   }
@@ -41,6 +45,50 @@ RTLM_INLINE void simulated_backend::set_output_length(request_id id, tokens leng
   rtlm::detail::require(length.count() >= 1, "output_length", length, "must be >= 1");
   output_[id] = length;
   generated_[id] = tokens(0);
+}
+
+RTLM_INLINE void simulated_backend::set_prefix_blocks(request_id id,
+                                                      std::vector<std::uint32_t> blocks) {
+  blocks_[id] = std::move(blocks);
+}
+
+RTLM_INLINE void simulated_backend::touch(std::uint32_t block) {
+  const auto it = cache_.find(block);
+  if (it != cache_.end()) {
+    lru_.splice(lru_.begin(), lru_, it->second);
+    return;
+  }
+  lru_.push_front(block);
+  cache_.emplace(block, lru_.begin());
+  if (lru_.size() > config_.prefix_cache_blocks) {
+    cache_.erase(lru_.back());
+    lru_.pop_back();
+  }
+}
+
+RTLM_INLINE double simulated_backend::prefill_seconds(const prefill_assignment& p) {
+  tokens skip{0};
+  const auto blocks = blocks_.find(p.id);
+  if (config_.prefix_cache_blocks > 0 && blocks != blocks_.end()) {
+    if (p.computed_tokens == tokens(0)) {
+      // A prefill from the start (a recompute's too) looks up the leading run of cached blocks.
+      std::size_t hit = 0;
+      while (hit < blocks->second.size() && cache_.contains(blocks->second[hit])) ++hit;
+      cached_[p.id] = tokens(static_cast<tokens::rep>(hit) * config_.prefix_block_tokens.count());
+    }
+    if (const auto cached = cached_.find(p.id); cached != cached_.end()) {
+      skip = std::clamp(cached->second - p.computed_tokens, tokens(0), p.new_tokens);
+      // The prompt's last token is computed whatever is cached: its logits give the first
+      // output token.
+      if (p.final_chunk) skip = std::max(std::min(skip, p.new_tokens - tokens(1)), tokens(0));
+    }
+    if (p.final_chunk) {
+      for (const std::uint32_t b : blocks->second) touch(b);
+      cached_.erase(p.id);
+    }
+  }
+  cache_hits_ += skip;
+  return estimator_->prefill_time(p.new_tokens - skip, p.computed_tokens + skip).count();
 }
 
 RTLM_INLINE double simulated_backend::draw(const std::vector<double>& factors) noexcept {
@@ -59,6 +107,8 @@ RTLM_INLINE void simulated_backend::run_step(const step_plan& plan, step_result&
     output_.erase(id);
     generated_.erase(id);
     kv_held_.erase(id);
+    blocks_.erase(id);
+    cached_.erase(id);
   }
   // A swap moves the request's whole KV, as long as it was when the request last ran; swapped-out
   // KV keeps its length until it comes back.
@@ -93,7 +143,7 @@ RTLM_INLINE void simulated_backend::run_step(const step_plan& plan, step_result&
     result.outcomes.push_back({.id = id, .generated = tokens(1), .finished = made >= out->second});
   };
   for (const prefill_assignment& p : plan.prefills) {
-    prefill += estimator_->prefill_time(p.new_tokens, p.computed_tokens).count();
+    prefill += prefill_seconds(p);
     kv_held_[p.id] = p.computed_tokens + p.new_tokens;
     if (p.final_chunk) {
       produce(p.id);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <list>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -32,6 +33,11 @@ struct simulated_backend_config {
   double swap_seconds_per_token = 0.0;
   step_noise noise;
   std::uint64_t seed = 1;
+  /// Prefix blocks the engine's prefix cache keeps (least recently used go first); 0: no prefix
+  /// cache. See simulated_backend::set_prefix_blocks().
+  std::size_t prefix_cache_blocks = 0;
+  /// Prompt tokens per prefix block, >= 1 with a prefix cache.
+  tokens prefix_block_tokens{512};
 };
 
 /// A model_backend with no model: a discrete-event simulator's GPU or CPU. A step takes the
@@ -52,6 +58,13 @@ class simulated_backend final : public model_backend {
 
   /// The true output length of request `id`.
   void set_output_length(request_id id, tokens length);
+  /// The hashes of request `id`'s prompt blocks, in prompt order. With a prefix cache, a prefill
+  /// from the start of the prompt skips the leading blocks the cache holds (they cost no
+  /// compute, as a cache hit in vLLM), and the prompt's blocks enter the cache when its last
+  /// chunk runs.
+  void set_prefix_blocks(request_id id, std::vector<std::uint32_t> blocks);
+  /// Prompt tokens served from the prefix cache so far.
+  [[nodiscard]] tokens cached_prefill_tokens() const noexcept { return cache_hits_; }
 
   /// Total simulated seconds this backend has spent in steps.
   [[nodiscard]] seconds busy_time() const noexcept { return busy_; }
@@ -61,6 +74,10 @@ class simulated_backend final : public model_backend {
  private:
   void run_step(const step_plan& plan, step_result& result) override;
   double draw(const std::vector<double>& factors) noexcept;
+  // The prefill time of `p`, less what the prefix cache serves.
+  double prefill_seconds(const prefill_assignment& p);
+  // Marks `block` most recently used, inserting it (and evicting the least recent) if absent.
+  void touch(std::uint32_t block);
 
   simulated_backend_config config_;
   const step_time_estimator* estimator_;
@@ -68,6 +85,11 @@ class simulated_backend final : public model_backend {
   std::unordered_map<request_id, tokens> generated_;  // produced so far
   std::unordered_map<request_id, tokens> kv_held_;    // KV entries, as of the request's last step
   std::vector<tokens> kv_;                            // scratch: the decode set's KV lengths
+  std::unordered_map<request_id, std::vector<std::uint32_t>> blocks_;  // prompt block hashes
+  std::unordered_map<request_id, tokens> cached_;  // prompt tokens the cache serves this prefill
+  std::list<std::uint32_t> lru_;                   // cached blocks, most recent first
+  std::unordered_map<std::uint32_t, std::list<std::uint32_t>::iterator> cache_;
+  tokens cache_hits_{0};
   std::uint64_t rng_;
   seconds busy_{0};
   std::uint64_t steps_ = 0;

@@ -229,7 +229,10 @@ inline std::optional<simulation_result> run_with_table(const trace& t,
         throw rtlm::error(fmt::format("trace request {}: {}", next, e.field()), e.value(),
                           e.requirement());
       }
-      for (const auto& b : backends) b->set_output_length(r.id, q.output);
+      for (const auto& b : backends) {
+        b->set_output_length(r.id, q.output);
+        if (!t.prefix_blocks.empty()) b->set_prefix_blocks(r.id, t.prefix_blocks[next]);
+      }
       const submit_status status = s.submit(r);
       RTLM_ASSERT(status == submit_status::accepted);
       static_cast<void>(status);
@@ -283,7 +286,10 @@ inline std::optional<simulation_result> run_with_table(const trace& t,
   }
 
   result.simulated_seconds = since_start(now);
-  for (const auto& b : backends) result.busy_seconds.push_back(b->busy_time().count());
+  for (const auto& b : backends) {
+    result.busy_seconds.push_back(b->busy_time().count());
+    result.cached_prefill_tokens += b->cached_prefill_tokens();
+  }
   return result;
 }
 
@@ -298,6 +304,9 @@ RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& 
                           "every simulated backend needs an estimator");
   }
   const std::size_t n = t.requests.size();
+  rtlm::detail::require(t.prefix_blocks.empty() || t.prefix_blocks.size() == n,
+                        "trace.prefix_blocks", t.prefix_blocks.size(),
+                        fmt::format("must be empty or hold one list per request ({})", n));
   // Every time must fit the int64-nanosecond clock with room to spare (detail::at would
   // overflow): bound the arrivals here, the deadlines as they are set, the clock as it moves.
   for (std::size_t i = 0; i < n; ++i) {

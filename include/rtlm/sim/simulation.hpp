@@ -106,6 +106,8 @@ struct simulation_result {
   /// Events that ended a request that had already ended (finished, rejected, failed or
   /// cancelled twice): 0 unless something is badly wrong; the conservation test checks it.
   std::size_t repeated_endings = 0;
+  /// Prompt tokens the backends' prefix caches served instead of computing (0 without one).
+  tokens cached_prefill_tokens{0};
 };
 
 /// Runs `t` through an rtlm::scheduler over the simulated backends: the discrete-event loop

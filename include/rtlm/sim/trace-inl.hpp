@@ -76,6 +76,39 @@ struct json_member {
   std::string_view value;
 };
 
+// The whole numbers of the JSON array `value` (`[0, 1, 2]`), each in [0, 2^32). Throws
+// rtlm::error naming `where` for anything else. O(value size).
+inline std::vector<std::uint32_t> json_block_ids(std::string_view value, const std::string& where) {
+  const auto fail = [&] {
+    return rtlm::error(
+        where, std::string(value),
+        "must be an array of whole numbers in [0, 2^32) (the prompt's block hashes)");
+  };
+  if (value.size() < 2 || value.front() != '[' || value.back() != ']') throw fail();
+  std::vector<std::uint32_t> ids;
+  std::size_t i = 1;
+  const auto skip_space = [&] {
+    while (i < value.size() && (value[i] == ' ' || value[i] == '\t')) ++i;
+  };
+  skip_space();
+  if (i + 1 == value.size()) return ids;  // "[]", "[ ]"
+  for (;;) {
+    skip_space();
+    std::uint64_t v = 0;
+    const std::size_t start = i;
+    while (i < value.size() && value[i] >= '0' && value[i] <= '9' && i - start < 11) {
+      v = v * 10 + static_cast<std::uint64_t>(value[i] - '0');
+      ++i;
+    }
+    if (i == start || v > 0xffffffffULL) throw fail();
+    ids.push_back(static_cast<std::uint32_t>(v));
+    skip_space();
+    if (value[i] == ']' && i + 1 == value.size()) return ids;
+    if (value[i] != ',') throw fail();
+    ++i;
+  }
+}
+
 // The members at the top level of the JSON object that `line` holds, in order; nested objects
 // and arrays are skipped whole, so a key inside them is never taken for a top-level one. Throws
 // rtlm::error naming `where` unless `line` is one object (whitespace around it allowed) whose
@@ -292,7 +325,15 @@ RTLM_INLINE trace load_mooncake_trace(const std::string& path) {
     const double output = detail::json_number(members, "output_length", where);
     rtlm::detail::require(ms >= 0, where + " timestamp", ms, "must be >= 0 (milliseconds)");
     detail::add_request(t, where, ms / 1000.0, prompt, output);
+    const auto ids = std::find_if(members.begin(), members.end(),
+                                  [](const detail::json_member& m) { return m.key == "hash_ids"; });
+    if (ids != members.end()) {
+      t.prefix_blocks.resize(t.requests.size() - 1);  // lines before without hash_ids: none
+      t.prefix_blocks.push_back(detail::json_block_ids(ids->value, where + " hash_ids"));
+      t.prefix_block_tokens = tokens(512);
+    }
   }
+  if (!t.prefix_blocks.empty()) t.prefix_blocks.resize(t.requests.size());
   detail::rebase(t);
   return t;
 }
@@ -326,6 +367,12 @@ RTLM_INLINE trace first_seconds(const trace& t, double seconds) {
   for (const trace_request& r : t.requests) {
     if (r.arrival > seconds) break;
     out.requests.push_back(r);
+  }
+  if (!t.prefix_blocks.empty()) {
+    out.prefix_blocks.assign(
+        t.prefix_blocks.begin(),
+        t.prefix_blocks.begin() + static_cast<std::ptrdiff_t>(out.requests.size()));
+    out.prefix_block_tokens = t.prefix_block_tokens;
   }
   return out;
 }

@@ -1,6 +1,7 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,12 @@ struct trace_request {
 struct trace {
   std::string name;  ///< where it came from, for reports
   std::vector<trace_request> requests;
+  /// The hashes of each request's prompt blocks, in prompt order (Mooncake's `hash_ids`): two
+  /// requests whose lists share a leading run share that prefix. Empty when the trace has none;
+  /// otherwise one list per request.
+  std::vector<std::vector<std::uint32_t>> prefix_blocks;
+  /// Prompt tokens per prefix block (512 in Mooncake); 0 without prefix blocks.
+  tokens prefix_block_tokens{0};
 
   /// Seconds from the first to the last arrival (0 for fewer than two requests).
   [[nodiscard]] double span() const noexcept {
@@ -43,10 +50,12 @@ struct trace {
 [[nodiscard]] trace load_azure_trace(const std::string& path);
 
 /// Reads a Mooncake trace (FAST 2025): JSON Lines with `timestamp` (milliseconds), `input_length`
-/// and `output_length` per request (other keys ignored). Keys are read at the top level of each
-/// line's object only: a key of the same name nested in another member's object or array is
+/// and `output_length` per request, and `hash_ids` (its 512-token prompt blocks' hashes, into
+/// prefix_blocks) where a line has them (other keys ignored). Keys are read at the top level of
+/// each line's object only: a key of the same name nested in another member's object or array is
 /// not read. Errors as load_azure_trace, and for a line that is not one JSON object or repeats
-/// a top-level key (`path:line output_length`).
+/// a top-level key (`path:line output_length`), or whose `hash_ids` is not an array of whole
+/// numbers in [0, 2^32) (`path:line hash_ids`).
 [[nodiscard]] trace load_mooncake_trace(const std::string& path);
 
 /// Reads a trace of lengths and times as `benchmarks/data/mooncake/conversation_lengths.csv`
@@ -63,7 +72,7 @@ struct trace {
 /// `stretch` unless it is finite and > 0.
 [[nodiscard]] trace stretch_arrivals(const trace& t, double stretch);
 
-/// The requests that arrive within the first `seconds` of `t`.
+/// The requests that arrive within the first `seconds` of `t` (with their prefix blocks).
 [[nodiscard]] trace first_seconds(const trace& t, double seconds);
 
 }  // namespace rtlm::sim

@@ -145,17 +145,30 @@ RTLM_INLINE trace inject_burst(const trace& t, std::size_t n, double at_seconds,
       std::upper_bound(t.requests.begin(), t.requests.end(), at_seconds,
                        [](double at, const trace_request& r) { return at < r.arrival; });
   out.requests.insert(out.requests.end(), t.requests.begin(), split);
+  const bool blocks = !t.prefix_blocks.empty();
+  const auto first_after = split - t.requests.begin();
+  if (blocks) {
+    out.prefix_block_tokens = t.prefix_block_tokens;
+    out.prefix_blocks.assign(t.prefix_blocks.begin(), t.prefix_blocks.begin() + first_after);
+  }
   rtlm::detail::split_mix64 rng(seed);
   for (std::size_t i = 0; i < n; ++i) {
-    const trace_request& like = t.requests[rng.below(t.requests.size())];
+    const std::size_t drawn = rng.below(t.requests.size());
+    const trace_request& like = t.requests[drawn];
     out.requests.push_back({.arrival = at_seconds, .prompt = like.prompt, .output = like.output});
+    if (blocks) out.prefix_blocks.push_back(t.prefix_blocks[drawn]);  // the same prompt
   }
   out.requests.insert(out.requests.end(), split, t.requests.end());
+  if (blocks) {
+    out.prefix_blocks.insert(out.prefix_blocks.end(), t.prefix_blocks.begin() + first_after,
+                             t.prefix_blocks.end());
+  }
   return out;
 }
 
 RTLM_INLINE trace all_at_once(const trace& t) {
-  trace out{.name = t.name + " (all at once)", .requests = t.requests};
+  trace out = t;
+  out.name = t.name + " (all at once)";
   for (trace_request& r : out.requests) r.arrival = 0.0;
   return out;
 }

@@ -95,10 +95,11 @@ inline constexpr std::size_t max_burst_requests = std::size_t{1} << 24;
                                   std::uint64_t seed);
 
 /// `t` with `n` requests added at `at_seconds`, after every request of `t` that arrives by then
-/// (the order of `t`'s requests is kept); each one's lengths are those of a request of `t` drawn
-/// uniformly, with replacement, by a SplitMix64 stream of `seed`. Throws rtlm::error naming the
-/// field unless n is in [1, max_burst_requests] (`n`), at_seconds is finite and in [0,
-/// max_time_seconds = 4e9] (`at_seconds`), and `t` has requests in time order (`trace`). O(requests
+/// (the order of `t`'s requests is kept); each one's lengths (and prefix blocks) are those of a
+/// request of `t` drawn uniformly, with replacement, by a SplitMix64 stream of `seed`. Throws
+/// rtlm::error naming the field unless n is in [1, max_burst_requests] (`n`), at_seconds is finite
+/// and in [0, max_time_seconds = 4e9] (`at_seconds`), and `t` has requests in time order (`trace`).
+/// O(requests
 /// + n); allocates the trace.
 [[nodiscard]] trace inject_burst(const trace& t, std::size_t n, double at_seconds,
                                  std::uint64_t seed);
