@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rtlm/core/error.hpp"
@@ -110,8 +111,8 @@ usage: rtlm-sim [options]
   --help               this text
 )";
 
-options::options(const std::string& data)
-    : data_dir(data),
+options::options(std::string data)
+    : data_dir(std::move(data)),
       trace(data_dir + "/traces/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"),
       errors(data_dir + "/length_errors/alpaca_eval_cv.csv") {}
 

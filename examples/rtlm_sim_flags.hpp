@@ -72,7 +72,7 @@ struct options {
   bool help = false;  // --help: print `usage` and run nothing
 
   /// The default scenario, with the bundled data under `data_dir` (benchmarks/data).
-  explicit options(const std::string& data_dir);
+  explicit options(std::string data_dir);
 };
 
 /// A policy as rtlm-sim names it: the scheduler's policy and where its predictions come from.

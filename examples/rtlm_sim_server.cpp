@@ -207,16 +207,21 @@ rtlm::sim::simulation_config server::config_for(const policy_run& p, std::uint64
   c.deadlines = o.deadlines;
   // Deadlines from what is known at arrival: the predicted length (the oracles' is the true).
   c.deadlines.on_predicted_length = true;
-  if (p.oracle || o.predictor == "oracle") {
-    c.predict = rtlm::sim::true_length;
-  } else if (lengths_) {
+  rtlm::sim::prediction_source predicted;
+  if (lengths_) {
     // Seed `seed` draws request i's prediction error with key i + (seed - 1) x (the trace's
     // size): seed 1 keys by the index alone.
     const std::uint64_t offset = (seed - 1) * trace_size;
     const rtlm::sim::length_noise_model* lengths = &*lengths_;
-    c.predict = [lengths, offset](std::size_t i, const rtlm::sim::trace_request& q) {
+    predicted = [lengths, offset](std::size_t i, const rtlm::sim::trace_request& q) {
       return std::optional<rtlm::length_estimate>(lengths->predict(q.output, i + offset));
     };
+  }
+  if (p.oracle || o.predictor == "oracle") {
+    c.predict = rtlm::sim::true_length;
+    c.deadline_basis = predicted;  // the competitors' deadlines
+  } else {
+    c.predict = predicted;
   }
   return c;
 }

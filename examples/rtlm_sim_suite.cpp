@@ -185,6 +185,7 @@ int run_suite(const options& given) {
     put(reg.id + ".server.slo_tpot", o.slo.tpot.count());
     // Every (load, seed, policy) run, then every policy's sustainable-rate searches.
     const std::size_t n_seeds = o.seeds.size();
+    const auto seeds = static_cast<double>(n_seeds);
     std::vector<figures> results(reg.loads.size() * n_seeds * runs.size());
     const auto slot = [&](std::size_t l, std::size_t k, std::size_t i) {
       return (l * n_seeds + k) * runs.size() + i;
@@ -242,18 +243,22 @@ int run_suite(const options& given) {
       std::vector<double> over(runs.size());
       for (std::size_t i = 0; i < runs.size(); ++i) {
         // Means over the seeds; the latency and its ratio to vllm_fcfs's also their range.
-        double mean = 0, lo = std::numeric_limits<double>::infinity(), hi = -lo;
-        double ratio = 0, rlo = lo, rhi = hi;
+        double mean = 0;
+        double lo = std::numeric_limits<double>::infinity();
+        double hi = -lo;
+        double ratio = 0;
+        double rlo = lo;
+        double rhi = hi;
         figures avg;
         avg.slo.attainment = 0.0;
         for (std::size_t k = 0; k < n_seeds; ++k) {
           const figures& f = results[slot(l, k, i)];
           const double m = f.base.mean_latency;
           const double q = m / results[slot(l, k, *fcfs)].base.mean_latency;
-          mean += m / n_seeds;
+          mean += m / seeds;
           lo = std::min(lo, m);
           hi = std::max(hi, m);
-          ratio += q / n_seeds;
+          ratio += q / seeds;
           rlo = std::min(rlo, q);
           rhi = std::max(rhi, q);
           const double share = 1.0 / static_cast<double>(n_seeds);
@@ -292,9 +297,9 @@ int run_suite(const options& given) {
         put(p + "tpot_p99", avg.serving.tpot.p99);
         put(p + "slo_attainment", avg.slo.attainment);
         put(p + "goodput", avg.slo.goodput);
-        put(p + "preemptions", static_cast<double>(avg.serving.preemptions) / n_seeds);
-        put(p + "rejected", static_cast<double>(avg.base.rejected) / n_seeds);
-        put(p + "failed", static_cast<double>(avg.base.failed) / n_seeds);
+        put(p + "preemptions", static_cast<double>(avg.serving.preemptions) / seeds);
+        put(p + "rejected", static_cast<double>(avg.base.rejected) / seeds);
+        put(p + "failed", static_cast<double>(avg.base.failed) / seeds);
         if (runs[i].rtlm_policy && (!best || over[i] < over[*best])) best = i;
       }
       const auto ratio_of = [&](std::string_view name) {
@@ -308,7 +313,7 @@ int run_suite(const options& given) {
           [&] {
             double m = 0;
             for (std::size_t k = 0; k < n_seeds; ++k)
-              m += results[slot(l, k, *fcfs)].base.mean_latency / n_seeds;
+              m += results[slot(l, k, *fcfs)].base.mean_latency / seeds;
             return m;
           }(),
           ratio_of("vllm_priority"), ratio_of("prompt_sjf"),

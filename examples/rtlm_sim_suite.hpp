@@ -12,6 +12,6 @@ namespace rtlm_sim {
 /// Runs the regimes R0 to R4 with the options' policies over their seeds (5 unless --seeds was
 /// given): a table and a latency-CDF plot per regime, the sustainable request rates, a summary
 /// table, and with --json the keys `<regime>.<policy>.<metric>`. Returns the exit status.
-int run_suite(const options& o);
+int run_suite(const options& given);
 
 }  // namespace rtlm_sim

@@ -160,6 +160,13 @@ TEST(simulation, a_deadline_on_the_predicted_length_ignores_the_true_one) {
   const rtlm::sim::simulation_result predicted = rtlm::sim::simulate(t, config);
   EXPECT_DOUBLE_EQ(predicted.records[0].deadline, 0.0 + 2.0 + 0.1 * 19);  // 20.4 rounds to 20
   EXPECT_DOUBLE_EQ(predicted.records[1].deadline, 1.0 + 2.0 + 0.1 * 19);
+  // An oracle's run judged against its competitors' deadlines: the basis, not its prediction.
+  config.deadline_basis = [](std::size_t, const rtlm::sim::trace_request&) {
+    return std::optional<rtlm::length_estimate>(
+        rtlm::length_estimate{.mean_tokens = 30, .upper_bound = 40_tok, .bound_coverage = 0.9});
+  };
+  EXPECT_DOUBLE_EQ(rtlm::sim::simulate(t, config).records[0].deadline, 2.0 + 0.1 * 29);
+  config.deadline_basis = nullptr;
   config.predict = nullptr;  // without a prediction, the true length
   EXPECT_DOUBLE_EQ(rtlm::sim::simulate(t, config).records[0].deadline, 2.0 + 0.1 * 49);
 }

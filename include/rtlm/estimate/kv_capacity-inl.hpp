@@ -41,9 +41,12 @@ RTLM_INLINE kv_cache_plan plan_kv_cache(const model_shape& shape, const hardware
 
   // One layer's live activations for T tokens in 16-bit (the residual stream and its normalised
   // copy, the QKV output, the MLP's intermediates), and fp32 logits for S sequences.
-  const double q = static_cast<double>(c.attention_heads / p) * c.head_dim;
-  const double kv = static_cast<double>(std::max(1, c.kv_heads / p)) * c.head_dim;
-  const double f = static_cast<double>(c.ffn_size / p);
+  // model_shape checked that P divides the heads and the FFN (or the KV heads divide P: each
+  // GPU then holds one KV head), so these quotients are whole.
+  const auto gpus = static_cast<double>(p);
+  const double q = static_cast<double>(c.attention_heads) / gpus * c.head_dim;
+  const double kv = std::max(1.0, static_cast<double>(c.kv_heads) / gpus) * c.head_dim;
+  const double f = static_cast<double>(c.ffn_size) / gpus;
   const double mlp_intermediates = c.mlp == mlp_kind::gated ? 3.0 : 2.0;
   const double per_token = (2.0 * h + q + 2.0 * kv + mlp_intermediates * f) * 2.0;
   const double activations = static_cast<double>(config.max_batched_tokens.count()) * per_token +

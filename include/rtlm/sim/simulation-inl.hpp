@@ -206,11 +206,14 @@ inline std::optional<simulation_result> run_with_table(const trace& t,
       r.arrival = at(q.arrival);
       if (config.predict) r.predicted_length = config.predict(next, q);
       tokens output = q.output;
-      if (config.deadlines.on_predicted_length && r.predicted_length &&
-          std::isfinite(r.predicted_length->mean_tokens)) {
-        // Clamped to what a deadline can hold; a bad mean is named by validate() below.
-        const double mean = std::clamp(std::round(r.predicted_length->mean_tokens), 1.0, 1e9);
-        output = tokens(static_cast<tokens::rep>(mean));
+      if (config.deadlines.on_predicted_length) {
+        const std::optional<length_estimate> basis =
+            config.deadline_basis ? config.deadline_basis(next, q) : r.predicted_length;
+        if (basis && std::isfinite(basis->mean_tokens)) {
+          // Clamped to what a deadline can hold; a bad mean is named by validate() below.
+          output = tokens(
+              static_cast<tokens::rep>(std::clamp(std::round(basis->mean_tokens), 1.0, 1e9)));
+        }
       }
       if (const std::optional<double> d = deadline_of(q, output)) {
         // NaN fails both comparisons.

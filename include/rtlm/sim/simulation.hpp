@@ -38,8 +38,9 @@ struct deadline_rule {
   seconds ttft{2.0};
   seconds tpot{0.1};
   /// Set the deadline from the request's predicted mean output length (what a client or the
-  /// scheduler could know at arrival) instead of its true length, which would hand every
-  /// deadline-ordered policy the answer. A request without a prediction uses its true length.
+  /// scheduler could know at arrival; simulation_config::deadline_basis) instead of its true
+  /// length, which would hand every deadline-ordered policy the answer. A request without a
+  /// prediction uses its true length.
   bool on_predicted_length = false;
 
   /// Throws rtlm::error naming the field unless `slack` is in (0, max_deadline_slack] (for
@@ -69,6 +70,10 @@ struct simulation_config {
   std::vector<backend_spec> backends;
   deadline_rule deadlines;
   prediction_source predict;  ///< empty: requests carry no prediction
+  /// The prediction whose mean sets a deadline under deadline_rule::on_predicted_length (empty:
+  /// `predict`'s). An oracle run sets it to the competitors' predictor, so that every policy is
+  /// judged against the same deadlines while the oracle orders by true lengths.
+  prediction_source deadline_basis;
 };
 
 /// What happened to one request. Times are simulated seconds since the first arrival; NaN when
