@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "rtlm/detail/csv.hpp"
 #include "rtlm/estimate/estimator_fitting.hpp"
 #include "rtlm/estimate/hardware_spec.hpp"
 #include "rtlm/estimate/kv_capacity.hpp"
@@ -68,15 +69,18 @@ server::server(const options& o) : o_(o) {
   model->tensor_parallel = o.tp;
   shape_ = std::make_unique<rtlm::model_shape>(*model);  // checks the TP degree
 
-  // The profile: the one named, else the bundled one of this GPU and model, else the model's
-  // H100 profile with its fitted efficiencies carried over to this GPU's ceilings (modelled).
+  // The profile: the one named, else the bundled one of this GPU, model and TP degree, else of
+  // the H100, else of another TP degree; what was measured elsewhere has its fitted
+  // efficiencies carried over to this GPU's ceilings and this TP's shard (modelled).
   std::string profile_path = o.profile;
-  if (profile_path.empty()) profile_path = bundled_profile(o.data_dir, o.gpu, o.model, o.tp);
-  if (profile_path.empty()) profile_path = bundled_profile(o.data_dir, "h100", o.model, o.tp);
+  for (const int tp : {o.tp, 1, 2, 4, 8}) {
+    for (const std::string& on : {o.gpu, std::string("h100")}) {
+      if (profile_path.empty()) profile_path = bundled_profile(o.data_dir, on, o.model, tp);
+    }
+  }
   if (profile_path.empty()) {
-    throw rtlm::error(
-        "--profile", "(none)",
-        fmt::format("no bundled profile of {} at TP {} on any GPU: pass --profile", o.model, o.tp));
+    throw rtlm::error("--profile", "(none)",
+                      fmt::format("no bundled profile of {}: pass --profile", o.model));
   }
   const rtlm::profile prof = rtlm::load_profile_csv(profile_path);
   // A profile times one model: fitting it to another's shape gives wrong step times silently.
@@ -90,8 +94,21 @@ server::server(const options& o) : o_(o) {
   const std::string measured_on = gpu_of_profile(prof).value_or(o.gpu);
   const std::optional<rtlm::hardware_config> measured_gpu =
       rtlm::accelerators::by_name(measured_on);
+  // A shard's profile says its TP degree; the fit needs the shape it measured.
+  rtlm::model_config measured_model = *model;
+  if (const auto tp = prof.metadata.find("tensor_parallel"); tp != prof.metadata.end()) {
+    const double degree = rtlm::detail::parse_double(profile_path + " tensor_parallel", tp->second);
+    rtlm::detail::require(degree >= 1 && degree <= 64 && degree == std::floor(degree),
+                          profile_path + " tensor_parallel", tp->second,
+                          "must be a whole number in 1..64");
+    measured_model.tensor_parallel = static_cast<int>(degree);
+  } else {
+    measured_model.tensor_parallel = 1;
+  }
   const rtlm::roofline_fit fit = rtlm::fit_roofline_estimator(
-      rtlm::step_featurizer{*shape_, rtlm::hardware_spec(measured_gpu.value_or(*gpu))}, prof);
+      rtlm::step_featurizer{rtlm::model_shape(measured_model),
+                            rtlm::hardware_spec(measured_gpu.value_or(*gpu))},
+      prof);
   using rtlm::step_regime;
   auto shard = std::make_unique<rtlm::fitted_roofline_estimator>(
       rtlm::step_featurizer{*shape_, rtlm::hardware_spec(*gpu)},
@@ -99,12 +116,13 @@ server::server(const options& o) : o_(o) {
       fit.estimator.coefficients(step_regime::chunked_prefill),
       fit.estimator.coefficients(step_regime::single_decode),
       fit.estimator.coefficients(step_regime::batched_decode));
-  step_source_ = measured_on == o.gpu
-                     ? fmt::format("estimator fitted to {}", profile_path)
-                     : fmt::format(
-                           "estimator fitted to {} ({}), its efficiencies carried over to "
-                           "the {}'s ceilings (modelled, not measured)",
-                           profile_path, measured_on, o.gpu);
+  step_source_ = fmt::format("estimator fitted to {}", profile_path);
+  if (measured_on != o.gpu || measured_model.tensor_parallel != o.tp) {
+    step_source_ += fmt::format(
+        " ({} at TP {}), its efficiencies carried over to the {}'s ceilings at TP {} (modelled, "
+        "not measured)",
+        measured_on, measured_model.tensor_parallel, o.gpu, o.tp);
+  }
   if (o.tp > 1) {
     estimator_ = std::make_unique<rtlm::tensor_parallel_estimator>(
         std::move(shard), *shape_, rtlm::interconnects::nvlink_h100());
@@ -293,7 +311,15 @@ rtlm::sim::trace at_load(const workload& w, const options& o, double capacity, d
 }
 
 double saturated_capacity(const rtlm::sim::trace& t, const server& s, std::uint64_t seed) {
+  // The trace, repeated whole until it holds 8 batches' worth, so that the queue outlasts the
+  // batch's ramp-up.
   rtlm::sim::trace all = t;
+  const std::size_t least = 8 * static_cast<std::size_t>(s.limits().max_num_seqs);
+  for (std::size_t i = 0; all.requests.size() < least; ++i) {
+    all.requests.push_back(t.requests[i % t.requests.size()]);
+    if (!t.prefix_blocks.empty())
+      all.prefix_blocks.push_back(t.prefix_blocks[i % t.requests.size()]);
+  }
   for (rtlm::sim::trace_request& r : all.requests) r.arrival = 0.0;
   rtlm::sim::simulation_config c = s.config_for(policy_named("vllm_fcfs"), seed, all);
   c.deadlines.rule = rtlm::sim::deadline_rule::kind::none;

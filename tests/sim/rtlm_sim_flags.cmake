@@ -102,6 +102,15 @@ file(STRINGS "${OUT}/prefix.json" cached REGEX "vllm_fcfs.cached_prefill_tokens"
 if(NOT status EQUAL 0 OR NOT cached MATCHES ": [1-9]")
   message(FATAL_ERROR "rtlm-sim --prefix-cache served nothing from the cache: ${err} ${cached}")
 endif()
+# A TP degree no profile measured runs on the nearest one, carried over, and says so.
+execute_process(COMMAND "${SIM}" --quiet --policies vllm_fcfs --loads "" --duration 60
+                        --model llama-3.1-70b --tp 8 --out "${OUT}/tp8"
+                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+string(FIND "${out}" "(h100 at TP 4), its efficiencies carried over to the h100's ceilings at TP 8"
+       at)
+if(NOT status EQUAL 0 OR at LESS 0)
+  message(FATAL_ERROR "rtlm-sim --model llama-3.1-70b --tp 8: ${status} ${err}\n${out}")
+endif()
 # Generated arrivals and a burst run, and the table says what arrived.
 execute_process(COMMAND "${SIM}" --quiet --policies vllm_fcfs --loads ""
                         --trace "${DATA}/sharegpt/sharegpt_8k_filtered_stats_llama2_tokenizer.csv"
