@@ -53,8 +53,8 @@ enum class admission_basis : std::uint8_t {
   expected_length_when_saturated,
 };
 
-/// What a running request holds in the KV cache ahead of its growth (docs/scheduling.md, "KV
-/// reservation").
+/// What a running request holds in the KV cache ahead of its growth (docs/scheduling.md, "One
+/// step").
 enum class kv_reservation : std::uint8_t {
   /// Its prompt plus the predicted output bound, from admission on (rtlm's default): fewer
   /// preemptions, at the price of KV held against tokens that may never come.
