@@ -223,7 +223,7 @@ rtlm::sim::simulation_config server::config_for(const policy_run& p, std::uint64
     c.backends.push_back(std::move(b));
   }
   c.deadlines = o.deadlines;
-  // Deadlines from what is known at arrival: the predicted length (the oracles' is the true).
+  // Deadlines from what is known at arrival, the predicted length: the same for every policy.
   c.deadlines.on_predicted_length = true;
   rtlm::sim::prediction_source predicted;
   if (lengths_) {
