@@ -312,9 +312,10 @@ rtlm::sim::trace at_load(const workload& w, const options& o, double capacity, d
 
 double saturated_capacity(const rtlm::sim::trace& t, const server& s, std::uint64_t seed) {
   // The trace, repeated whole until it holds 8 batches' worth, so that the queue outlasts the
-  // batch's ramp-up.
+  // batch's ramp-up; 4 copies at most, which bounds the work of a tiny, pathological trace.
   rtlm::sim::trace all = t;
-  const std::size_t least = 8 * static_cast<std::size_t>(s.limits().max_num_seqs);
+  const std::size_t least =
+      std::min(8 * static_cast<std::size_t>(s.limits().max_num_seqs), 4 * t.requests.size());
   for (std::size_t i = 0; all.requests.size() < least; ++i) {
     all.requests.push_back(t.requests[i % t.requests.size()]);
     if (!t.prefix_blocks.empty())

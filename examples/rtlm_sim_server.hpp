@@ -93,11 +93,11 @@ struct workload {
                                        double load, std::uint64_t seed,
                                        std::string_view flag = "--load");
 
-/// The server's capacity in requests per second: every request of `t` (repeated whole until
-/// there are 8 x max_num_seqs) queued at once and served by vllm_fcfs with seed `seed`,
-/// counting the requests finished by the time the queue first empties over that time (the
-/// drain tail, where the batch thins out, left out); a trace the server holds whole at once,
-/// never queueing, counts all its requests over the whole run. Throws rtlm::error naming
+/// The server's capacity in requests per second: every request of `t` (repeated whole, up to 4
+/// copies, until there are 8 x max_num_seqs) queued at once and served by vllm_fcfs with seed
+/// `seed`, counting the requests finished by the time the queue first empties over that time
+/// (the drain tail, where the batch thins out, left out); a trace the server holds whole at
+/// once, never queueing, counts all its requests over the whole run. Throws rtlm::error naming
 /// `capacity` when nothing finishes.
 [[nodiscard]] double saturated_capacity(const rtlm::sim::trace& t, const server& s,
                                         std::uint64_t seed);
