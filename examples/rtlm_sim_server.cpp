@@ -125,7 +125,9 @@ server::server(const options& o) : o_(o) {
   }
   if (o.tp > 1) {
     estimator_ = std::make_unique<rtlm::tensor_parallel_estimator>(
-        std::move(shard), *shape_, rtlm::interconnects::nvlink_h100());
+        std::move(shard), *shape_,
+        o.gpu.rfind("a100", 0) == 0 ? rtlm::interconnects::nvlink_a100()
+                                    : rtlm::interconnects::nvlink_h100());
     step_source_ += fmt::format(", one TP{} shard plus a modelled all-reduce", o.tp);
   } else {
     estimator_ = std::move(shard);
