@@ -292,6 +292,10 @@ BENCHMARK_CAPTURE(BM_plan_step, least_laxity_first, rtlm::policy_kind::least_lax
 BENCHMARK_CAPTURE(BM_plan_step, uncertainty_aware_priority,
                   rtlm::policy_kind::uncertainty_aware_priority)
     ->UseManualTime();
+BENCHMARK_CAPTURE(BM_plan_step, gittins_index, rtlm::policy_kind::gittins_index)->UseManualTime();
+BENCHMARK_CAPTURE(BM_plan_step, tail_inflated_expectation,
+                  rtlm::policy_kind::tail_inflated_expectation)
+    ->UseManualTime();
 
 void BM_plan_step_fixed_fcfs(benchmark::State& state) {
   rtlm::basic_scheduler<rtlm::first_come_first_served> s(

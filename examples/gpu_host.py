@@ -273,18 +273,26 @@ class GpuBackend(rtlm.Backend):
 
 
 def serve(model, estimator, requests, policy, predictions, step_log, split_timing=True,
-          label=None, run=None):
+          label=None, run=None, admission="reject"):
     """Replays `requests` (arrival, prompt, output, deadline) on the GPU; returns per-request
     (latency, on_time) and appends one row per step to step_log, both under `label` (default:
     the policy) and with the fields of `run` (a dict, e.g. the run's number and round).
-    split_timing: the backend reports its prefills' own time with each step."""
+    `policy` is a policy_kind name, with ":strict" for its key without aging.
+    split_timing: the backend reports its prefills' own time with each step.
+    admission: what rtlm's policies do with a request that cannot meet its deadline (FCFS, as
+    vLLM, always accepts)."""
     label = label or policy
     run = run or {}
     lengths = {i: r[2] for i, r in enumerate(requests)}
     backend = GpuBackend(model, lengths, split_timing)
-    admission = "accept" if policy in ("first_come_first_served",) else "reject"
-    scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(policy=policy, admission=admission,
-                                                    max_requests=len(requests) + 1))
+    name, _, mode = policy.partition(":")
+    if mode not in ("", "strict"):
+        raise ValueError(f"policy {policy}: the only mode is :strict")
+    if name == "first_come_first_served":
+        admission = "accept"
+    scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(policy=name, admission=admission,
+                                                    max_requests=len(requests) + 1,
+                                                    aging=mode != "strict"))
     gpu = scheduler.add_backend(backend, estimator)
     ended = {}
 
@@ -351,7 +359,12 @@ def main():
     ap.add_argument("--slack", type=float, default=5.0)
     ap.add_argument("--slots", type=int, default=160)
     ap.add_argument("--slot-tokens", type=int, default=4096)
-    ap.add_argument("--policies", default="first_come_first_served,shortest_predicted_first")
+    ap.add_argument("--policies", default="first_come_first_served,shortest_predicted_first",
+                    help="policy_kind names, each with :strict for its key without aging "
+                    "(gittins_index:strict)")
+    ap.add_argument("--admission", default="reject", choices=["reject", "downgrade",
+                                                               "relax_deadline", "accept"],
+                    help="rtlm's policies' admission control (FCFS always accepts, as vLLM)")
     ap.add_argument("--prefill-attention", default="flash", choices=["flash", "cudnn"])
     ap.add_argument("--eager-decode", action="store_true", help="no CUDA graphs (cross-check)")
     ap.add_argument("--rounds", type=int, default=1,
@@ -412,7 +425,7 @@ def main():
     policies = args.policies.split(",")
     for k in range(args.warmup):
         t = time.time()
-        serve(model, estimator, requests, policies[0], preds, [])
+        serve(model, estimator, requests, policies[0], preds, [], admission=args.admission)
         print(f"warm-up run {k + 1} of {args.warmup} ({policies[0]}, not measured): "
               f"{time.time() - t:.0f} s; GPU {gpu_state()}", flush=True)
     runs = []  # (policy, split timing, label, round)
@@ -425,7 +438,7 @@ def main():
     for number, (policy, split, label, r) in enumerate(runs):
         mine = []
         results, end = serve(model, estimator, requests, policy, preds, mine, split, label,
-                             dict(run=number, round=r))
+                             dict(run=number, round=r), admission=args.admission)
         steps += mine
         per_request += results
         print(f"run {number} ({label}, round {r}) done; GPU {gpu_state()}", flush=True)

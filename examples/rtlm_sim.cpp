@@ -54,7 +54,7 @@ int run(const options& o) {
   const auto wall_start = std::chrono::steady_clock::now();
   const rtlm_sim::workload w = rtlm_sim::load_workload(o);
   const rtlm::sim::trace& trace = w.requests;
-  const rtlm_sim::server server(o);
+  const rtlm_sim::server server(o, trace);
   const double capacity = rtlm_sim::saturated_capacity(trace, server, o.seeds.front());
   const auto at_load = [&](double load, std::uint64_t seed, std::string_view flag = "--load") {
     return rtlm_sim::at_load(w, o, capacity, load, seed, flag);
@@ -139,7 +139,12 @@ int run(const options& o) {
       o.burst_requests > 0 ? fmt::format(", plus {} at {} s", o.burst_requests, o.burst_at)
                            : std::string());
   fmt::print("{} (seed {})\n", server.describe(), o.seeds[0]);
-  fmt::print("predictions: {}\n", server.lengths_description());
+  const double tau = server.measured_kendall_tau(main_trace, o.seeds[0], trace.requests.size());
+  fmt::print("predictions: {}{}\n", server.lengths_description(),
+             std::isnan(tau) ? std::string()
+                             : fmt::format(" (Kendall tau of predicted mean vs true length, "
+                                           "measured on this trace: {:.2f})",
+                                           tau));
   fmt::print("deadlines: {}\n\n",
              o.deadlines.rule == rtlm::sim::deadline_rule::kind::none ? std::string("none")
              : o.deadlines.rule == rtlm::sim::deadline_rule::kind::slack

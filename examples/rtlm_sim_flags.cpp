@@ -50,7 +50,10 @@ usage: rtlm-sim [options]
   --replicas N         simulated servers (default: 1)
   --policies LIST      comma-separated: vllm_fcfs, vllm_priority, prompt_sjf, edf,
                        predicted_sjf, predicted_srpt, least_laxity, uncertainty_aware,
-                       remaining_work, oracle_srpt, oracle_edf (default: all)
+                       remaining_work, gittins (the Gittins index of the predicted length
+                       distribution), tie (TIE's tail-inflated expectation), srpt_strict,
+                       gittins_strict, tie_strict (those without aging: a strict order that may
+                       starve long requests), oracle_srpt, oracle_edf (default: all)
   --load X             offered load as a fraction of the simulated server's saturated capacity
                        (the whole trace queued at once, vllm_fcfs; default: 0.9)
   --loads LIST         loads for the deadline-miss plot (default: 0.5,0.7,0.9,1.1; empty: none)
@@ -80,12 +83,17 @@ usage: rtlm-sim [options]
                        (by recompute, or by swap with --swap) when the batch or the KV is full
                        and a waiting request outranks it by more than 1 s of key (preemption for
                        priority; off by default, as in vLLM)
+  --preemption-limit C with --preempt, a running request may be preempted for priority only
+                       while it has generated fewer than C x its predicted mean tokens (TRAIL's
+                       limited preemption; default: no limit)
+  --preemption-cost    with --preempt, a waiting request must also outrank a running one by what
+                       preempting it costs (a recompute's prefill of its prompt and output)
   --swap GBPS          the simulated GPUs can swap a preempted request's KV to host memory and
                        back over a link of GBPS GB/s, charged to the step that moves it, instead
                        of recomputing it (every policy; default 0: recompute only, as in vLLM V1)
   --size-weight S      virtual seconds per predicted output token in the keys of the size-based
-                       policies (predicted_sjf, predicted_srpt, uncertainty_aware; default
-                       0.01); larger is closer to pure shortest-first, with less aging
+                       policies (predicted_sjf, predicted_srpt, uncertainty_aware, gittins, tie;
+                       default 0.01); larger is closer to pure shortest-first, with less aging
   --step-tokens N      tokens one step may compute, prefill chunks and decodes together (vLLM's
                        max_num_batched_tokens; default vLLM V1's: 8192 on a GPU of 70 GiB or
                        more, 2048 below)
@@ -93,13 +101,16 @@ usage: rtlm-sim [options]
   --max-batch N        sequences one step may hold (vLLM's max_num_seqs; default vLLM V1's: 1024
                        on a GPU of 70 GiB or more, 256 below)
   --predictor KIND     noise (the rtlm predictor's measured error, calibrated on AlpacaEval by
-                       cross-validation; default), oracle (true lengths), or none
+                       cross-validation; default), oracle (true lengths), none, or tau:X (a
+                       controlled predictor whose predicted means have Kendall tau X in (0, 1)
+                       with the true lengths: log-normal noise fitted to the workload's true
+                       output lengths, its calibrated posterior as the prediction)
   --length-errors PATH the measured predictor errors the noise predictor draws from
                        (default: the bundled AlpacaEval cross-validation errors)
   --length-errors-model NAME
                        whose errors (default: Meta-Llama-3-8B-Instruct)
   --duration S         use only the first S seconds of the trace (0 < S <= 4e9)
-  --seed N             seed of the step-time noise and of the noise predictor's draws
+  --seed N             seed of the step-time noise and of the noise and tau:X predictors' draws
                        (default: 1)
   --seeds LIST         comma-separated seeds: the main load runs once per seed (the table, CSVs and
                        plots are the first seed's) and a second table shows each figure's mean
@@ -183,6 +194,11 @@ policy_run policy_named(const std::string& name) {
       {"least_laxity", {"least_laxity", k::least_laxity_first, true, false}},
       {"uncertainty_aware", {"uncertainty_aware", k::uncertainty_aware_priority, true, false}},
       {"remaining_work", {"remaining_work", k::shortest_remaining_work, true, false}},
+      {"gittins", {"gittins", k::gittins_index, true, false}},
+      {"tie", {"tie", k::tail_inflated_expectation, true, false}},
+      {"srpt_strict", {"srpt_strict", k::shortest_predicted_remaining, true, false, true}},
+      {"gittins_strict", {"gittins_strict", k::gittins_index, true, false, true}},
+      {"tie_strict", {"tie_strict", k::tail_inflated_expectation, true, false, true}},
       {"oracle_srpt", {"oracle_srpt", k::shortest_remaining_work, false, true, true}},
       {"oracle_edf", {"oracle_edf", k::least_laxity_first, false, true}},
   };
@@ -298,10 +314,18 @@ options parse_flags(std::span<const std::string> args, const std::string& data_d
       o.slo.ttft = rtlm::seconds(rule_seconds(a, v, parts[0], "TTFT"));
       o.slo.tpot = rtlm::seconds(rule_seconds(a, v, parts[1], "TPOT"));
     } else if (a == "--predictor") {
-      o.predictor = value();
-      rtlm::detail::require(
-          o.predictor == "noise" || o.predictor == "oracle" || o.predictor == "none", a,
-          o.predictor, "must be noise, oracle or none");
+      const std::string& v = value();
+      if (v.rfind("tau:", 0) == 0) {
+        o.predictor = "tau";
+        o.predictor_tau = number(a, v.substr(4));
+        rtlm::detail::require(o.predictor_tau > 0 && o.predictor_tau < 1, a, v,
+                              "the Kendall tau must be in (0, 1)");
+      } else {
+        o.predictor = v;
+        rtlm::detail::require(
+            o.predictor == "noise" || o.predictor == "oracle" || o.predictor == "none", a,
+            o.predictor, "must be noise, oracle, none or tau:X");
+      }
     } else if (a == "--admission") {
       const std::string& v = value();
       const std::optional<rtlm::admission_mode> m =
@@ -346,6 +370,11 @@ options parse_flags(std::span<const std::string> args, const std::string& data_d
       o.consolidate = true;
     } else if (a == "--preempt") {
       o.preempt = true;
+    } else if (a == "--preemption-limit") {
+      o.preemption_limit = number(a, value());
+      rtlm::detail::require(o.preemption_limit >= 0, a, o.preemption_limit, "must be >= 0");
+    } else if (a == "--preemption-cost") {
+      o.preemption_cost = true;
     } else if (a == "--swap") {
       o.swap_gbps = number(a, value());
       rtlm::detail::require(o.swap_gbps >= 0 && o.swap_gbps <= 1e6, a, o.swap_gbps,

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,18 +34,22 @@ struct options {
   double memory_utilization = 0.9;  // vLLM's gpu_memory_utilization
   rtlm::kv_reservation rtlm_kv_rule = rtlm::kv_reservation::on_demand;  // rtlm's policies
   int replicas = 1;
-  std::vector<std::string> policies = {"vllm_fcfs",    "vllm_priority",     "prompt_sjf",
-                                       "edf",          "predicted_sjf",     "predicted_srpt",
-                                       "least_laxity", "uncertainty_aware", "remaining_work",
-                                       "oracle_srpt",  "oracle_edf"};
+  std::vector<std::string> policies = {
+      "vllm_fcfs",      "vllm_priority",  "prompt_sjf",   "edf",
+      "predicted_sjf",  "predicted_srpt", "least_laxity", "uncertainty_aware",
+      "remaining_work", "gittins",        "tie",          "srpt_strict",
+      "gittins_strict", "tie_strict",     "oracle_srpt",  "oracle_edf"};
   double load = 0.9;
   std::vector<double> loads = {0.5, 0.7, 0.9, 1.1};
   rtlm::sim::deadline_rule deadlines;
   rtlm::sim::slo_target slo{.ttft = rtlm::seconds(2.0), .tpot = rtlm::seconds(0.1)};
-  std::string predictor = "noise";
+  std::string predictor = "noise";  // noise, oracle, none or tau (--predictor tau:X)
+  double predictor_tau = 0.0;       // tau:X's Kendall tau, in (0, 1)
   rtlm::admission_mode admission = rtlm::admission_mode::reject;
   bool consolidate = false;
   bool preempt = false;
+  double preemption_limit = std::numeric_limits<double>::infinity();  // --preemption-limit C
+  bool preemption_cost = false;                                       // --preemption-cost
   bool admission_at_current_pace = false;
   bool evict = false;
   double size_weight = 0.01;

@@ -18,6 +18,7 @@
 #include "rtlm/estimate/kv_capacity.hpp"
 #include "rtlm/estimate/profile_csv.hpp"
 #include "rtlm/estimate/tensor_parallel_estimator.hpp"
+#include "rtlm/sim/rank_correlation.hpp"
 #include "rtlm/sim/workload.hpp"
 
 namespace rtlm_sim {
@@ -59,7 +60,7 @@ engine_limits vllm_default_limits(double memory_bytes) {
 
 server::~server() = default;
 
-server::server(const options& o) : o_(o) {
+server::server(const options& o, const rtlm::sim::trace& w) : o_(o) {
   const std::optional<rtlm::hardware_config> gpu = rtlm::accelerators::by_name(o.gpu);
   if (!gpu) {
     throw rtlm::error("--gpu", o.gpu, "must be h100, h200, a100-80gb, a100-40gb or l4");
@@ -134,6 +135,12 @@ server::server(const options& o) : o_(o) {
   }
   noise_ = rtlm::sim::noise_of(prof);
   if (o.predictor == "noise") lengths_ = rtlm::sim::load_length_errors(o.errors, o.errors_model);
+  if (o.predictor == "tau") {
+    std::vector<rtlm::tokens> outputs;
+    outputs.reserve(w.requests.size());
+    for (const rtlm::sim::trace_request& r : w.requests) outputs.push_back(r.output);
+    controlled_.emplace(o.predictor_tau, outputs);
+  }
 
   limits_ = vllm_default_limits(gpu->memory_capacity_bytes);
   if (o.max_batch > 0) limits_.max_num_seqs = o.max_batch;
@@ -157,6 +164,7 @@ server::server(const options& o) : o_(o) {
 
 std::string server::lengths_description() const {
   if (lengths_) return lengths_->describe();
+  if (controlled_) return controlled_->describe();
   return o_.predictor == "oracle" ? "oracle (true lengths)" : "none";
 }
 
@@ -178,10 +186,13 @@ rtlm::sim::simulation_config server::config_for(const policy_run& p, std::uint64
   sc.policy = p.kind;
   sc.policies.predicted_length.seconds_per_token = o.size_weight;
   sc.policies.uncertainty_aware.seconds_per_token = o.size_weight;
+  sc.policies.length_distribution.seconds_per_token = o.size_weight;
   if (p.rtlm_policy) {
     sc.admission = o.admission;
     sc.consolidate = o.consolidate;
     sc.preempt_for_priority = o.preempt;
+    sc.preemption_limit = o.preemption_limit;
+    sc.preemption_cost_counted = o.preemption_cost;
     sc.admission_length = o.admission_length;
     sc.admission_at_current_pace = o.admission_at_current_pace;
     sc.kv_rule = o.rtlm_kv_rule;
@@ -194,8 +205,9 @@ rtlm::sim::simulation_config server::config_for(const policy_run& p, std::uint64
   }
   if (p.no_aging) {
     // A strict order by size: vLLM's priority queue, or SRPT on true remaining work.
-    sc.policies.predicted_length.seconds_per_token = 1e6;
+    sc.policies.predicted_length.age = false;
     sc.policies.remaining_work = {.work_weight = 1.0, .age = false};
+    sc.policies.length_distribution.age = false;
   }
   for (int i = 0; i < o.replicas; ++i) {
     rtlm::sim::backend_spec b;
@@ -227,16 +239,7 @@ rtlm::sim::simulation_config server::config_for(const policy_run& p, std::uint64
   c.deadlines = o.deadlines;
   // Deadlines from what is known at arrival, the predicted length: the same for every policy.
   c.deadlines.on_predicted_length = true;
-  rtlm::sim::prediction_source predicted;
-  if (lengths_) {
-    // Seed `seed` draws request i's prediction error with key i + (seed - 1) x (the trace's
-    // size): seed 1 keys by the index alone.
-    const std::uint64_t offset = (seed - 1) * trace_size;
-    const rtlm::sim::length_noise_model* lengths = &*lengths_;
-    predicted = [lengths, offset](std::size_t i, const rtlm::sim::trace_request& q) {
-      return std::optional<rtlm::length_estimate>(lengths->predict(q.output, i + offset));
-    };
-  }
+  const rtlm::sim::prediction_source predicted = predictions(seed, trace_size);
   if (p.oracle || o.predictor == "oracle") {
     c.predict = rtlm::sim::true_length;
     c.deadline_basis = predicted;  // the competitors' deadlines
@@ -244,6 +247,41 @@ rtlm::sim::simulation_config server::config_for(const policy_run& p, std::uint64
     c.predict = predicted;
   }
   return c;
+}
+
+rtlm::sim::prediction_source server::predictions(std::uint64_t seed, std::size_t trace_size) const {
+  // Seed `seed` draws request i's prediction error with key i + (seed - 1) x (the trace's
+  // size): seed 1 keys by the index alone.
+  const std::uint64_t offset = (seed - 1) * trace_size;
+  if (lengths_) {
+    const rtlm::sim::length_noise_model* lengths = &*lengths_;
+    return [lengths, offset](std::size_t i, const rtlm::sim::trace_request& q) {
+      return std::optional<rtlm::length_estimate>(lengths->predict(q.output, i + offset));
+    };
+  }
+  if (controlled_) {
+    const rtlm::sim::controlled_length_noise* controlled = &*controlled_;
+    return [controlled, offset](std::size_t i, const rtlm::sim::trace_request& q) {
+      return std::optional<rtlm::length_estimate>(controlled->predict(q.output, i + offset));
+    };
+  }
+  return {};
+}
+
+double server::measured_kendall_tau(const rtlm::sim::trace& run, std::uint64_t seed,
+                                    std::size_t keyed_requests) const {
+  const rtlm::sim::prediction_source predicted = predictions(seed, keyed_requests);
+  if (!predicted) return std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> means;
+  std::vector<double> truths;
+  means.reserve(run.requests.size());
+  truths.reserve(run.requests.size());
+  for (std::size_t i = 0; i < run.requests.size(); ++i) {
+    const rtlm::sim::trace_request& q = run.requests[i];
+    means.push_back(predicted(i, q).value().mean_tokens);  // the noise predictors always predict
+    truths.push_back(static_cast<double>(q.output.count()));
+  }
+  return rtlm::sim::kendall_tau(means, truths);
 }
 
 workload load_workload(const options& o) {

@@ -14,6 +14,7 @@
 
 #include "rtlm/estimate/model_shape.hpp"
 #include "rtlm/estimate/step_time_estimator.hpp"
+#include "rtlm/sim/controlled_length_noise.hpp"
 #include "rtlm/sim/length_noise.hpp"
 #include "rtlm/sim/simulation.hpp"
 #include "rtlm_sim_flags.hpp"
@@ -34,9 +35,10 @@ struct engine_limits {
 /// scheduler plans with).
 class server {
  public:
-  /// Loads the profile, fits the estimator and sizes the KV cache. Throws rtlm::error naming the
-  /// flag of a bad value (`--gpu`, `--model`, `--profile`, `--tp`, ...).
-  explicit server(const options& o);
+  /// Loads the profile, fits the estimator and sizes the KV cache; with --predictor tau:X, fits
+  /// the controlled predictor to the true output lengths of `w`, the workload. Throws
+  /// rtlm::error naming the flag of a bad value (`--gpu`, `--model`, `--profile`, `--tp`, ...).
+  server(const options& o, const rtlm::sim::trace& w);
   server(const server&) = delete;
   server& operator=(const server&) = delete;
   server(server&&) = delete;
@@ -51,8 +53,16 @@ class server {
   [[nodiscard]] rtlm::sim::simulation_config config_for(const policy_run& p, std::uint64_t seed,
                                                         const rtlm::sim::trace& t) const;
 
-  /// Where the predictions come from: the noise model's description, oracle or none.
+  /// Where the predictions come from: the noise model's or the controlled predictor's
+  /// description, oracle or none.
   [[nodiscard]] std::string lengths_description() const;
+  /// The Kendall tau between the predicted mean and the true output length over the requests of
+  /// `run`, each predicted as a run of `run` with config_for(p, seed, t) predicts it, for a
+  /// policy `p` that is no oracle and a trace `t` of `keyed_requests` requests (`t` is `run`
+  /// itself, or the workload `run` was made from). NaN for --predictor oracle or none.
+  /// O(n log n), allocates.
+  [[nodiscard]] double measured_kendall_tau(const rtlm::sim::trace& run, std::uint64_t seed,
+                                            std::size_t keyed_requests) const;
   /// One line each: the GPU and model, the engine's limits and KV, where step times come from.
   [[nodiscard]] std::string describe() const;
 
@@ -67,6 +77,12 @@ class server {
   std::unique_ptr<rtlm::step_time_estimator> estimator_;
   rtlm::sim::step_noise noise_;
   std::optional<rtlm::sim::length_noise_model> lengths_;
+  std::optional<rtlm::sim::controlled_length_noise> controlled_;  // --predictor tau:X
+
+  // The noise or controlled predictor's predictions with `seed` over a trace of `trace_size`
+  // requests; empty for oracle or none.
+  [[nodiscard]] rtlm::sim::prediction_source predictions(std::uint64_t seed,
+                                                         std::size_t trace_size) const;
   rtlm::tokens kv_capacity_;
   engine_limits limits_;
   std::string step_source_;  // where step times come from, for describe()

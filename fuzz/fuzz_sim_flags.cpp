@@ -49,7 +49,8 @@ void check(const rtlm_sim::options& o) {
   RTLM_FUZZ_CHECK(o.burst_requests >= 0 && o.burst_requests <= 1000000);
   RTLM_FUZZ_CHECK(o.burst_at >= 0 && o.burst_at <= rtlm_sim::max_seconds);
   o.slo.validate();
-  RTLM_FUZZ_CHECK(o.predictor == "noise" || o.predictor == "oracle" || o.predictor == "none");
+  RTLM_FUZZ_CHECK(o.predictor == "noise" || o.predictor == "oracle" || o.predictor == "none" ||
+                  (o.predictor == "tau" && o.predictor_tau > 0 && o.predictor_tau < 1));
 }
 
 }  // namespace

@@ -97,7 +97,8 @@ rtlm::policy_kind policy_named(const std::string& name) {
                       "is not a policy (first_come_first_served, priority_classes, "
                       "earliest_deadline_first, shortest_prompt_first, shortest_predicted_first, "
                       "shortest_predicted_remaining, least_laxity_first, "
-                      "uncertainty_aware_priority)");
+                      "uncertainty_aware_priority, shortest_remaining_work, gittins_index, "
+                      "tail_inflated_expectation)");
   }
   return *k;
 }
@@ -753,7 +754,7 @@ PYBIND11_MODULE(rtlm, m) {
                        std::int64_t max_step_tokens, std::int64_t default_output_tokens,
                        bool preempt_for_priority, double priority_preemption_margin,
                        bool admission_at_current_pace, const std::string& kv_rule,
-                       bool admit_after_preemption) {
+                       bool admit_after_preemption, bool aging) {
              rtlm::scheduler_config c;
              c.policy = policy_named(policy);
              c.admission = admission_named(admission);
@@ -776,6 +777,9 @@ PYBIND11_MODULE(rtlm, m) {
              }
              c.kv_rule = *rule;
              c.admit_after_preemption = admit_after_preemption;
+             c.policies.predicted_length.age = aging;
+             c.policies.remaining_work.age = aging;
+             c.policies.length_distribution.age = aging;
              c.validate();
              return c;
            }),
@@ -785,7 +789,7 @@ PYBIND11_MODULE(rtlm, m) {
            py::arg("default_output_tokens") = 256, py::arg("preempt_for_priority") = false,
            py::arg("priority_preemption_margin") = 1.0,
            py::arg("admission_at_current_pace") = false, py::arg("kv_rule") = "predicted_bound",
-           py::arg("admit_after_preemption") = true)
+           py::arg("admit_after_preemption") = true, py::arg("aging") = true)
       .def_property_readonly("policy",
                              [](const rtlm::scheduler_config& c) {
                                return std::string(rtlm::to_string(c.policy.value_or(
@@ -801,6 +805,9 @@ PYBIND11_MODULE(rtlm, m) {
           "kv_rule",
           [](const rtlm::scheduler_config& c) { return std::string(rtlm::to_string(c.kv_rule)); })
       .def_readonly("admit_after_preemption", &rtlm::scheduler_config::admit_after_preemption)
+      .def_property_readonly(
+          "aging",
+          [](const rtlm::scheduler_config& c) { return c.policies.length_distribution.age; })
       .def_readonly("alpha_max", &rtlm::scheduler_config::alpha_max);
 
   py::class_<python_step_report>(m, "StepReport", "What one step did.")

@@ -149,6 +149,8 @@ TEST(EnumNames, PolicyKind) {
       {policy_kind::least_laxity_first, "least_laxity_first"},
       {policy_kind::uncertainty_aware_priority, "uncertainty_aware_priority"},
       {policy_kind::shortest_remaining_work, "shortest_remaining_work"},
+      {policy_kind::gittins_index, "gittins_index"},
+      {policy_kind::tail_inflated_expectation, "tail_inflated_expectation"},
   };
   EXPECT_EQ(names.size(), rtlm::all_policy_kinds.size());
   expect_names(names);

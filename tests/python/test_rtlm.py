@@ -39,6 +39,14 @@ def test_scheduler_config_takes_vllms_kv_rules():
     rtlm.SchedulerConfig(policy="shortest_remaining_work")
 
 
+def test_scheduler_config_takes_the_distribution_policies_without_aging():
+    config = rtlm.SchedulerConfig(policy="gittins_index", aging=False)
+    assert config.policy == "gittins_index" and not config.aging
+    assert rtlm.SchedulerConfig(policy="tail_inflated_expectation").aging
+    with pytest.raises(rtlm.Error, match="gittins_index, tail_inflated_expectation"):
+        rtlm.SchedulerConfig(policy="gittins")
+
+
 def test_capabilities_declare_kv_blocks_and_tokens_per_outcome():
     plain = rtlm.Capabilities(kv_capacity=1000)
     assert plain.kv_block_size == 1 and plain.max_tokens_per_outcome == 1

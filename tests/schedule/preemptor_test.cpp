@@ -92,3 +92,58 @@ TEST(preemptor, priority_preemption_needs_the_margin) {
 }
 
 }  // namespace
+
+namespace {
+
+// One running request (a batch of one) that a shorter waiting one outranks by far.
+struct limited_fixture {
+  using policy = rtlm::shortest_predicted_first;
+  static rtlm::test::part_fixture<policy> make(rtlm::scheduler_config config, bool swap = true) {
+    config.preempt_for_priority = true;
+    auto caps = rtlm::test::part_fixture<policy>::default_caps();
+    caps.max_batch_size = 1;
+    caps.can_preempt_swap = swap;
+    return rtlm::test::part_fixture<policy>(caps, config);
+  }
+};
+
+TEST(preemptor, limited_preemption_spares_a_request_past_the_limit) {
+  auto config = rtlm::test::part_fixture<limited_fixture::policy>::small_config();
+  config.preemption_limit = 0.8;
+  auto f = limited_fixture::make(config);
+  const auto running = f.run(1, tokens(100), request_phase::decoding, tokens(8));
+  f.table[running].r.predicted_length->mean_tokens = 5000;  // output_mean stays 10: 8 >= 0.8 x 10
+  f.queue(2, tokens(100), 10);
+  auto c = f.context();
+  rtlm::preemptor<limited_fixture::policy>::make_room_for_priority(c);
+  EXPECT_EQ(f.table[running].phase, request_phase::decoding);
+
+  f.table[running].r.progress.generated = tokens(7);  // below the limit: preempted
+  f.table[running].refresh_remaining(tokens(1), true);
+  rtlm::preemptor<limited_fixture::policy>::make_room_for_priority(c);
+  EXPECT_EQ(f.table[running].phase, request_phase::swapped_out);
+}
+
+TEST(preemptor, a_counted_recompute_cost_raises_the_bar) {
+  auto config = rtlm::test::part_fixture<limited_fixture::policy>::small_config();
+  config.priority_preemption_margin = 0.0;
+  config.preemption_cost_counted = true;
+  auto f = limited_fixture::make(config, /*swap=*/false);
+  const auto running = f.run(1, tokens(2000), request_phase::decoding);
+  f.queue(2, tokens(100), 10);
+  // The waiting request outranks the running one by exactly the recompute's predicted cost:
+  // not enough. A hair more, and it is.
+  auto c = f.context();
+  using p = rtlm::preemptor<limited_fixture::policy>;
+  const double cost = p::cost(c, f.table[running]).count();
+  ASSERT_GT(cost, 0.0);
+  const double sjf_weight = 0.01;  // predicted_length_config's default seconds per token
+  f.table[running].r.predicted_length->mean_tokens = 10.0 + cost / sjf_weight;
+  p::make_room_for_priority(c);
+  EXPECT_EQ(f.table[running].phase, request_phase::decoding);
+  f.table[running].r.predicted_length->mean_tokens = 10.0 + 1.01 * cost / sjf_weight;
+  p::make_room_for_priority(c);
+  EXPECT_EQ(f.table[running].phase, request_phase::preempted);
+}
+
+}  // namespace

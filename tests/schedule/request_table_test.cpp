@@ -87,3 +87,35 @@ TEST(request_table, phases_have_names_and_kinds) {
 }
 
 }  // namespace
+
+namespace {
+
+// The remaining-length prediction follows the tokens generated, every `every` of them.
+TEST(request_table, the_remaining_prediction_is_conditioned_every_few_tokens) {
+  rtlm::scheduled_request<rtlm::first_come_first_served> e;
+  rtlm::request r;
+  r.prompt_tokens = rtlm::tokens(10);
+  r.predicted_length = rtlm::length_estimate{
+      .mean_tokens = 100.0, .upper_bound = rtlm::tokens(200), .bound_coverage = 0.9};
+  e.take(std::move(r), 0, rtlm::tokens(64));
+  EXPECT_DOUBLE_EQ(e.remaining_mean, 100.0);  // the prediction's mean before any token
+
+  e.r.progress.generated = rtlm::tokens(15);
+  e.refresh_remaining(rtlm::tokens(16));  // 15 < 16 since the last: unchanged
+  EXPECT_EQ(e.remaining_at, rtlm::tokens(0));
+  EXPECT_DOUBLE_EQ(e.remaining_mean, 100.0);
+
+  e.r.progress.generated = rtlm::tokens(250);  // past the bound
+  e.refresh_remaining(rtlm::tokens(16));
+  EXPECT_EQ(e.remaining_at, rtlm::tokens(250));
+  EXPECT_DOUBLE_EQ(e.remaining_mean,
+                   rtlm::remaining_length(*e.r.predicted_length, rtlm::tokens(250)).mean_tokens);
+  EXPECT_GT(e.remaining_mean, 50.0);           // not 1 token: it is still running
+  EXPECT_DOUBLE_EQ(e.remaining_steps(), 1.0);  // the service estimate's bound stays unconditioned
+
+  e.r.progress.generated = rtlm::tokens(260);
+  e.refresh_remaining(rtlm::tokens(16), true);  // forced
+  EXPECT_EQ(e.remaining_at, rtlm::tokens(260));
+}
+
+}  // namespace

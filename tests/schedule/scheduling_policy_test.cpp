@@ -134,10 +134,17 @@ std::string expected_order(policy_kind kind) {
     case policy_kind::least_laxity_first:
       return "DBCAE";  // A 60-4, B 5-0.5, C 30-20, D 8-6, E 64-2
     case policy_kind::uncertainty_aware_priority:
-      // A 0+4, B 1 + 0.01*100*min(e^2.5, 4) = 5, C 2 + 0.01*100*e^0.05 = 3.05, D 3+3, E 4+2.56
-      return "CABDE";
+      // A 0+4, B 1 + 0.01*100*min(e^2.5, 4) = 5, C 2 + 0.01*100*e^0.05 = 3.05, E 4+2.56,
+      // D 3 + 0.01*(300 - 280): what remains of it
+      return "CDABE";
     case policy_kind::shortest_remaining_work:
       return "BAEDC";  // A 0+4, B 1+0.5, C 2+20, D 3+6, E 4+2 (predicted remaining seconds)
+    case policy_kind::gittins_index:
+      // Bounds of 4096 give every prediction sigma = z(0.9): ranks scale with the mean (A 2.53,
+      // B 1.63, C 2.63); D is conditioned on its 280 tokens (4.65); E 4 + 2.56.
+      return "BACDE";
+    case policy_kind::tail_inflated_expectation:
+      return "BCEAD";  // 3.5 x the mean (A 14, B 4.5, C 5.5); D 14.52; E 6.56
   }
   return {};
 }
@@ -203,7 +210,7 @@ TEST(scheduling_policy, uncertainty_aware_priority_order_and_inflation) {
                                             .default_length_tokens = 256,
                                             .uncertainty_weight = 0.5,
                                             .max_inflation = 4.0});
-  EXPECT_EQ(order_of(p), "CABDE");
+  EXPECT_EQ(order_of(p), "CDABE");
   const std::vector<queued_request> qs = five();
   EXPECT_DOUBLE_EQ(p.inflated_length(qs[0]), 400.0);                   // u = 0: the mean
   EXPECT_DOUBLE_EQ(p.inflated_length(qs[1]), 400.0);                   // capped at 4x
@@ -253,6 +260,10 @@ TEST(scheduling_policy, runtime_variant_matches_compile_time_types) {
             expected_order(policy_kind::uncertainty_aware_priority));
   EXPECT_EQ(order_of(rtlm::shortest_remaining_work(c.remaining_work)),
             expected_order(policy_kind::shortest_remaining_work));
+  EXPECT_EQ(order_of(rtlm::gittins_index(c.length_distribution)),
+            expected_order(policy_kind::gittins_index));
+  EXPECT_EQ(order_of(rtlm::tail_inflated_expectation(c.length_distribution)),
+            expected_order(policy_kind::tail_inflated_expectation));
   for (const policy_kind kind : rtlm::all_policy_kinds) {
     const rtlm::any_scheduling_policy p = rtlm::make_policy(kind, c);
     EXPECT_EQ(rtlm::kind_of(p), kind) << rtlm::to_string(kind);
@@ -279,6 +290,57 @@ TEST(scheduling_policy, shortest_remaining_work_without_aging_is_pure_srpt) {
   EXPECT_DOUBLE_EQ(key_seconds(pure.key(late)), 1.0);
   late.predicted_remaining = rtlm::seconds(std::numeric_limits<double>::quiet_NaN());
   EXPECT_DOUBLE_EQ(key_seconds(pure.key(late)), 0.0);
+}
+
+// A prediction as certain as a fit allows: its Gittins rank is its remaining length (SRPT).
+TEST(scheduling_policy, gittins_index_of_a_certain_prediction_is_the_remaining_length) {
+  const rtlm::gittins_index aged({.seconds_per_token = 0.01});
+  const rtlm::gittins_index strict({.seconds_per_token = 0.01, .age = false});
+  queued_request q = five()[1];  // arrival 1
+  q.predicted_length = rtlm::length_estimate{
+      .mean_tokens = 100.0, .upper_bound = rtlm::tokens(100), .bound_coverage = 0.9};
+  EXPECT_NEAR(aged.rank(q), 100.0, 1.0);
+  EXPECT_NEAR(key_seconds(aged.key(q)), 1.0 + 0.01 * aged.rank(q), 1e-9);
+  EXPECT_NEAR(key_seconds(strict.key(q)), 0.01 * aged.rank(q), 1e-9);
+  q.generated = rtlm::tokens(60);
+  EXPECT_NEAR(aged.rank(q), 40.0, 2.0);
+}
+
+// Two predictions with the same mean: the one more likely to end soon ranks first under
+// Gittins, and behind under TIE, which charges the long tail that comes with it.
+TEST(scheduling_policy, distribution_policies_read_the_spread) {
+  queued_request narrow = five()[0];
+  narrow.predicted_length = rtlm::length_estimate{
+      .mean_tokens = 200.0, .upper_bound = rtlm::tokens(260), .bound_coverage = 0.9};
+  queued_request wide = narrow;
+  wide.predicted_length->upper_bound = rtlm::tokens(450);
+  const rtlm::gittins_index gittins;
+  EXPECT_LT(gittins.rank(wide), gittins.rank(narrow));
+  EXPECT_LE(gittins.rank(wide), 200.0);  // never above the mean remaining
+  const rtlm::tail_inflated_expectation tie({.tail_level = 0.9, .tail_weight = 0.5});
+  EXPECT_GT(tie.score(wide), tie.score(narrow));
+  const rtlm::tail_inflated_expectation mean_only({.tail_weight = 0.0});
+  EXPECT_NEAR(mean_only.score(wide), 200.0, 1e-6);  // beta 0: the mean
+  queued_request none = narrow;
+  none.predicted_length.reset();
+  EXPECT_DOUBLE_EQ(gittins.rank(none), 256.0);  // default_length_tokens, taken as certain
+  EXPECT_DOUBLE_EQ(tie.score(none), 256.0);
+}
+
+// SRPT on the conditioned remaining length: a request past its predicted mean is not ranked as
+// nearly done once the scheduler conditioned its prediction on what it generated.
+TEST(scheduling_policy, shortest_predicted_remaining_reads_the_conditioned_length) {
+  const rtlm::shortest_predicted_remaining p(
+      {.seconds_per_token = 0.01, .default_length_tokens = 256});
+  queued_request past = five()[3];  // mean 300
+  past.generated = rtlm::tokens(1000);
+  past.remaining_tokens =
+      rtlm::remaining_length(*past.predicted_length, past.generated).mean_tokens;
+  EXPECT_GT(past.remaining_tokens, 100.0);
+  EXPECT_DOUBLE_EQ(key_seconds(p.key(past)), 3.0 + 0.01 * past.remaining_tokens);
+  const rtlm::shortest_predicted_first sjf(
+      {.seconds_per_token = 0.01, .default_length_tokens = 256});
+  EXPECT_DOUBLE_EQ(key_seconds(sjf.key(past)), 3.0 + 0.01 * (1000.0 + past.remaining_tokens));
 }
 
 TEST(scheduling_policy, kind_names_round_trip) {
@@ -358,7 +420,17 @@ TEST(scheduling_policy_config, validation_names_the_field) {
                  "uncertainty_aware_config.class_spacing");
     expect_field([&] { rtlm::shortest_remaining_work({.work_weight = bad}); },
                  "remaining_work_config.work_weight");
+    expect_field([&] { rtlm::gittins_index({.seconds_per_token = bad}); },
+                 "length_distribution_config.seconds_per_token");
+    expect_field([&] { rtlm::tail_inflated_expectation({.default_length_tokens = bad}); },
+                 "length_distribution_config.default_length_tokens");
+    expect_field([&] { rtlm::tail_inflated_expectation({.tail_weight = bad}); },
+                 "length_distribution_config.tail_weight");
+    expect_field([&] { rtlm::gittins_index({.tail_level = bad}); },
+                 "length_distribution_config.tail_level");
   }
+  expect_field([] { rtlm::tail_inflated_expectation({.tail_level = 1.0}); },
+               "length_distribution_config.tail_level");
   expect_field([] { rtlm::uncertainty_aware_priority({.max_inflation = 0.5}); },
                "uncertainty_aware_config.max_inflation");
   // Zero is allowed everywhere it is a weight.

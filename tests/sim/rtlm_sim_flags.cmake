@@ -42,7 +42,10 @@ foreach(bad IN ITEMS "--step-tokens;0;--step-tokens = 0: must be a whole number"
                      "--burst;0@5;--burst = 0: must be N@T with N a whole number"
                      "--burst;5@-1;--burst = 5@-1: must be N@T with T seconds"
                      "--slo;1;--slo = 1: must be TTFT,TPOT"
-                     "--slo;1,-1;--slo = 1,-1: TPOT must be in [0, 1e9]")
+                     "--slo;1,-1;--slo = 1,-1: TPOT must be in [0, 1e9]"
+                     "--predictor;tau:1.5;--predictor = tau:1.5: the Kendall tau must be in (0, 1)"
+                     "--predictor;tau:abc;--predictor = abc: must be a number"
+                     "--predictor;oracles;--predictor = oracles: must be noise, oracle, none or tau:X")
   list(GET bad 0 flag)
   list(GET bad 1 value)
   list(GET bad 2 expected)
@@ -119,6 +122,14 @@ execute_process(COMMAND "${SIM}" --quiet --policies vllm_fcfs --loads ""
 string(FIND "${out}" "arrivals: gamma, CV 2, plus 100 at 10 s" at)
 if(NOT status EQUAL 0 OR at LESS 0)
   message(FATAL_ERROR "rtlm-sim with gamma arrivals and a burst: ${status} ${err}\n${out}")
+endif()
+# --predictor tau:X runs the controlled predictor, and the table says what tau it measured.
+execute_process(COMMAND "${SIM}" --quiet --policies vllm_fcfs --loads "" --duration 60
+                        --predictor tau:0.5 --out "${OUT}/tau"
+                RESULT_VARIABLE status OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(tau_line "predictions: controlled predictor: Kendall tau 0.50 [^\n]*measured on this trace: 0")
+if(NOT status EQUAL 0 OR NOT out MATCHES "${tau_line}\\.[0-9][0-9]\\)")
+  message(FATAL_ERROR "rtlm-sim --predictor tau:0.5: ${status} ${err}\n${out}")
 endif()
 # A profile measured on one model does not time another: --model must match its `# model:`.
 expect_refusal("--model = qwen2.5-7b: differs from the model of --profile" --duration 60

@@ -89,9 +89,7 @@ struct backend_lane {
   /// `t`'s predicted service here run alone: its prefill and a decode step per token of its
   /// output bound still to come.
   [[nodiscard]] seconds isolated_service(const scheduled_request<Policy>& t) const noexcept {
-    const tokens left = std::max(t.output_bound - t.r.progress.generated, tokens(1));
-    return estimator.prefill_time(t.prefill_target, tokens(0)) +
-           decode_step * static_cast<double>(left.count());
+    return estimator.prefill_time(t.prefill_target, tokens(0)) + decode_step * t.remaining_steps();
   }
 
   /// Sets the planned step's estimate from its plan: the base estimator's prefill and decode

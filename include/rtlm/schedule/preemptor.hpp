@@ -1,6 +1,7 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -24,8 +25,10 @@ struct preemptor {
     virtual_time key{};
   };
 
-  /// The running request the policy serves last among those the backend can preempt, if any.
-  [[nodiscard]] static std::optional<victim> least_urgent(const step_context<Policy>& c) noexcept {
+  /// The running request the policy serves last among those the backend can preempt (for
+  /// priority, also within scheduler_config::preemption_limit), if any.
+  [[nodiscard]] static std::optional<victim> least_urgent(const step_context<Policy>& c,
+                                                          bool for_priority = false) noexcept {
     const backend_capabilities& caps = *c.lane.caps;
     std::optional<victim> worst;
     for (std::size_t i = 0; i < c.lane.running.size(); ++i) {
@@ -33,7 +36,7 @@ struct preemptor {
       const bool can = t.phase == request_phase::prefilling
                            ? caps.can_preempt_recompute
                            : caps.can_preempt_swap || caps.can_preempt_recompute;
-      if (!can) continue;
+      if (!can || (for_priority && past_limit(c, t))) continue;
       // Keyed on the service it still needs now, not what it needed when it was queued.
       const virtual_time k = policy_key(c.policy, c.view(t, c.lane.isolated_service(t)));
       if (!worst || k > worst->key ||
@@ -64,10 +67,33 @@ struct preemptor {
       const tokens need = s.kv.need(head);
       if (need > s.kv.capacity()) return;  // no preemption could make it fit
       if (s.running.size() < c.max_batch && s.kv.fits(need)) return;
-      const std::optional<victim> v = least_urgent(c);
-      if (!v || !outranks(c, head, v->key)) return;
+      const std::optional<victim> v = least_urgent(c, true);
+      if (!v) return;
+      // A recompute's lost work raises the bar by its cost, when counted.
+      const seconds extra =
+          c.config.preemption_cost_counted ? cost(c, c.table[s.running[v->index]]) : seconds(0);
+      if (!outranks(c, head, v->key - extra)) return;
       preempt(c, v->index);
     }
+  }
+
+  /// Whether running request `t` has generated too much of its predicted output to be preempted
+  /// for priority (scheduler_config::preemption_limit).
+  [[nodiscard]] static bool past_limit(const step_context<Policy>& c,
+                                       const scheduled_request<Policy>& t) noexcept {
+    const double limit = c.config.preemption_limit;
+    if (std::isinf(limit)) return false;
+    return static_cast<double>(t.r.progress.generated.count()) >=
+           limit * static_cast<double>(t.output_mean.count());
+  }
+
+  /// What preempting running request `t` costs, seconds: what a recompute throws away (its
+  /// prompt and output prefilled again), 0 for a swap.
+  [[nodiscard]] static seconds cost(const step_context<Policy>& c,
+                                    const scheduled_request<Policy>& t) noexcept {
+    const bool swap = c.lane.caps->can_preempt_swap && t.phase == request_phase::decoding;
+    if (swap) return seconds(0);
+    return c.lane.estimator.prefill_time(t.r.prompt_tokens + t.r.progress.generated, tokens(0));
   }
 
   /// Whether queued request `t` ranks ahead of `key` by more than the preemption margin.
@@ -82,6 +108,7 @@ struct preemptor {
     backend_lane<Policy>& s = c.lane;
     const std::uint32_t slot = s.running[index];
     scheduled_request<Policy>& t = c.table[slot];
+    t.refresh_remaining(c.config.remaining_refresh_tokens, true);  // queued on what it generated
     s.running.erase(s.running.begin() + static_cast<std::ptrdiff_t>(index));
     s.kv.release(t);
     const bool swap = s.caps->can_preempt_swap && t.phase == request_phase::decoding;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string_view>
 #include <utility>
@@ -14,6 +15,7 @@
 #include "rtlm/core/units.hpp"
 #include "rtlm/detail/assert.hpp"
 #include "rtlm/detail/enum_names.hpp"
+#include "rtlm/predict/lognormal_length.hpp"
 #include "rtlm/schedule/request_index.hpp"
 #include "rtlm/schedule/waiting_queue.hpp"
 
@@ -60,6 +62,10 @@ struct scheduled_request {
   typename waiting_queue<Policy>::handle handle{};  ///< valid while queued(phase)
   tokens output_mean;                               ///< predicted output length, capped
   tokens output_bound;                              ///< predicted output bound, capped
+  /// The predicted mean remaining output length given `remaining_at` generated tokens
+  /// (remaining_length()), tokens; NaN without a prediction.
+  double remaining_mean = std::numeric_limits<double>::quiet_NaN();
+  tokens remaining_at;    ///< the generated tokens remaining_mean was conditioned on
   tokens reserved;        ///< KV reserved on its backend while running (kv_ledger)
   tokens prefill_target;  ///< tokens to prefill: the prompt (plus generated after a recompute)
   tokens prefilled;       ///< of prefill_target
@@ -92,10 +98,21 @@ struct scheduled_request {
     const tokens later = std::max(r.progress.generated - fed - tokens(1), tokens(0));
     return kept_prompt + fed + later;
   }
-  /// Decode steps still needed by its bound (at least 1 while it runs).
+  /// Decode steps still needed by its bound (at least 1 while it runs): the unconditioned
+  /// bound less what was generated. Conditioning the bound on the tokens generated made the
+  /// service estimates that admission, consolidation and least laxity read too pessimistic
+  /// (docs/scheduling.md, "Remaining length").
   [[nodiscard]] double remaining_steps() const noexcept {
     const tokens left = output_bound - r.progress.generated;
     return static_cast<double>(std::max<tokens::rep>(left.count(), 1));
+  }
+  /// Conditions remaining_mean on the tokens generated, when `every` more have come since it
+  /// last was (or `force`). O(1); no allocation.
+  void refresh_remaining(tokens every, bool force = false) noexcept {
+    const tokens generated = r.progress.generated;
+    if (!r.predicted_length || (!force && generated - remaining_at < every)) return;
+    remaining_mean = remaining_length(*r.predicted_length, generated).mean_tokens;
+    remaining_at = generated;
   }
   /// Sets output_mean and output_bound from the prediction (or `default_output` without one):
   /// at least 1 and at most max_new_tokens.
@@ -105,6 +122,9 @@ struct scheduled_request {
       n = std::max(n, tokens(1));
       return cap.count() > 0 ? std::min(n, cap) : n;
     };
+    remaining_mean = r.predicted_length ? r.predicted_length->mean_tokens
+                                        : std::numeric_limits<double>::quiet_NaN();
+    remaining_at = tokens(0);
     if (r.predicted_length) {
       const double mean = std::ceil(r.predicted_length->mean_tokens);
       output_mean = capped(tokens(static_cast<tokens::rep>(std::min(mean, 1e12))));

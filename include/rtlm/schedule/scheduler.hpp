@@ -162,6 +162,7 @@ class basic_scheduler {
     // Everything derived from the prediction follows it: the growth reserved at admission, the
     // service least laxity orders by, and the backend's queued work.
     t.set_output_lengths(config_.default_output_tokens);
+    t.refresh_remaining(config_.remaining_refresh_tokens, true);
     backend_lane<Policy>& s = *lanes_[t.backend];
     s.queued_work -= t.service;
     t.service = s.isolated_service(t);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -134,6 +135,19 @@ struct scheduler_config {
   /// Seconds of policy key by which a waiting request must outrank a running one to preempt it:
   /// what a preemption (a recompute's prefill, a swap's copy) is worth waiting for. Finite, >= 0.
   double priority_preemption_margin = 1.0;
+  /// Limited preemption, after TRAIL (Shahout et al., ICLR 2025): preemption for priority takes
+  /// a running request only while it has generated fewer than preemption_limit x its predicted
+  /// mean output tokens (TRAIL's C; it found 0.8 best). Early in its life a request holds little
+  /// KV and has little work to lose; later it runs to the end. Infinity (the default) sets no
+  /// limit. >= 0, not NaN.
+  double preemption_limit = std::numeric_limits<double>::infinity();
+  /// Whether preemption for priority also charges the victim's own cost: the margin grows by
+  /// the predicted time to prefill again what a recompute throws away (a swap loses nothing).
+  bool preemption_cost_counted = false;
+  /// A running request's remaining-length prediction (rtlm::remaining_length) is conditioned
+  /// again on what it has generated every this many tokens: often enough to follow it, rarely
+  /// enough to cost nothing per step. >= 1.
+  tokens remaining_refresh_tokens{16};
   double relaxed_deadline_factor = 1.5;  ///< for admission_mode::relax_deadline, >= 1
   offload_config offload;                ///< strategic CPU offloading
   /// Static-batch backends: a batch takes the head request and waiting requests whose predicted
@@ -170,6 +184,11 @@ struct scheduler_config {
     detail::require(priority_preemption_margin >= 0.0 && std::isfinite(priority_preemption_margin),
                     "scheduler_config.priority_preemption_margin", priority_preemption_margin,
                     "must be finite and >= 0");
+    detail::require(preemption_limit >= 0.0, "scheduler_config.preemption_limit", preemption_limit,
+                    "must be >= 0 (infinity: no limit)");
+    detail::require(remaining_refresh_tokens.count() >= 1,
+                    "scheduler_config.remaining_refresh_tokens", remaining_refresh_tokens,
+                    "must be >= 1");
     detail::require(relaxed_deadline_factor >= 1.0 && std::isfinite(relaxed_deadline_factor),
                     "scheduler_config.relaxed_deadline_factor", relaxed_deadline_factor,
                     "must be finite and >= 1");

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <string_view>
 #include <variant>
@@ -16,6 +17,15 @@ namespace rtlm {
 
 RTLM_INLINE queued_request make_queued_request(const request& r, std::uint64_t sequence,
                                                seconds predicted_remaining) {
+  const double remaining =
+      r.predicted_length ? remaining_length(*r.predicted_length, r.progress.generated).mean_tokens
+                         : std::numeric_limits<double>::quiet_NaN();
+  return make_queued_request(r, sequence, predicted_remaining, remaining);
+}
+
+RTLM_INLINE queued_request make_queued_request(const request& r, std::uint64_t sequence,
+                                               seconds predicted_remaining,
+                                               double remaining_tokens) {
   return queued_request{.id = r.id,
                         .sequence = sequence,
                         .arrival = r.arrival,
@@ -24,6 +34,7 @@ RTLM_INLINE queued_request make_queued_request(const request& r, std::uint64_t s
                         .prompt_tokens = r.prompt_tokens,
                         .predicted_length = r.predicted_length,
                         .generated = r.progress.generated,
+                        .remaining_tokens = remaining_tokens,
                         .predicted_remaining = predicted_remaining};
 }
 
@@ -32,7 +43,8 @@ namespace detail {
 inline constexpr std::string_view policy_kind_names[] = {
     "first_come_first_served", "priority_classes",           "earliest_deadline_first",
     "shortest_prompt_first",   "shortest_predicted_first",   "shortest_predicted_remaining",
-    "least_laxity_first",      "uncertainty_aware_priority", "shortest_remaining_work"};
+    "least_laxity_first",      "uncertainty_aware_priority", "shortest_remaining_work",
+    "gittins_index",           "tail_inflated_expectation"};
 static_assert(std::size(policy_kind_names) == all_policy_kinds.size());
 
 }  // namespace detail
@@ -113,6 +125,28 @@ RTLM_INLINE shortest_remaining_work::shortest_remaining_work(remaining_work_conf
   detail::require_non_negative_finite("remaining_work_config.work_weight", config_.work_weight);
 }
 
+namespace detail::policy {
+
+inline void validate(const length_distribution_config& c) {
+  require_non_negative_finite("length_distribution_config.seconds_per_token", c.seconds_per_token);
+  require_non_negative_finite("length_distribution_config.default_length_tokens",
+                              c.default_length_tokens);
+  require(c.tail_level >= 0.0 && c.tail_level < 1.0, "length_distribution_config.tail_level",
+          c.tail_level, "must be in [0, 1)");
+  require_non_negative_finite("length_distribution_config.tail_weight", c.tail_weight);
+}
+
+}  // namespace detail::policy
+
+RTLM_INLINE gittins_index::gittins_index(length_distribution_config config) : config_(config) {
+  detail::policy::validate(config_);
+}
+
+RTLM_INLINE tail_inflated_expectation::tail_inflated_expectation(length_distribution_config config)
+    : config_(config) {
+  detail::policy::validate(config_);
+}
+
 RTLM_INLINE any_scheduling_policy make_policy(policy_kind kind, const policy_config& config) {
   switch (kind) {
     case policy_kind::first_come_first_served:
@@ -133,6 +167,10 @@ RTLM_INLINE any_scheduling_policy make_policy(policy_kind kind, const policy_con
       return uncertainty_aware_priority(config.uncertainty_aware);
     case policy_kind::shortest_remaining_work:
       return shortest_remaining_work(config.remaining_work);
+    case policy_kind::gittins_index:
+      return gittins_index(config.length_distribution);
+    case policy_kind::tail_inflated_expectation:
+      return tail_inflated_expectation(config.length_distribution);
   }
   // Not reached for a declared enumerator; an out-of-range value is a caller's bug.
   detail::require(false, "policy_kind", static_cast<int>(kind), "must be a declared policy_kind");

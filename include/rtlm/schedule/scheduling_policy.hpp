@@ -17,6 +17,7 @@
 #include "rtlm/core/request.hpp"
 #include "rtlm/core/units.hpp"
 #include "rtlm/detail/config.hpp"
+#include "rtlm/predict/lognormal_length.hpp"
 
 namespace rtlm {
 
@@ -37,6 +38,10 @@ struct queued_request {
   tokens prompt_tokens;                                ///< prompt length, tokens
   std::optional<length_estimate> predicted_length;     ///< the length predictor's output, if any
   tokens generated;  ///< output tokens produced so far (non-zero once preempted), tokens
+  /// The predicted mean remaining output length given `generated` (rtlm::remaining_length: the
+  /// prediction conditioned on outliving what was generated), tokens; NaN without a prediction.
+  /// The scheduler refreshes it every scheduler_config::remaining_refresh_tokens tokens.
+  double remaining_tokens = std::numeric_limits<double>::quiet_NaN();
   /// Predicted remaining service time (prefill still to do plus the remaining decode steps), in
   /// seconds, from the time estimator. Used by least_laxity_first; 0 when unknown.
   seconds predicted_remaining{0.0};
@@ -45,10 +50,16 @@ struct queued_request {
   std::uint32_t tag = 0;
 };
 
-/// The view of `r` a policy reads, with submission number `sequence` and predicted remaining
-/// service time `predicted_remaining` (seconds). O(1); no allocation (copies no string).
+/// The view of `r` a policy reads, with submission number `sequence`, predicted remaining
+/// service time `predicted_remaining` (seconds) and remaining_tokens computed now. O(1); no
+/// allocation (copies no string).
 [[nodiscard]] queued_request make_queued_request(const request& r, std::uint64_t sequence,
                                                  seconds predicted_remaining = seconds(0.0));
+/// As above, with remaining_tokens given (the scheduler's cached one; NaN without a
+/// prediction).
+[[nodiscard]] queued_request make_queued_request(const request& r, std::uint64_t sequence,
+                                                 seconds predicted_remaining,
+                                                 double remaining_tokens);
 
 /// The built-in scheduling policies, for choosing one from configuration at run time.
 enum class policy_kind : std::uint8_t {
@@ -61,15 +72,18 @@ enum class policy_kind : std::uint8_t {
   least_laxity_first,            ///< see rtlm::least_laxity_first
   uncertainty_aware_priority,    ///< see rtlm::uncertainty_aware_priority
   shortest_remaining_work,       ///< see rtlm::shortest_remaining_work
+  gittins_index,                 ///< see rtlm::gittins_index
+  tail_inflated_expectation,     ///< see rtlm::tail_inflated_expectation
 };
 
 /// Every policy_kind, in declaration order.
-inline constexpr std::array<policy_kind, 9> all_policy_kinds = {
-    policy_kind::first_come_first_served,  policy_kind::priority_classes,
-    policy_kind::earliest_deadline_first,  policy_kind::shortest_prompt_first,
-    policy_kind::shortest_predicted_first, policy_kind::shortest_predicted_remaining,
-    policy_kind::least_laxity_first,       policy_kind::uncertainty_aware_priority,
-    policy_kind::shortest_remaining_work,
+inline constexpr std::array<policy_kind, 11> all_policy_kinds = {
+    policy_kind::first_come_first_served,   policy_kind::priority_classes,
+    policy_kind::earliest_deadline_first,   policy_kind::shortest_prompt_first,
+    policy_kind::shortest_predicted_first,  policy_kind::shortest_predicted_remaining,
+    policy_kind::least_laxity_first,        policy_kind::uncertainty_aware_priority,
+    policy_kind::shortest_remaining_work,   policy_kind::gittins_index,
+    policy_kind::tail_inflated_expectation,
 };
 
 /// The name of a kind, equal to its enumerator ("earliest_deadline_first"). O(1); no allocation;
@@ -115,8 +129,23 @@ namespace detail::policy {
   return q.predicted_length ? sanitized(q.predicted_length->mean_tokens, fallback) : fallback;
 }
 
+// The predicted remaining output length of `q`, tokens (its remaining_tokens, else its mean
+// less what it generated), at least 1, or `fallback` less what it generated without a usable
+// prediction.
+[[nodiscard]] inline double predicted_remaining_tokens(const queued_request& q,
+                                                       double fallback) noexcept {
+  const auto generated = static_cast<double>(std::max<tokens::rep>(q.generated.count(), 0));
+  if (std::isfinite(q.remaining_tokens)) return std::max(1.0, q.remaining_tokens);
+  return std::max(1.0, predicted_mean(q, fallback) - generated);
+}
+
 // `t` as a virtual time.
 [[nodiscard]] inline virtual_time at(time_point t) noexcept { return t; }
+
+// The start of an aging key (the arrival) or of a strict one (the epoch).
+[[nodiscard]] inline virtual_time start(const queued_request& q, bool age) noexcept {
+  return age ? at(q.arrival) : virtual_time{};
+}
 
 }  // namespace detail::policy
 
@@ -228,12 +257,18 @@ struct predicted_length_config {
   double seconds_per_token = 0.01;
   /// The output length assumed for a request without a usable prediction, tokens. Finite, >= 0.
   double default_length_tokens = 256.0;
+  /// Whether the key starts at the arrival (aging). Off, the key is the size term alone: a
+  /// strict shortest-first order (vLLM's `priority` with the predicted length as priority),
+  /// which may starve long requests forever.
+  bool age = true;
 };
 
 /// Shortest predicted (output length) first with aging:
-/// key = arrival + seconds_per_token * predicted mean output tokens (default_length_tokens
-/// without a prediction). Starvation bound: waits at most seconds_per_token * predicted length
-/// plus the time to drain the requests queued with keys below its own.
+/// key = (arrival, or the epoch without aging) + seconds_per_token * predicted output tokens:
+/// the mean, or for a request that has generated tokens (a preempted one) those plus its
+/// remaining_tokens (default_length_tokens without a prediction). Starvation bound (with
+/// aging): waits at most seconds_per_token * predicted length plus the time to drain the
+/// requests queued with keys below its own; none without aging.
 /// key() is O(1), no allocation; thread-safe (immutable).
 class shortest_predicted_first {
  public:
@@ -241,10 +276,14 @@ class shortest_predicted_first {
   /// Throws rtlm::error naming `predicted_length_config.seconds_per_token` or
   /// `predicted_length_config.default_length_tokens` unless each is finite and >= 0.
   explicit shortest_predicted_first(predicted_length_config config = {});
-  /// key = arrival + seconds_per_token * predicted mean.
+  /// key = start + seconds_per_token * predicted length.
   [[nodiscard]] virtual_time key(const queued_request& q) const noexcept {
-    const double size = detail::policy::predicted_mean(q, config_.default_length_tokens);
-    return detail::policy::at(q.arrival) + seconds(config_.seconds_per_token * size);
+    const double size =
+        std::isfinite(q.remaining_tokens) && q.generated.count() > 0
+            ? static_cast<double>(q.generated.count()) +
+                  detail::policy::predicted_remaining_tokens(q, config_.default_length_tokens)
+            : detail::policy::predicted_mean(q, config_.default_length_tokens);
+    return detail::policy::start(q, config_.age) + seconds(config_.seconds_per_token * size);
   }
   /// The configuration, as validated.
   [[nodiscard]] const predicted_length_config& config() const noexcept { return config_; }
@@ -254,22 +293,24 @@ class shortest_predicted_first {
 };
 
 /// Shortest predicted remaining first (SRPT on predictions) with aging:
-/// key = arrival + seconds_per_token * max(1, predicted mean - generated). The remaining length
-/// is the plain difference, not a conditional expectation: a request that has outlived its
-/// prediction ranks as 1 token from done (SRPT favors it) and only its arrival orders it among
-/// such requests. Starvation bound: waits at most seconds_per_token * max(1, mean - generated)
-/// plus the time to drain the requests queued with keys below its own.
+/// key = (arrival, or the epoch without aging) + seconds_per_token * predicted remaining
+/// tokens: remaining_tokens (the prediction conditioned on outliving what was
+/// generated, so a request past its predicted mean is not ranked as nearly done), or
+/// max(1, mean - generated) without one, or default_length_tokens - generated without a
+/// prediction. Starvation bound (with aging): waits at most seconds_per_token * its remaining
+/// tokens plus the time to drain the requests queued with keys below its own; none without
+/// aging.
 /// key() is O(1), no allocation; thread-safe (immutable).
 class shortest_predicted_remaining {
  public:
   static constexpr policy_kind kind = policy_kind::shortest_predicted_remaining;
   /// Throws like shortest_predicted_first's constructor.
   explicit shortest_predicted_remaining(predicted_length_config config = {});
-  /// key = arrival + seconds_per_token * max(1, predicted mean - generated).
+  /// key = start + seconds_per_token * predicted remaining tokens.
   [[nodiscard]] virtual_time key(const queued_request& q) const noexcept {
-    const double mean = detail::policy::predicted_mean(q, config_.default_length_tokens);
-    const double remaining = std::max(1.0, mean - static_cast<double>(q.generated.count()));
-    return detail::policy::at(q.arrival) + seconds(config_.seconds_per_token * remaining);
+    const double remaining =
+        detail::policy::predicted_remaining_tokens(q, config_.default_length_tokens);
+    return detail::policy::start(q, config_.age) + seconds(config_.seconds_per_token * remaining);
   }
   /// The configuration, as validated.
   [[nodiscard]] const predicted_length_config& config() const noexcept { return config_; }
@@ -336,10 +377,14 @@ class uncertainty_aware_priority {
   /// Throws rtlm::error naming the `uncertainty_aware_config` field that is NaN, infinite,
   /// negative, or (max_inflation) below 1.
   explicit uncertainty_aware_priority(uncertainty_aware_config config = {});
-  /// The tail-inflated expected output length of `q`, tokens.
+  /// The inflated expected output length of `q` (of what remains of it, once it has generated
+  /// tokens), tokens.
   [[nodiscard]] double inflated_length(const queued_request& q) const noexcept {
     if (!q.predicted_length) return config_.default_length_tokens;
-    const double mean = detail::policy::predicted_mean(q, config_.default_length_tokens);
+    const double mean =
+        q.generated.count() > 0
+            ? detail::policy::predicted_remaining_tokens(q, config_.default_length_tokens)
+            : detail::policy::predicted_mean(q, config_.default_length_tokens);
     const double u = detail::policy::sanitized(q.predicted_length->uncertainty, 0.0);
     // exp() may overflow to inf; min() caps it, so mean * factor stays finite.
     return mean * std::min(std::exp(config_.uncertainty_weight * u), config_.max_inflation);
@@ -392,6 +437,104 @@ class shortest_remaining_work {
   remaining_work_config config_;
 };
 
+/// Configuration of the policies that rank by the predicted length distribution
+/// (rtlm::gittins_index, rtlm::tail_inflated_expectation).
+struct length_distribution_config {
+  /// Virtual seconds one token of the rank costs. Finite, >= 0.
+  double seconds_per_token = 0.01;
+  /// The output length assumed for a request without a usable prediction, tokens (taken as
+  /// certain). Finite, >= 0.
+  double default_length_tokens = 256.0;
+  /// Whether the key starts at the arrival (aging: the clock passing the key serves it). Off,
+  /// the key is the rank alone, which may starve long requests forever.
+  bool age = true;
+  /// tail_inflated_expectation's tail level alpha, in [0, 1) (TIE's default: 0.9).
+  double tail_level = 0.9;
+  /// tail_inflated_expectation's tail weight beta. Finite, >= 0 (TIE adapts it in
+  /// [0.1, 0.5] to the queue's length; a policy key is pure, so here it is fixed).
+  double tail_weight = 0.5;
+};
+
+namespace detail::policy {
+
+// The remaining length of `q`'s prediction given `generated` as a log-normal; nullopt without a
+// usable prediction.
+[[nodiscard]] inline std::optional<lognormal_length> length_model(
+    const queued_request& q) noexcept {
+  if (!q.predicted_length || !std::isfinite(q.predicted_length->mean_tokens)) return std::nullopt;
+  return lognormal_length::fit(*q.predicted_length);
+}
+
+}  // namespace detail::policy
+
+/// The Gittins index policy on the predicted length distribution (Gittins; Aalto, Ayesta and
+/// Righter, 2009): the policy that minimises mean response time in an M/G/1 queue when sizes
+/// are known only in distribution. A request's rank (lower first) is, with a its generated
+/// tokens and L its length, inf over b > a of E[min(L, b) - a | L > a] / P(L <= b | L > a), in
+/// tokens (lognormal_length::gittins_rank, on the log-normal fitted to its prediction); it is
+/// the remaining length for a certain prediction (SRPT) and favours a request likely to end
+/// soon over one whose prediction is as long on average but spread. key = (arrival, or the
+/// epoch without aging) + seconds_per_token * rank, scaled so that a fresh request's rank
+/// keeps its predicted mean's scale. Starvation bound (with aging): waits at most
+/// seconds_per_token * rank plus the time to drain the requests queued with keys below its
+/// own; none without aging. key() is O(12) (12 erfc), no allocation; thread-safe (immutable).
+class gittins_index {
+ public:
+  static constexpr policy_kind kind = policy_kind::gittins_index;
+  /// Throws rtlm::error naming the `length_distribution_config` field out of range.
+  explicit gittins_index(length_distribution_config config = {});
+  /// The rank of `q`, tokens.
+  [[nodiscard]] double rank(const queued_request& q) const noexcept {
+    const std::optional<lognormal_length> d = detail::policy::length_model(q);
+    if (!d) return detail::policy::predicted_remaining_tokens(q, config_.default_length_tokens);
+    const double scale = std::max(q.predicted_length->mean_tokens, 1.0) / d->mean();
+    return std::max(d->gittins_rank(static_cast<double>(q.generated.count())) * scale, 1.0);
+  }
+  /// key = start + seconds_per_token * rank(q).
+  [[nodiscard]] virtual_time key(const queued_request& q) const noexcept {
+    return detail::policy::start(q, config_.age) + seconds(config_.seconds_per_token * rank(q));
+  }
+  /// The configuration, as validated.
+  [[nodiscard]] const length_distribution_config& config() const noexcept { return config_; }
+
+ private:
+  length_distribution_config config_;
+};
+
+/// The tail-inflated expectation of TIE (Zheng et al., "Scheduling LLM Inference with
+/// Uncertainty-Aware Output Length Predictions", ICML 2026): shortest first by
+/// E[R] + beta * CVaR_alpha[R], R the remaining length, so that a request that might run long
+/// ranks behind one as long on average but surely short. TIE fits a log-t per prompt with a
+/// learned model and scores once; here R is the log-normal fitted to the prediction conditioned
+/// on what was generated (lognormal_length::tail_inflated_expectation), scaled as in
+/// gittins_index, with beta fixed. key = (arrival, or the epoch without aging) +
+/// seconds_per_token * score. Starvation bound: as gittins_index's, with the score for the rank.
+/// key() is O(1), no allocation; thread-safe (immutable).
+class tail_inflated_expectation {
+ public:
+  static constexpr policy_kind kind = policy_kind::tail_inflated_expectation;
+  /// Throws rtlm::error naming the `length_distribution_config` field out of range.
+  explicit tail_inflated_expectation(length_distribution_config config = {});
+  /// The score of `q`, tokens.
+  [[nodiscard]] double score(const queued_request& q) const noexcept {
+    const std::optional<lognormal_length> d = detail::policy::length_model(q);
+    if (!d) return detail::policy::predicted_remaining_tokens(q, config_.default_length_tokens);
+    const double scale = std::max(q.predicted_length->mean_tokens, 1.0) / d->mean();
+    const double tie = d->tail_inflated_expectation(static_cast<double>(q.generated.count()),
+                                                    config_.tail_level, config_.tail_weight);
+    return std::max(tie * scale, 1.0);
+  }
+  /// key = start + seconds_per_token * score(q).
+  [[nodiscard]] virtual_time key(const queued_request& q) const noexcept {
+    return detail::policy::start(q, config_.age) + seconds(config_.seconds_per_token * score(q));
+  }
+  /// The configuration, as validated.
+  [[nodiscard]] const length_distribution_config& config() const noexcept { return config_; }
+
+ private:
+  length_distribution_config config_;
+};
+
 static_assert(scheduling_policy<first_come_first_served>);
 static_assert(scheduling_policy<priority_classes>);
 static_assert(scheduling_policy<earliest_deadline_first>);
@@ -401,13 +544,16 @@ static_assert(scheduling_policy<shortest_predicted_remaining>);
 static_assert(scheduling_policy<least_laxity_first>);
 static_assert(scheduling_policy<uncertainty_aware_priority>);
 static_assert(scheduling_policy<shortest_remaining_work>);
+static_assert(scheduling_policy<gittins_index>);
+static_assert(scheduling_policy<tail_inflated_expectation>);
 
 /// Every built-in policy, for a policy chosen at run time; the alternatives are in policy_kind's
 /// order. Trivially copyable, so never valueless.
 using any_scheduling_policy =
     std::variant<first_come_first_served, priority_classes, earliest_deadline_first,
                  shortest_prompt_first, shortest_predicted_first, shortest_predicted_remaining,
-                 least_laxity_first, uncertainty_aware_priority, shortest_remaining_work>;
+                 least_laxity_first, uncertainty_aware_priority, shortest_remaining_work,
+                 gittins_index, tail_inflated_expectation>;
 
 namespace detail::policy {
 
@@ -431,9 +577,10 @@ struct policy_config {
   priority_classes_config priority_classes;                ///< for policy_kind::priority_classes
   earliest_deadline_first_config earliest_deadline_first;  ///< for EDF and least_laxity_first
   shortest_prompt_first_config shortest_prompt_first;      ///< for shortest_prompt_first
-  predicted_length_config predicted_length;    ///< for shortest_predicted_first and _remaining
-  uncertainty_aware_config uncertainty_aware;  ///< for uncertainty_aware_priority
-  remaining_work_config remaining_work;        ///< for shortest_remaining_work
+  predicted_length_config predicted_length;        ///< for shortest_predicted_first and _remaining
+  uncertainty_aware_config uncertainty_aware;      ///< for uncertainty_aware_priority
+  remaining_work_config remaining_work;            ///< for shortest_remaining_work
+  length_distribution_config length_distribution;  ///< for gittins_index and TIE
 };
 
 /// The built-in policy `kind`, configured from `config`. Throws rtlm::error naming the bad

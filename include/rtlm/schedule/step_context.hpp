@@ -31,7 +31,7 @@ struct step_context {
   /// The view of `t` the policy keys, with its isolated service `service`.
   [[nodiscard]] queued_request view(const scheduled_request<Policy>& t,
                                     seconds service) const noexcept {
-    queued_request q = make_queued_request(t.r, t.sequence, service);
+    queued_request q = make_queued_request(t.r, t.sequence, service, t.remaining_mean);
     q.tag = table.slot_of(t);
     return q;
   }

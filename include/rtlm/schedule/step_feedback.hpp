@@ -105,6 +105,7 @@ struct step_feedback {
         continue;
       }
       if (t.phase == request_phase::decoding) s.kv.grow(t);
+      t.refresh_remaining(c.config.remaining_refresh_tokens);
     }
     return finished;
   }
