@@ -1,18 +1,19 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 //
 // eval_sim_vs_gpu: the simulator checked against the GPU (issue 25, item 8). For every
-// served-stream run that examples/gpu_host.py made on an H200 (benchmarks/gpu/results/), it
-// rebuilds that run's workload exactly as the host did (the first 500 Azure conversation requests
-// that fit a 4,096-row KV slot, their gaps stretched to the run's load, deadlines at 5x each
-// request's isolated time on the estimator the host planned with, predictions from the
+// served-stream run that examples/gpu_host.py made on an H200 or an H100 (benchmarks/gpu/results/),
+// it rebuilds that run's workload exactly as the host did (the first 500 Azure conversation
+// requests that fit a 4,096-row KV slot, their gaps stretched to the run's load, deadlines at 5x
+// each request's isolated time on the estimator the host planned with, predictions from the
 // AlpacaEval-calibrated noise model keyed by the request's index), and
 //   1. replays the run through rtlm's scheduler with the GPU's own logged step times (steps.csv),
 //      step by step, checking that every replayed plan has the logged shape and every request's
 //      latency equals the logged one: this recovers the GPU run's time to first token and time
 //      per output token, which the host did not log;
 //   2. simulates the same arrivals with rtlm::sim::simulate on the profile of the engine that ran
-//      them (the host's own timing of its engine, gpu_host.py --profile-out), times that profile's
-//      measured run-to-run noise;
+//      them (the host's own timing of its engine, gpu_host.py --profile-out: --engine-profile, or
+//      the call's own profile.csv for a call that planned with it on its own GPU), times that
+//      profile's measured run-to-run noise;
 // and prints measured against simulated mean latency, TTFT and TPOT per run and policy, with the
 // relative differences. --json PATH writes them as flat JSON (`<run>.<policy>.<figure>`).
 
@@ -143,7 +144,7 @@ struct logged_step {
 // One measured run of a policy: its label as the host wrote it, its requests' latencies (by
 // request id) and its steps in order.
 struct gpu_run {
-  std::string label;   // policy, or policy:whole_step_timing
+  std::string label;   // policy, policy:whole_step_timing or policy:strict (no aging)
   std::string policy;  // the scheduler's policy
   int number = -1;     // the run's number in its call (-1: the call ran each policy once)
   bool split_timing = true;
@@ -158,6 +159,8 @@ struct gpu_call {
   double load = 0.9;
   double capacity = 0.0;       // printed in log.txt, 2 decimals
   double printed_stretch = 0;  // printed in log.txt, 3 decimals
+  int slots = 160;             // gpu_host.py --slots
+  bool accept = false;  // gpu_host.py --admission accept: rtlm's policies admit every request
   std::vector<gpu_run> runs;
 };
 
@@ -211,7 +214,7 @@ void read_call(const std::string& dir, gpu_call& call) {
       r.label = served.text(row, "policy");
       const std::size_t colon = r.label.find(':');
       r.policy = r.label.substr(0, colon);
-      r.split_timing = colon == std::string::npos;
+      r.split_timing = colon == std::string::npos || r.label.substr(colon) != ":whole_step_timing";
       r.number = numbered ? static_cast<int>(served.whole(row, "run")) : -1;
       call.runs.push_back(std::move(r));
     }
@@ -271,7 +274,6 @@ void read_call(const std::string& dir, gpu_call& call) {
 // ---- the workload, as gpu_host.py built it -----------------------------------------------------
 
 constexpr std::int64_t slot_tokens = 4096;  // gpu_host.py --slot-tokens (its default)
-constexpr int slots = 160;                  // gpu_host.py --slots 160
 constexpr double deadline_slack = 5.0;      // gpu_host.py --slack (its default)
 
 // The host's requests before their gaps are stretched: the first `count` trace rows whose prompt
@@ -313,24 +315,39 @@ rtlm::sim::trace stretched(const std::vector<rtlm::sim::trace_request>& rows, do
   return t;
 }
 
-// gpu_host.py's scheduler settings: its SchedulerConfig defaults, with admission control off
-// for FCFS (as vLLM runs it) and `reject` for rtlm's policies.
-rtlm::scheduler_config scheduler_settings(const std::string& policy, std::size_t requests) {
+// gpu_host.py's scheduler settings for a run labelled `label` (policy[:mode]): its
+// SchedulerConfig defaults, with admission control off for FCFS (as vLLM runs it) and, for rtlm's
+// policies, `reject` (gpu_host.py's default) or `accept` (--admission accept); ":strict" turns
+// the policies' aging off, as gpu_host.py does.
+rtlm::scheduler_config scheduler_settings(const std::string& label, std::size_t requests,
+                                          bool accept) {
   rtlm::scheduler_config c;
+  const std::size_t colon = label.find(':');
+  const std::string policy = label.substr(0, colon);
+  const std::string mode = colon == std::string::npos ? "" : label.substr(colon + 1);
   const std::optional<rtlm::policy_kind> kind = rtlm::policy_kind_from_string(policy);
   if (!kind) throw std::runtime_error(fmt::format("policy '{}' is not rtlm's", policy));
+  if (!mode.empty() && mode != "strict" && mode != "whole_step_timing") {
+    throw std::runtime_error(fmt::format("policy '{}': unknown mode '{}'", label, mode));
+  }
   c.policy = kind;
-  c.admission = *kind == rtlm::policy_kind::first_come_first_served ? rtlm::admission_mode::accept
-                                                                    : rtlm::admission_mode::reject;
+  c.admission = accept || *kind == rtlm::policy_kind::first_come_first_served
+                    ? rtlm::admission_mode::accept
+                    : rtlm::admission_mode::reject;
+  if (mode == "strict") {
+    c.policies.predicted_length.age = false;
+    c.policies.remaining_work.age = false;
+    c.policies.length_distribution.age = false;
+  }
   c.max_requests = requests + 1;
   c.intake_capacity = std::min(c.max_requests, c.intake_capacity);
   c.intake_shards = 1;
   return c;
 }
 
-// gpu_host.py's backend: 160 slots of 4,096 KV rows, at most 160 sequences, no step-token limit
-// of its own (the scheduler's 2,048 applies), whole prompts, recompute preemption.
-rtlm::backend_capabilities host_capabilities() {
+// gpu_host.py's backend: `slots` slots of 4,096 KV rows (--slots), at most `slots` sequences, no
+// step-token limit of its own (the scheduler's 2,048 applies), whole prompts, recompute preemption.
+rtlm::backend_capabilities host_capabilities(int slots) {
   rtlm::backend_capabilities c;
   c.name = "gpu0";
   c.kv_capacity = rtlm::tokens(slots * slot_tokens);
@@ -372,9 +389,9 @@ double median(std::vector<double> v) {
 // estimator, it also compares that estimator's time for each step with the GPU's.
 class logged_backend final : public rtlm::model_backend {
  public:
-  logged_backend(const gpu_run& run, const std::vector<rtlm::sim::trace_request>& rows,
+  logged_backend(const gpu_run& run, const std::vector<rtlm::sim::trace_request>& rows, int slots,
                  const rtlm::step_time_estimator* engine)
-      : caps_(host_capabilities()), run_(&run), rows_(&rows), engine_(engine) {}
+      : caps_(host_capabilities(slots)), run_(&run), rows_(&rows), engine_(engine) {}
   [[nodiscard]] const step_comparison& comparison() const noexcept { return comparison_; }
 
   [[nodiscard]] const rtlm::backend_capabilities& capabilities() const noexcept override {
@@ -558,12 +575,12 @@ workload workload_of(const std::vector<rtlm::sim::trace_request>& rows, double s
   return w;
 }
 
-replay_result replay(const gpu_run& run, const workload& w,
+replay_result replay(const gpu_call& call, const gpu_run& run, const workload& w,
                      const rtlm::step_time_estimator& planning,
                      const rtlm::step_time_estimator* engine = nullptr) {
   const std::size_t n = w.trace.requests.size();
-  logged_backend backend(run, w.trace.requests, engine);
-  rtlm::scheduler s(scheduler_settings(run.policy, n));
+  logged_backend backend(run, w.trace.requests, call.slots, engine);
+  rtlm::scheduler s(scheduler_settings(run.label, n, call.accept));
   time_observer times(n);
   serve(s, backend, planning, w.trace, w.deadlines, w.predictions, times);
   replay_result r;
@@ -617,7 +634,7 @@ stretch_fit fit_stretch(const gpu_call& call, const std::vector<rtlm::sim::trace
     double centre = best;
     for (int k = 0; k <= grid; ++k) {
       const double s = lo + width * k;
-      const replay_result r = replay(first, workload_of(rows, s, planning, noise), planning);
+      const replay_result r = replay(call, first, workload_of(rows, s, planning, noise), planning);
       if (r.mismatch.empty() && r.latency_error_sq < best_error) {
         best = s;
         best_error = r.latency_error_sq;
@@ -641,8 +658,8 @@ stretch_fit fit_stretch(const gpu_call& call, const std::vector<rtlm::sim::trace
   for (const gpu_run& run : call.runs) {
     const workload w0 = workload_of(rows, best, planning, noise);
     const workload w1 = workload_of(rows, best + step, planning, noise);
-    const replay_result r0 = replay(run, w0, planning);
-    const replay_result r1 = replay(run, w1, planning);
+    const replay_result r0 = replay(call, run, w0, planning);
+    const replay_result r1 = replay(call, run, w1, planning);
     if (!r0.mismatch.empty() || !r1.mismatch.empty()) continue;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const double l0 = r0.finish[i] - w0.trace.requests[i].arrival;
@@ -655,15 +672,15 @@ stretch_fit fit_stretch(const gpu_call& call, const std::vector<rtlm::sim::trace
   const double refined = den > 0 ? best - num / den : best;
   bool all = true;
   for (const gpu_run& run : call.runs) {
-    all =
-        all && replay(run, workload_of(rows, refined, planning, noise), planning).mismatch.empty();
+    all = all &&
+          replay(call, run, workload_of(rows, refined, planning, noise), planning).mismatch.empty();
   }
   fit.stretch = all ? refined : best;
   fit.matched = true;
   for (const gpu_run& run : call.runs) {
     fit.matched =
-        fit.matched &&
-        replay(run, workload_of(rows, fit.stretch, planning, noise), planning).mismatch.empty();
+        fit.matched && replay(call, run, workload_of(rows, fit.stretch, planning, noise), planning)
+                           .mismatch.empty();
   }
   return fit;
 }
@@ -708,18 +725,24 @@ double relative(double simulated, double measured) { return (simulated - measure
 // The committed calls of gpu_host.py (benchmarks/gpu/results/README.md says what each is).
 struct known_call {
   const char* folder;
-  const char* name;  // in the table and the JSON keys
-  bool own_engine;   // the engine the engine profile timed (FlashAttention-2 prefill)
+  const char* name;         // in the table and the JSON keys
+  bool own_engine;          // the engine the engine profile timed (FlashAttention-2 prefill)
+  int slots;                // gpu_host.py --slots
+  bool accept;              // gpu_host.py --admission accept (else `reject`) for rtlm's policies
+  bool engine_is_planning;  // the engine profile is the call's own (it planned with it on its
+                            // own GPU), not --engine-profile
 };
-constexpr std::array<known_call, 8> known_calls = {{
-    {"h200_served_stream_rounds/call_1", "rounds_1", true},
-    {"h200_served_stream_rounds/call_2", "rounds_2", true},
-    {"h200_served_stream", "four_policies", true},
-    {"h200_served_stream_reversed", "reversed", true},
-    {"h200_served_stream_step_timing", "step_timing", true},
-    {"h200_served_stream_own_profile", "own_profile", true},
-    {"h200_served_stream_cudnn/load_1.0", "cudnn_load_1_0", false},
-    {"h200_served_stream_cudnn/load_0.9", "cudnn_load_0_9", false},
+constexpr std::array<known_call, 10> known_calls = {{
+    {"h200_served_stream_rounds/call_1", "rounds_1", true, 160, false, false},
+    {"h200_served_stream_rounds/call_2", "rounds_2", true, 160, false, false},
+    {"h200_served_stream", "four_policies", true, 160, false, false},
+    {"h200_served_stream_reversed", "reversed", true, 160, false, false},
+    {"h200_served_stream_step_timing", "step_timing", true, 160, false, false},
+    {"h200_served_stream_own_profile", "own_profile", true, 160, false, false},
+    {"h200_served_stream_cudnn/load_1.0", "cudnn_load_1_0", false, 160, false, false},
+    {"h200_served_stream_cudnn/load_0.9", "cudnn_load_0_9", false, 160, false, false},
+    {"h100_r1_served_stream/call_1", "h100_r1_1", true, 48, true, true},
+    {"h100_r1_served_stream/call_2", "h100_r1_2", true, 48, true, true},
 }};
 
 // The profile the host's estimator was fitted to, from log.txt's "estimator fitted to PATH": a
@@ -842,8 +865,12 @@ int run(const options& o) {
   const rtlm::sim::length_noise_model noise = rtlm::sim::load_length_errors(
       RTLM_BENCHMARK_DATA_DIR "/length_errors/alpaca_eval_cv.csv", "Meta-Llama-3-8B-Instruct");
   const rtlm::profile engine_profile = rtlm::load_profile_csv(o.engine_profile);
-  const rtlm::fitted_roofline_estimator engine = fit(engine_profile);
-  const rtlm::sim::step_noise engine_noise = rtlm::sim::noise_of(engine_profile);
+  // The engine's estimator and its measured noise: --engine-profile's, or for a call timed on its
+  // own profile, that profile's (`own_engines`, by path).
+  using engine_model = std::pair<rtlm::fitted_roofline_estimator, rtlm::sim::step_noise>;
+  const engine_model global_engine{fit(engine_profile), rtlm::sim::noise_of(engine_profile)};
+  const auto& [engine, engine_noise] = global_engine;
+  std::map<std::string, engine_model> own_engines;
   std::map<std::string, rtlm::fitted_roofline_estimator> planners;
 
   const auto mean_of = [](const std::vector<double>& v) {
@@ -852,11 +879,12 @@ int run(const options& o) {
     return v.empty() ? std::nan("") : sum / static_cast<double>(v.size());
   };
   fmt::print("eval_sim_vs_gpu: rtlm's simulator against the GPU host's served-stream runs\n");
-  fmt::print("GPU runs: {} (examples/gpu_host.py on one H200)\n", o.results);
+  fmt::print("GPU runs: {} (examples/gpu_host.py on one H200; h100_* on one H100)\n", o.results);
   fmt::print(
       "simulated: rtlm::sim::simulate; steps timed by the estimator fitted to\n  {}\n"
       "  (the host's timing of its own engine) times its measured run-to-run noise, seed {}\n"
-      "  (noise factors: decode mean {:.4f} of {}, prefill mean {:.4f} of {})\n",
+      "  (noise factors: decode mean {:.4f} of {}, prefill mean {:.4f} of {});\n"
+      "  a call marked `engine: own profile` below: its own profile.csv's instead\n",
       o.engine_profile, o.seed, mean_of(engine_noise.decode), engine_noise.decode.size(),
       mean_of(engine_noise.prefill), engine_noise.prefill.size());
   // How the estimator fits its own profile's decode points (median measured over estimate).
@@ -884,8 +912,9 @@ int run(const options& o) {
       "  recovered: log.txt prints 3 digits; the one at which the replay reproduces every\n"
       "  logged step and latency), deadlines arrival + 5x isolated time on the estimator\n"
       "  the host planned with, predictions from the AlpacaEval-calibrated noise model\n"
-      "  (key = request index); 160 slots, batch <= 160, the scheduler's 2,048-token step\n"
-      "  budget, whole prompts; FCFS without admission control, rtlm's policies `reject`\n");
+      "  (key = request index); the call's slots (batch <= slots), the scheduler's 2,048-token\n"
+      "  step budget, whole prompts; FCFS without admission control, rtlm's policies the\n"
+      "  call's admission (slots and admission: per call below)\n");
 
   std::vector<row_result> rows_out;
   std::vector<std::string> notes;
@@ -893,20 +922,32 @@ int run(const options& o) {
     const std::string dir = o.results + "/" + k.folder;
     gpu_call call;
     call.name = k.name;
+    call.slots = k.slots;
+    call.accept = k.accept;
     read_call(dir, call);
     call.planned_with = planning_profile(dir);
     const auto planner_it =
         planners.try_emplace(call.planned_with, fit(rtlm::load_profile_csv(call.planned_with)))
             .first;
     const rtlm::step_time_estimator& planning = planner_it->second;
+    const auto own_engine = [&] {
+      const auto it = own_engines.find(call.planned_with);
+      if (it != own_engines.end()) return it;
+      const rtlm::profile p = rtlm::load_profile_csv(call.planned_with);
+      return own_engines.try_emplace(call.planned_with, fit(p), rtlm::sim::noise_of(p)).first;
+    };
+    const auto& [call_engine, call_noise] =
+        k.engine_is_planning ? own_engine()->second : global_engine;
     const std::vector<rtlm::sim::trace_request> rows =
         first_rows(azure, call.runs.front().latency.size());
     const stretch_fit sf = fit_stretch(call, rows, planning, noise);
     notes.push_back(fmt::format(
-        "{}: {} runs; planned on {}; load {} of capacity {} requests/s; gaps x {:.7f} (log: "
-        "{}){}",
+        "{}: {} runs; planned on {}; {} slots, rtlm's policies `{}`; engine: {}; load {} of "
+        "capacity {} requests/s; gaps x {:.7f} (log: {}){}",
         k.folder, call.runs.size(), call.planned_with.substr(call.planned_with.rfind('/') + 1),
-        call.load, call.capacity, sf.stretch, call.printed_stretch,
+        call.slots, call.accept ? "accept" : "reject",
+        k.engine_is_planning ? "own profile" : "engine profile", call.load, call.capacity,
+        sf.stretch, call.printed_stretch,
         sf.matched ? "" : "; NO stretch reproduces the logged steps"));
     const workload w = workload_of(rows, sf.stretch, planning, noise);
     for (const gpu_run& run : call.runs) {
@@ -915,7 +956,7 @@ int run(const options& o) {
       r.label = run.label;
       r.number = run.number;
       r.own_engine = k.own_engine;
-      const replay_result rep = replay(run, w, planning, &engine);
+      const replay_result rep = replay(call, run, w, planning, &call_engine);
       r.replay_matched = rep.mismatch.empty();
       r.replay_max_error = rep.max_latency_error;
       if (!r.replay_matched)
@@ -933,12 +974,12 @@ int run(const options& o) {
 
       // The simulator, as a user runs it: one estimator plans and times the steps.
       rtlm::sim::simulation_config c;
-      c.scheduler = scheduler_settings(run.policy, rows.size());
+      c.scheduler = scheduler_settings(run.label, rows.size(), call.accept);
       rtlm::sim::backend_spec b;
-      b.config.capabilities = host_capabilities();
-      b.config.noise = engine_noise;
+      b.config.capabilities = host_capabilities(call.slots);
+      b.config.noise = call_noise;
       b.config.seed = o.seed;
-      b.estimator = &engine;
+      b.estimator = &call_engine;
       c.backends.push_back(b);
       c.deadlines = {.rule = rtlm::sim::deadline_rule::kind::slack, .slack = deadline_slack};
       c.predict = [&noise](std::size_t i, const rtlm::sim::trace_request& q) {
@@ -959,10 +1000,10 @@ int run(const options& o) {
       };
       rtlm::sim::simulation_config at_pace = c;
       at_pace.backends.front().config.noise = {
-          .prefill = scaled(engine_noise.prefill,
+          .prefill = scaled(call_noise.prefill,
                             (rep.engine.measured - rep.engine.measured_decode_only) /
                                 (rep.engine.estimated - rep.engine.estimated_decode_only)),
-          .decode = scaled(engine_noise.decode,
+          .decode = scaled(call_noise.decode,
                            rep.engine.measured_decode_only / rep.engine.estimated_decode_only)};
       const rtlm::sim::simulation_metrics mp =
           rtlm::sim::summarize(rtlm::sim::simulate(w.trace, at_pace));
@@ -977,15 +1018,15 @@ int run(const options& o) {
 
       // The same on gpu_host.py's loop, planned on the host's estimator (its deadlines too) and
       // timed on the engine's: what the simulator's one-estimator setup changes.
-      rtlm::sim::simulated_backend_config bc{.capabilities = host_capabilities(),
+      rtlm::sim::simulated_backend_config bc{.capabilities = host_capabilities(call.slots),
                                              .swap_seconds_per_token = 0.0,
-                                             .noise = engine_noise,
+                                             .noise = call_noise,
                                              .seed = o.seed};
-      rtlm::sim::simulated_backend simulated(bc, engine);
+      rtlm::sim::simulated_backend simulated(bc, call_engine);
       for (std::size_t i = 0; i < rows.size(); ++i) {
         simulated.set_output_length(rtlm::request_id{i}, rows[i].output);
       }
-      rtlm::scheduler s(scheduler_settings(run.policy, rows.size()));
+      rtlm::scheduler s(scheduler_settings(run.label, rows.size(), call.accept));
       time_observer times(rows.size());
       serve(s, simulated, planning, w.trace, w.deadlines, w.predictions, times);
       r.sim_host_plan = figures_of(times.first_token, times.finish, w.trace);
@@ -997,7 +1038,8 @@ int run(const options& o) {
   // The table.
   fmt::print(
       "\nGPU: mean latency as logged; mean TTFT and TPOT from the replay of the run's logged\n"
-      "steps (gpu_host.py logs neither). sim: rtlm::sim::simulate on the engine profile.\n"
+      "steps (gpu_host.py logs neither). sim: rtlm::sim::simulate on the engine profile\n"
+      "(the call's own for one marked `engine: own profile`).\n"
       "diff: (simulated - GPU) / GPU.  * an engine the engine profile did not time (cuDNN "
       "prefill)\n\n");
   fmt::print("{:<22} {:<42} {:>7} {:>7} {:>7}  {:>7} {:>7} {:>7}  {:>6} {:>6} {:>7}\n", "run",

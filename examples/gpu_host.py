@@ -185,8 +185,9 @@ def profile_engine(model, path, repeats=8, seed=0):
     for n in sorted({min(n, top) for n in (16, 32, 64, 96, 128, 192, 256, 384, 512, 768, 1024,
                                            1280, 1536, 2048, 2304, 2560, 3072, 3328, 3584, 4094)}):
         points.append(("prefill", 1, n, [0], False, timed(lambda: model.prefill(0, n))))
-    batches = (1, 2, 4, 8, 16, 24, 32, 48, 64, 80, 96, 128, model.max_batch)
-    shapes = [[kv] * b for b in sorted(set(batches)) for kv in (64, 256, 1024, 2048, top - 1)]
+    batches = {b for b in (1, 2, 4, 8, 16, 24, 32, 48, 64, 80, 96, 128) if b < model.max_batch}
+    batches.add(model.max_batch)
+    shapes = [[kv] * b for b in sorted(batches) for kv in (64, 256, 1024, 2048, top - 1)]
     for _ in range(24):  # ragged batches, as serving makes them: log-uniform lengths
         b = rng.randint(2, model.max_batch)
         shapes.append([int(math.exp(rng.uniform(math.log(16), math.log(top - 1))))

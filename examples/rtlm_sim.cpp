@@ -323,6 +323,7 @@ int run(const options& o) {
       put("preemptions", static_cast<double>(m.preemptions));
       const rtlm::sim::serving_metrics& v = main_serving[i];
       put("normalized_latency", v.normalized_latency);
+      put("mean_latency_all", v.mean_latency_all);
       put("ttft_p50", v.ttft.p50);
       put("ttft_p90", v.ttft.p90);
       put("ttft_p99", v.ttft.p99);

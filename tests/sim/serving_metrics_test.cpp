@@ -60,11 +60,23 @@ rtlm::sim::simulation_result five_requests() {
   return r;
 }
 
+// A refused request counts at its deadline in the mean over all requests; a failed one too.
+TEST(serving_metrics, refused_requests_count_at_their_deadline_in_the_mean_over_all) {
+  rtlm::sim::simulation_result r = five_requests();
+  r.records[3].arrival = 3.0;
+  r.records[3].deadline = 9.0;  // refused: counts as 6 s
+  r.records[4].arrival = 4.0;
+  r.records[4].deadline = 5.0;  // failed: counts as 1 s
+  const rtlm::sim::serving_metrics m = rtlm::sim::serving_metrics_of(r);
+  EXPECT_DOUBLE_EQ(m.mean_latency_all, (2.5 + 0.2 + 4.0 + 6.0 + 1.0) / 5);
+}
+
 TEST(serving_metrics, figures_of_a_hand_built_run) {
   const rtlm::sim::serving_metrics m = rtlm::sim::serving_metrics_of(five_requests());
   EXPECT_EQ(m.requests, 5U);
   EXPECT_EQ(m.finished, 3U);
   EXPECT_DOUBLE_EQ(m.normalized_latency, (2.5 / 5 + 0.2 / 1 + 4.0 / 11) / 3);
+  EXPECT_DOUBLE_EQ(m.mean_latency_all, (2.5 + 0.2 + 4.0) / 3);  // the others have no deadline
   // TTFT: 0.2, 0.5, 2 (nearest rank: p50 the 2nd, p90 and p99 the 3rd).
   EXPECT_EQ(m.ttft.count, 3U);
   EXPECT_DOUBLE_EQ(m.ttft.mean, (0.5 + (1.2 - 1.0) + 2.0) / 3);

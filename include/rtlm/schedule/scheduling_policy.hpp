@@ -264,11 +264,12 @@ struct predicted_length_config {
 };
 
 /// Shortest predicted (output length) first with aging:
-/// key = (arrival, or the epoch without aging) + seconds_per_token * predicted output tokens:
-/// the mean, or for a request that has generated tokens (a preempted one) those plus its
-/// remaining_tokens (default_length_tokens without a prediction). Starvation bound (with
-/// aging): waits at most seconds_per_token * predicted length plus the time to drain the
-/// requests queued with keys below its own; none without aging.
+/// key = (arrival, or the epoch without aging) + seconds_per_token * predicted mean output
+/// tokens (default_length_tokens without a prediction): the prediction made at submission, kept
+/// when the request is preempted, as vLLM's `priority` keeps a request's priority (for what is
+/// left of a preempted request, shortest_predicted_remaining). Starvation bound (with aging):
+/// waits at most seconds_per_token * predicted length plus the time to drain the requests
+/// queued with keys below its own; none without aging.
 /// key() is O(1), no allocation; thread-safe (immutable).
 class shortest_predicted_first {
  public:
@@ -276,13 +277,9 @@ class shortest_predicted_first {
   /// Throws rtlm::error naming `predicted_length_config.seconds_per_token` or
   /// `predicted_length_config.default_length_tokens` unless each is finite and >= 0.
   explicit shortest_predicted_first(predicted_length_config config = {});
-  /// key = start + seconds_per_token * predicted length.
+  /// key = start + seconds_per_token * predicted mean.
   [[nodiscard]] virtual_time key(const queued_request& q) const noexcept {
-    const double size =
-        std::isfinite(q.remaining_tokens) && q.generated.count() > 0
-            ? static_cast<double>(q.generated.count()) +
-                  detail::policy::predicted_remaining_tokens(q, config_.default_length_tokens)
-            : detail::policy::predicted_mean(q, config_.default_length_tokens);
+    const double size = detail::policy::predicted_mean(q, config_.default_length_tokens);
     return detail::policy::start(q, config_.age) + seconds(config_.seconds_per_token * size);
   }
   /// The configuration, as validated.

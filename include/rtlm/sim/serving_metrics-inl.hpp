@@ -53,9 +53,15 @@ RTLM_INLINE serving_metrics serving_metrics_of(const simulation_result& result) 
   std::vector<double> ttft;
   std::vector<double> tpot;
   double normalized = 0.0;
+  double all = 0.0;
+  std::size_t counted = 0;
   for (const request_record& r : result.records) {
     m.preemptions += r.preemptions;
     m.recomputed_tokens += r.recomputed;
+    if (r.finished() || !std::isnan(r.deadline)) {
+      all += r.finished() ? r.latency() : r.deadline - r.arrival;
+      ++counted;
+    }
     if (!r.finished()) continue;
     ++m.finished;
     normalized += r.latency() / static_cast<double>(r.output.count());
@@ -63,6 +69,7 @@ RTLM_INLINE serving_metrics serving_metrics_of(const simulation_result& result) 
     if (r.output.count() > 1) tpot.push_back(time_per_output_token(r));
   }
   if (m.finished > 0) m.normalized_latency = normalized / static_cast<double>(m.finished);
+  if (counted > 0) m.mean_latency_all = all / static_cast<double>(counted);
   m.ttft = detail::distribution_of(ttft);
   m.tpot = detail::distribution_of(tpot);
   return m;

@@ -41,6 +41,10 @@ struct serving_metrics {
   /// Per-token normalised latency: the mean over finished requests of latency / output
   /// tokens, seconds per token (vllm-ltr's metric); 0 with none finished.
   double normalized_latency = 0.0;
+  /// Mean latency over every request that finished or has a deadline, seconds: one refused or
+  /// failed counts at its deadline (deadline - arrival), so that refusing cannot lower it below
+  /// what serving late would have cost; 0 with none.
+  double mean_latency_all = 0.0;
   time_distribution ttft;       ///< time to first token, finished requests
   time_distribution tpot;       ///< time per output token, finished requests of 2 or more tokens
   std::size_t preemptions = 0;  ///< of all requests, recompute or swap
