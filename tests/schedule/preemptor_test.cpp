@@ -107,10 +107,8 @@ struct limited_fixture {
   }
 };
 
-TEST(preemptor, limited_preemption_spares_a_request_past_the_limit) {
-  auto config = rtlm::test::part_fixture<limited_fixture::policy>::small_config();
-  config.preemption_limit = 0.8;
-  auto f = limited_fixture::make(config);
+// A request 8 tokens into a predicted 10 is past a limit of 0.8; at 7 it is not.
+void expect_limited_preemption(rtlm::test::part_fixture<limited_fixture::policy> f) {
   const auto running = f.run(1, tokens(100), request_phase::decoding, tokens(8));
   f.table[running].r.predicted_length->mean_tokens = 5000;  // output_mean stays 10: 8 >= 0.8 x 10
   f.queue(2, tokens(100), 10);
@@ -122,6 +120,17 @@ TEST(preemptor, limited_preemption_spares_a_request_past_the_limit) {
   f.table[running].refresh_remaining(tokens(1), true);
   rtlm::preemptor<limited_fixture::policy>::make_room_for_priority(c);
   EXPECT_EQ(f.table[running].phase, request_phase::swapped_out);
+}
+
+TEST(preemptor, limited_preemption_spares_a_request_past_the_limit) {
+  for (const rtlm::kv_reservation rule :
+       {rtlm::kv_reservation::predicted_bound, rtlm::kv_reservation::on_demand}) {
+    SCOPED_TRACE(rtlm::to_string(rule));
+    auto config = rtlm::test::part_fixture<limited_fixture::policy>::small_config();
+    config.preemption_limit = 0.8;
+    config.kv_rule = rule;
+    expect_limited_preemption(limited_fixture::make(config));
+  }
 }
 
 TEST(preemptor, a_counted_recompute_cost_raises_the_bar) {

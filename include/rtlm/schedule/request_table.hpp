@@ -101,7 +101,7 @@ struct scheduled_request {
   /// Decode steps still needed by its bound (at least 1 while it runs): the unconditioned
   /// bound less what was generated. Conditioning the bound on the tokens generated made the
   /// service estimates that admission, consolidation and least laxity read too pessimistic
-  /// (docs/scheduling.md, "Remaining length").
+  /// (docs/scheduling.md, "Scheduling on the length distribution").
   [[nodiscard]] double remaining_steps() const noexcept {
     const tokens left = output_bound - r.progress.generated;
     return static_cast<double>(std::max<tokens::rep>(left.count(), 1));

@@ -474,7 +474,8 @@ namespace detail::policy {
 /// epoch without aging) + seconds_per_token * rank, scaled so that a fresh request's rank
 /// keeps its predicted mean's scale. Starvation bound (with aging): waits at most
 /// seconds_per_token * rank plus the time to drain the requests queued with keys below its
-/// own; none without aging. key() is O(12) (12 erfc), no allocation; thread-safe (immutable).
+/// own; none without aging. key() is O(1) (about 60 erfc and exp calls), no allocation;
+/// thread-safe (immutable).
 class gittins_index {
  public:
   static constexpr policy_kind kind = policy_kind::gittins_index;
