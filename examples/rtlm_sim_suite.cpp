@@ -217,8 +217,10 @@ void predictor_quality(const options& base, const regime& reg, json_keys& json) 
     predictors.emplace_back(fmt::format("tau{:.2f}", tau), c);
   }
   std::vector<std::unique_ptr<server>> servers;
-  for (const auto& p : predictors)
+  servers.reserve(predictors.size());
+  for (const auto& p : predictors) {
     servers.push_back(std::make_unique<server>(p.second, w.requests));
+  }
   const double capacity = saturated_capacity(w.requests, *servers[0], o.seeds.front());
   const std::vector<std::string> studied = {"srpt_strict", "gittins_strict", "tie_strict",
                                             "gittins"};

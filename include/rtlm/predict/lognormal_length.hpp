@@ -36,7 +36,7 @@ class lognormal_length {
   /// The fit described above. A mean below 1 token counts as 1.
   [[nodiscard]] static lognormal_length fit(const length_estimate& e) noexcept {
     const double mean = std::isfinite(e.mean_tokens) ? std::max(e.mean_tokens, 1.0) : 1.0;
-    const double bound = static_cast<double>(e.upper_bound.count());
+    const auto bound = static_cast<double>(e.upper_bound.count());
     const double coverage = std::clamp(e.bound_coverage, 0.5, 1.0 - 1e-9);
     const double z = detail::normal_quantile(coverage);
     if (!(bound > mean) || !(z > 0.0)) {
@@ -145,7 +145,7 @@ class lognormal_length {
                                                       tokens generated) noexcept {
   if (generated.count() <= 0) return e;
   const lognormal_length d = lognormal_length::fit(e);
-  const double n = static_cast<double>(generated.count());
+  const auto n = static_cast<double>(generated.count());
   const double scale = std::max(e.mean_tokens, 1.0) / d.mean();
   const double bound = std::ceil(d.residual_quantile(n, e.bound_coverage));
   return {.mean_tokens = std::max(d.mean_residual(n) * scale, 1.0),
