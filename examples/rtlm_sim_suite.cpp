@@ -132,6 +132,14 @@ std::string cell(double mean, double min, double max, int digits) {
   return fmt::format("{:.{}f} [{:.{}f}, {:.{}f}]", mean, digits, min, digits, max, digits);
 }
 
+// The options of regime `reg` over `base`, on the trace's own arrivals.
+options regime_options(const options& base, const regime& reg) {
+  options o = base;
+  reg.setup(o);
+  o.arrivals = "trace";
+  return o;
+}
+
 // The share of the oracle's reduction of vllm_fcfs's figure `fcfs` that figure `x` takes; NaN
 // where the oracle gains less than 0.1%: there is no gain to share.
 double gain_share(double fcfs, double x, double oracle) {
@@ -205,9 +213,7 @@ std::vector<averaged> run_averaged(
 // under the measured predictor and under controlled ones of Kendall tau 0.2 to 0.9, each as the
 // share of oracle_srpt's reduction of vllm_fcfs's mean latency it takes.
 void predictor_quality(const options& base, const regime& reg, json_keys& json) {
-  options o = base;
-  reg.setup(o);
-  o.arrivals = "trace";
+  const options o = regime_options(base, reg);
   const workload w = load_workload(o);
   std::vector<std::pair<std::string, options>> predictors = {{"measured", o}};
   for (const double tau : {0.2, 0.35, 0.5, 0.7, 0.9}) {
@@ -274,9 +280,7 @@ void predictor_quality(const options& base, const regime& reg, json_keys& json) 
 // oracle) and gittins on predictions, each at aging weights from 0.01 s per token to none, with
 // their mean latency's share of oracle_srpt's gain and their p99 over vllm_fcfs's.
 void aging_frontier(const options& base, const regime& reg, json_keys& json) {
-  options o = base;
-  reg.setup(o);
-  o.arrivals = "trace";
+  const options o = regime_options(base, reg);
   const workload w = load_workload(o);
   const server s(o, w.requests);
   const double capacity = saturated_capacity(w.requests, s, o.seeds.front());
@@ -372,9 +376,7 @@ int run_suite(const options& given) {
                                                      : std::string(rtlm::to_string(base.admission)),
       base.deadlines_given ? "from --deadline" : "arrival + TTFT + TPOT x (output - 1) of the SLO");
   for (const regime& reg : regimes(base)) {
-    options o = base;
-    reg.setup(o);
-    o.arrivals = "trace";
+    const options o = regime_options(base, reg);
     const workload w = load_workload(o);
     const server s(o, w.requests);
     const double capacity = saturated_capacity(w.requests, s, o.seeds.front());
