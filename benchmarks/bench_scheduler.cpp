@@ -16,6 +16,10 @@
 //   many new requests are submitted, so each plan also takes in, places and admits ~8
 //   requests. Manual time: only plan_step() is timed.
 // - BM_plan_step_fixed_fcfs: the same with FCFS as a compile-time policy (basic_scheduler).
+// - BM_plan_step_slo: the same under R5's scheduling (docs/scheduling.md, "Service-level
+//   objectives"): least laxity on TTFT slack, steps planned to the TPOT targets, relegation,
+//   and VTC between 4 tenants; 3 requests in 10 interactive (TTFT 0.5 s, TPOT 50 ms), the
+//   rest batch (600 s).
 // - BM_priority_queue_fcfs_baseline: the least a step plan can do with std::priority_queue:
 //   list the 256 running as decodes, retire ~8, pop ~8 admissions, push ~8 arrivals.
 
@@ -185,7 +189,7 @@ class declared_backend final : public rtlm::model_backend {
   rtlm::backend_capabilities caps_;
 };
 
-rtlm::request bench_request(std::uint64_t id, rtlm::time_point now) {
+rtlm::request bench_request(std::uint64_t id, rtlm::time_point now, bool classes) {
   rtlm::request r;
   r.id = rtlm::request_id{id};
   r.arrival = now;
@@ -197,6 +201,10 @@ rtlm::request bench_request(std::uint64_t id, rtlm::time_point now) {
                             .bound_coverage = 0.9,
                             .uncertainty = 0.1 * static_cast<double>(id % 10)};
   if (id % 3 == 0) r.deadline = now + std::chrono::seconds(30 + id % 60);
+  if (classes) {
+    r.slo_class = id % 10 < 3 ? 0 : 1;
+    r.tenant = static_cast<std::uint32_t>(id % 4);
+  }
   return r;
 }
 
@@ -216,7 +224,7 @@ void synthesize(const rtlm::step_plan& plan, rtlm::step_result& result, std::uin
 }
 
 template <class Scheduler>
-void run_plan_benchmark(benchmark::State& state, Scheduler& s) {
+void run_plan_benchmark(benchmark::State& state, Scheduler& s, bool classes = false) {
   declared_backend backend;
   s.add_backend(backend, h100_estimator());
   rtlm::time_point now{};
@@ -228,7 +236,7 @@ void run_plan_benchmark(benchmark::State& state, Scheduler& s) {
   // takes them in), plus 8 so that each plan also places and admits new requests.
   const auto top_up = [&] {
     for (std::size_t k = 0; k + s.live_requests() < running_target + waiting_target + 8; ++k) {
-      rtlm::request r = bench_request(next_id++, now);
+      rtlm::request r = bench_request(next_id++, now, classes);
       if (s.submit(r) != rtlm::submit_status::accepted) break;
     }
   };
@@ -303,6 +311,19 @@ void BM_plan_step_fixed_fcfs(benchmark::State& state) {
   run_plan_benchmark(state, s);
 }
 BENCHMARK(BM_plan_step_fixed_fcfs)->UseManualTime();
+
+void BM_plan_step_slo(benchmark::State& state) {
+  rtlm::scheduler_config c = bench_config(rtlm::policy_kind::least_laxity_first);
+  c.slo.classes = {{.name = "interactive", .ttft = rtlm::seconds(0.5), .tpot = rtlm::seconds(0.05)},
+                   {.name = "batch", .time_budget = rtlm::seconds(600.0)}};
+  c.slo.relegation = rtlm::relegation_mode::demote;
+  c.slo.tpot_budget = true;
+  c.slo.ttft_first = true;
+  c.fairness.tenants = 4;
+  rtlm::scheduler s(c);
+  run_plan_benchmark(state, s, true);
+}
+BENCHMARK(BM_plan_step_slo)->UseManualTime();
 
 void BM_priority_queue_fcfs_baseline(benchmark::State& state) {
   using entry = std::pair<std::int64_t, std::uint64_t>;  // (arrival ns, id), earliest on top

@@ -8,6 +8,7 @@
 // vLLM, not merged), EDF, rtlm's policies and oracle SRPT as a bound.
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -49,6 +50,42 @@ using rtlm_sim::progress_bar;
 using rtlm_sim::write_file;
 using rtlm_sim::write_records;
 
+// Each policy's attainment of the requests' own objectives, in all and per SLO class.
+void print_classes(const options& o, const std::vector<policy_run>& runs,
+                   const std::vector<rtlm::sim::objective_summary>& all,
+                   const std::vector<std::vector<rtlm::sim::class_attainment>>& classes) {
+  fmt::print(
+      "\nobjectives by class (each request's own: TTFT, TPOT, deadline; refused requests "
+      "miss them)\n{:<18} {:<14} {:>8} {:>9} {:>9} {:>9} {:>9} {:>10}\n",
+      "policy", "class", "requests", "TTFT met", "TPOT met", "all met", "goodput", "throughput");
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    for (const rtlm::sim::class_attainment& k : classes[i]) {
+      fmt::print("{:<18} {:<14} {:>8} {:>9.4f} {:>9.4f} {:>9.4f} {:>9.3f} {:>10.3f}\n",
+                 runs[i].name, k.slo_class < o.classes.size() ? o.classes[k.slo_class].name : "-",
+                 k.requests, k.ttft_attainment, k.tpot_attainment, k.attainment, k.goodput,
+                 k.throughput);
+    }
+    fmt::print("{:<18} {:<14} {:>8} {:>9} {:>9} {:>9.4f} {:>9.3f}\n", runs[i].name, "(all)",
+               all[i].requests, "", "", all[i].attainment, all[i].goodput);
+  }
+}
+
+// Each policy's service per tenant against its max-min fair share, and Jain's index.
+void print_fairness(const options& o, const std::vector<policy_run>& runs,
+                    const std::vector<rtlm::sim::fairness_report>& fairness) {
+  fmt::print(
+      "\ntenants (shares {}): service over max-min fair share, VTC's weights (prompt 1, "
+      "output 2), until the last arrival; Jain's index over them{}\n",
+      fmt::join(o.tenant_shares, ":"), o.fairness ? "; rtlm's policies share by VTC" : "");
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    std::string ratios;
+    for (const rtlm::sim::tenant_service& t : fairness[i].tenants) {
+      ratios += fmt::format(" {}:{:.3f}", t.tenant, t.share_ratio);
+    }
+    fmt::print("{:<18} Jain {:.4f};{}\n", runs[i].name, fairness[i].jain, ratios);
+  }
+}
+
 int run(const options& o) {
   if (o.suite) return rtlm_sim::run_suite(o);
   const auto wall_start = std::chrono::steady_clock::now();
@@ -80,6 +117,9 @@ int run(const options& o) {
   std::vector<rtlm::sim::serving_metrics> main_serving;
   std::vector<rtlm::sim::slo_attainment> main_slo;
   std::vector<rtlm::tokens> main_cached;  // prompt tokens the prefix cache served
+  std::vector<rtlm::sim::objective_summary> main_objectives;  // each request's own objectives
+  std::vector<std::vector<rtlm::sim::class_attainment>> main_classes;
+  std::vector<rtlm::sim::fairness_report> main_fairness;
   // Each policy's latency CDF at the main load, as plotted (at most about 400 points): the runs'
   // records (96 bytes a request) are not kept.
   std::vector<std::vector<std::pair<double, double>>> main_cdfs;
@@ -97,6 +137,9 @@ int run(const options& o) {
     main_serving.push_back(rtlm::sim::serving_metrics_of(r));
     main_slo.push_back(rtlm::sim::attainment_of(r, o.slo));
     main_cached.push_back(r.cached_prefill_tokens);
+    main_objectives.push_back(rtlm::sim::objectives_of(r));
+    main_classes.push_back(rtlm::sim::class_attainment_of(r));
+    main_fairness.push_back(rtlm::sim::fairness_of(r, 1.0, 2.0, main_trace.span()));
     main_cdfs.push_back(latency_cdf(r));
     bar.step(fmt::format("{} at load {}", p.name, o.load));
   }
@@ -177,6 +220,8 @@ int run(const options& o) {
   fmt::print(
       "SLO: TTFT <= {} s and TPOT <= {} s; refused and failed requests count as missing it\n",
       o.slo.ttft.count(), o.slo.tpot.count());
+  if (!o.classes.empty()) print_classes(o, runs, main_objectives, main_classes);
+  if (!o.tenant_shares.empty()) print_fairness(o, runs, main_fairness);
   if (o.prefix_cache) {
     double prompts = 0;
     for (const rtlm::sim::trace_request& q : main_trace.requests)
@@ -334,6 +379,24 @@ int run(const options& o) {
       put("slo_attainment", main_slo[i].attainment);
       put("slo_goodput", main_slo[i].goodput);
       put("cached_prefill_tokens", static_cast<double>(main_cached[i].count()));
+      put("objectives_attainment", main_objectives[i].attainment);
+      put("objectives_goodput", main_objectives[i].goodput);
+      for (const rtlm::sim::class_attainment& k : main_classes[i]) {
+        if (k.slo_class >= o.classes.size()) continue;
+        const std::string& name = o.classes[k.slo_class].name;
+        put(fmt::format("class.{}.attainment", name), k.attainment);
+        put(fmt::format("class.{}.ttft_attainment", name), k.ttft_attainment);
+        put(fmt::format("class.{}.tpot_attainment", name), k.tpot_attainment);
+        put(fmt::format("class.{}.goodput", name), k.goodput);
+        put(fmt::format("class.{}.throughput", name), k.throughput);
+      }
+      if (!o.tenant_shares.empty()) {
+        put("jain_index", main_fairness[i].jain);
+        for (const rtlm::sim::tenant_service& t : main_fairness[i].tenants) {
+          put(fmt::format("tenant.{}.service", t.tenant), t.service);
+          put(fmt::format("tenant.{}.share_ratio", t.tenant), t.share_ratio);
+        }
+      }
       if (o.seeds.size() > 1) {
         for (std::size_t k = 0; k < figure_names.size(); ++k) {
           put(fmt::format("{}_over_seeds", figure_names[k]), spreads[i][k].mean);

@@ -24,9 +24,11 @@ const std::string_view usage =
 
 usage: rtlm-sim [options]
 
-  --suite              run the regimes R0 to R4 (docs/simulator.md, "The suite"): each a table,
+  --suite              run the regimes R0 to R5 (docs/simulator.md, "The suite"): each a table,
                        a plot and JSON keys <regime>.<policy>.<metric>; over 5 seeds unless
                        --seeds is given
+  --regimes LIST       with --suite, only these regimes (comma-separated: R0, R1, R2_mooncake,
+                       R2_l4, R3, R4, R5; default: all)
   --trace PATH         arrivals and token counts: an Azure LLM trace .csv, a Mooncake .jsonl, a
                        timestamp_ms,input_length,output_length .csv, or a length set without
                        times (the bundled ShareGPT lengths; needs --arrivals other than trace)
@@ -38,6 +40,25 @@ usage: rtlm-sim [options]
   --prefix-cache       the engine caches prompt prefixes (as vLLM V1 does by default): a prefill
                        skips the leading blocks already cached, in a least-recently-used cache
                        as large as the KV; needs a trace with prefix blocks (Mooncake's .jsonl)
+  --classes LIST       a mixed workload of SLO classes, comma-separated, each
+                       NAME:SHARE[:ttft=S][:tpot=S][:budget=S][:sheddable]: that share of the
+                       requests (drawn per request with the seed) gets those objectives (TTFT and
+                       TPOT targets, an end-to-end time budget); a class with TTFT and TPOT and
+                       no budget gets the deadline they imply. The SLO tables then count each
+                       request's own objectives. Example (regime R5):
+                       interactive:0.3:ttft=0.5:tpot=0.05,batch:0.7:budget=600
+  --tenants LIST       tenants' shares of the requests, comma-separated (e.g. 10,1,1,1: a heavy
+                       tenant with ten times the demand of each other); at most 64
+  --fairness           rtlm's policies share the GPU between the --tenants by virtual token
+                       counters (VTC), each tenant's requests in the policy's order
+  --relegation MODE    what rtlm's policies do with a request that can no longer meet its TTFT
+                       target (or deadline): off (default), demote (serve it as best effort) or
+                       shed_sheddable (refuse it if its class is sheddable, else demote)
+  --slo-steps          rtlm's policies plan each step for the objectives: prompt tokens go first
+                       to requests awaiting a first token under a TTFT target, and the step is
+                       sized to the running requests' TPOT targets (prefill tokens only while
+                       it fits; decodes of requests without one sit out every other step when
+                       the decodes alone do not fit)
   --gpu NAME           the simulated GPU: h100 (default), h200, a100-80gb, a100-40gb or l4
   --tp N               tensor-parallel degree: 1 (default), 2, 4 or 8
   --gpu-memory-utilization F
@@ -180,6 +201,38 @@ double rule_seconds(const std::string& flag, const std::string& rule, const std:
   return v;
 }
 
+// One --classes entry: NAME:SHARE[:ttft=S][:tpot=S][:budget=S][:sheddable].
+std::pair<rtlm::slo_class, double> class_of(const std::string& flag, const std::string& text) {
+  std::vector<std::string> parts;
+  for (std::size_t start = 0; start <= text.size();) {
+    const std::size_t colon = std::min(text.find(':', start), text.size());
+    parts.push_back(text.substr(start, colon - start));
+    start = colon + 1;
+  }
+  rtlm::detail::require(parts.size() >= 2 && !parts[0].empty(), flag, text,
+                        "each class must be NAME:SHARE[:ttft=S][:tpot=S][:budget=S][:sheddable]");
+  rtlm::slo_class c{.name = parts[0]};
+  const double share = number(flag, parts[1]);
+  rtlm::detail::require(share >= 0 && share <= 1e6, flag, text, "a share must be in [0, 1e6]");
+  for (std::size_t i = 2; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    if (p == "sheddable") {
+      c.sheddable = true;
+      continue;
+    }
+    const std::size_t eq = p.find('=');
+    const std::string key = p.substr(0, eq);
+    rtlm::detail::require(
+        eq != std::string::npos && (key == "ttft" || key == "tpot" || key == "budget"), flag, text,
+        "a class's options are ttft=S, tpot=S, budget=S, sheddable");
+    const double v = number(flag, p.substr(eq + 1));
+    rtlm::detail::require(v > 0 && v <= rtlm::sim::max_duration_seconds, flag, text,
+                          key + " must be in (0, 1e9] seconds");
+    (key == "ttft" ? c.ttft : key == "tpot" ? c.tpot : c.time_budget) = rtlm::seconds(v);
+  }
+  return {c, share};
+}
+
 }  // namespace
 
 policy_run policy_named(const std::string& name) {
@@ -265,10 +318,60 @@ options parse_flags(std::span<const std::string> args, const std::string& data_d
       o.burst_at = number(a, v.substr(at + 1));
       rtlm::detail::require(o.burst_at >= 0 && o.burst_at <= max_seconds, a, v,
                             "must be N@T with T seconds in [0, 4e9]");
+    } else if (a == "--classes") {
+      const std::string& v = value();
+      o.classes.clear();
+      o.class_shares.clear();
+      for (const std::string& entry : split(v)) {
+        auto [c, share] = class_of(a, entry);
+        o.classes.push_back(std::move(c));
+        o.class_shares.push_back(share);
+      }
+      rtlm::detail::require(!o.classes.empty(), a, v, "must name at least one class");
+      rtlm::slo_config check{.classes = o.classes};
+      try {
+        check.validate();
+        rtlm::sim::request_mix{.class_shares = o.class_shares}.validate(o.classes.size());
+      } catch (const rtlm::error& e) {
+        throw rtlm::error(a, v, std::string(e.field()) + " " + e.requirement());
+      }
+    } else if (a == "--tenants") {
+      const std::string& v = value();
+      o.tenant_shares.clear();
+      for (const std::string& s : split(v)) {
+        const double share = number(a, s);
+        rtlm::detail::require(share >= 0 && share <= 1e6, a, v, "a share must be in [0, 1e6]");
+        o.tenant_shares.push_back(share);
+      }
+      rtlm::detail::require(!o.tenant_shares.empty() && o.tenant_shares.size() <= 64, a, v,
+                            "must name 1 to 64 tenants' shares");
+      try {
+        rtlm::sim::request_mix{.tenant_shares = o.tenant_shares}.validate(0);
+      } catch (const rtlm::error& e) {
+        throw rtlm::error(a, v, std::string(e.field()) + " " + e.requirement());
+      }
+    } else if (a == "--fairness") {
+      o.fairness = true;
+    } else if (a == "--relegation") {
+      const std::string& v = value();
+      const std::optional<rtlm::relegation_mode> m = rtlm::relegation_mode_from_string(v);
+      if (!m) throw rtlm::error(a, v, "must be off, demote or shed_sheddable");
+      o.relegation = *m;
+    } else if (a == "--slo-steps") {
+      o.slo_steps = true;
     } else if (a == "--prefix-cache") {
       o.prefix_cache = true;
     } else if (a == "--suite") {
       o.suite = true;
+    } else if (a == "--regimes") {
+      const std::string& v = value();
+      o.regimes = split(v);
+      rtlm::detail::require(!o.regimes.empty(), a, v, "must name at least one regime");
+      for (const std::string& r : o.regimes) {
+        rtlm::detail::require(r == "R0" || r == "R1" || r == "R2_mooncake" || r == "R2_l4" ||
+                                  r == "R3" || r == "R4" || r == "R5",
+                              a, r, "is not a regime (R0, R1, R2_mooncake, R2_l4, R3, R4, R5)");
+      }
     } else if (a == "--replicas") {
       o.replicas = static_cast<int>(whole(a, value(), 1, 64, "must be a whole number in 1..64"));
     } else if (a == "--policies") {
@@ -405,6 +508,8 @@ options parse_flags(std::span<const std::string> args, const std::string& data_d
       throw rtlm::error("argument", a, "is not an option (see --help)");
     }
   }
+  rtlm::detail::require(!o.fairness || !o.tenant_shares.empty(), "--fairness", "on",
+                        "needs --tenants");
   return o;
 }
 

@@ -65,8 +65,16 @@ struct options {
   double arrival_cv = 1.0;
   std::int64_t burst_requests = 0;  // --burst N@T: N requests injected at T seconds
   double burst_at = 0.0;
-  bool prefix_cache = false;               // --prefix-cache: the engine caches prompt prefix blocks
-  bool suite = false;                      // --suite: the regimes R0 to R4
+  bool prefix_cache = false;  // --prefix-cache: the engine caches prompt prefix blocks
+  // --classes: SLO classes and each one's share of the requests (a mixed workload).
+  std::vector<rtlm::slo_class> classes;
+  std::vector<double> class_shares;
+  std::vector<double> tenant_shares;  // --tenants: each tenant's share of the requests
+  bool fairness = false;              // --fairness: rtlm's policies share by VTC
+  rtlm::relegation_mode relegation = rtlm::relegation_mode::off;  // --relegation, rtlm's
+  bool slo_steps = false;  // --slo-steps: rtlm's steps serve TTFT first and fit TPOT targets
+  bool suite = false;      // --suite: the regimes R0 to R5
+  std::vector<std::string> regimes;        // --regimes: the suite's regimes to run (empty: all)
   bool seeds_given = false;                // --seed or --seeds was passed
   bool admission_given = false;            // --admission was passed
   bool deadlines_given = false;            // --deadline was passed

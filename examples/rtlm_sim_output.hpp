@@ -1,7 +1,7 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 //
-// rtlm-sim's outputs: checked files, the per-request CSV, the latency CDF and a progress bar,
-// shared by the single-scenario run and the suite.
+// rtlm-sim's outputs: checked files, the per-request CSV, the latency CDF, a progress bar and
+// the parallel runner, shared by the single-scenario run and the suite.
 
 #pragma once
 
@@ -9,13 +9,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <iterator>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -98,16 +103,19 @@ inline void write_records(const std::string& path, const rtlm::sim::simulation_r
   output_file f("--out", path);
   f.write(
       "index,arrival,deadline,admitted,first_token,finish,prompt_tokens,output_tokens,outcome,"
-      "reason,backend,preemptions\n");
+      "reason,backend,preemptions,slo_class,tenant,ttft_target,tpot_target,relegated\n");
   const auto num = [](double v) {
     return std::isnan(v) ? std::string() : fmt::format("{:.6f}", v);
   };
   fmt::memory_buffer rows;
   for (const rtlm::sim::request_record& x : r.records) {
-    fmt::format_to(std::back_inserter(rows), "{},{},{},{},{},{},{},{},{},{},{},{}\n", x.index,
-                   num(x.arrival), num(x.deadline), num(x.admitted), num(x.first_token),
+    const std::string slo_class =
+        x.slo_class == rtlm::sim::no_slo_class ? std::string() : fmt::format("{}", x.slo_class);
+    fmt::format_to(std::back_inserter(rows), "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                   x.index, num(x.arrival), num(x.deadline), num(x.admitted), num(x.first_token),
                    num(x.finish), x.prompt.count(), x.output.count(), rtlm::to_string(x.outcome),
-                   rtlm::to_string(x.reason), x.backend, x.preemptions);
+                   rtlm::to_string(x.reason), x.backend, x.preemptions, slo_class, x.tenant,
+                   num(x.ttft_target), num(x.tpot_target), x.relegated ? 1 : 0);
     if (rows.size() >= 1U << 16U) {
       f.write({rows.data(), rows.size()});
       rows.clear();
@@ -131,6 +139,34 @@ inline std::vector<std::pair<double, double>> latency_cdf(const rtlm::sim::simul
   }
   if (!l.empty()) points.emplace_back(l.back(), 1.0);
   return points;
+}
+
+// Runs `jobs` on every core, each writing its own slot; rethrows the first error.
+inline void run_parallel(std::vector<std::function<void()>>& jobs, bool quiet) {
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> done{0};
+  std::exception_ptr error;
+  std::mutex error_mutex;
+  const auto worker = [&] {
+    for (std::size_t i = next++; i < jobs.size(); i = next++) {
+      try {
+        jobs[i]();
+      } catch (...) {
+        const std::lock_guard lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next = jobs.size();
+      }
+      ++done;
+    }
+  };
+  const unsigned threads = std::max(1U, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  progress_bar bar(jobs.size(), !quiet);
+  worker();
+  for (std::thread& t : pool) t.join();
+  for (std::size_t i = 0; i < done; ++i) bar.step("suite runs");
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace rtlm_sim

@@ -187,7 +187,13 @@ rtlm::sim::simulation_config server::config_for(const policy_run& p, std::uint64
   sc.policies.predicted_length.seconds_per_token = o.size_weight;
   sc.policies.uncertainty_aware.seconds_per_token = o.size_weight;
   sc.policies.length_distribution.seconds_per_token = o.size_weight;
+  sc.slo.classes = o.classes;  // the classes' objectives hold for every policy's requests
+  c.mix = {.class_shares = o.class_shares, .tenant_shares = o.tenant_shares, .seed = seed};
   if (p.rtlm_policy) {
+    sc.slo.relegation = o.relegation;
+    sc.slo.tpot_budget = o.slo_steps;
+    sc.slo.ttft_first = o.slo_steps;
+    if (o.fairness) sc.fairness.tenants = o.tenant_shares.size();
     sc.admission = o.admission;
     sc.consolidate = o.consolidate;
     sc.preempt_for_priority = o.preempt;

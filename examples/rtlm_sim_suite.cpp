@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "rtlm/sim/svg_plot.hpp"
 #include "rtlm_sim_output.hpp"
 #include "rtlm_sim_server.hpp"
+#include "rtlm_sim_slo_regime.hpp"
 
 namespace rtlm_sim {
 
@@ -46,7 +48,13 @@ void set_slo(options& o, double ttft, double tpot) {
       .rule = rtlm::sim::deadline_rule::kind::slo, .ttft = o.slo.ttft, .tpot = o.slo.tpot};
 }
 
-std::vector<regime> regimes(const options& base) {
+// Whether --regimes selects regime `id` (every regime without it).
+bool selected(const options& base, std::string_view id) {
+  return base.regimes.empty() ||
+         std::find(base.regimes.begin(), base.regimes.end(), id) != base.regimes.end();
+}
+
+std::vector<regime> all_regimes(const options& base) {
   const std::string data = base.data_dir;
   return {
       {"R0",
@@ -90,6 +98,15 @@ std::vector<regime> regimes(const options& base) {
   };
 }
 
+// The regimes --regimes selects (all without it), R5 aside (run_slo_regime).
+std::vector<regime> regimes(const options& base) {
+  std::vector<regime> out;
+  for (regime& r : all_regimes(base)) {
+    if (selected(base, r.id)) out.push_back(std::move(r));
+  }
+  return out;
+}
+
 // What one run gives the tables.
 struct figures {
   rtlm::sim::simulation_metrics base;
@@ -97,34 +114,6 @@ struct figures {
   rtlm::sim::slo_attainment slo;
   std::vector<std::pair<double, double>> cdf;  // seed-1 runs only
 };
-
-// Runs `jobs` on every core, each writing its own slot; rethrows the first error.
-void run_parallel(std::vector<std::function<void()>>& jobs, bool quiet) {
-  std::atomic<std::size_t> next{0};
-  std::atomic<std::size_t> done{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  const auto worker = [&] {
-    for (std::size_t i = next++; i < jobs.size(); i = next++) {
-      try {
-        jobs[i]();
-      } catch (...) {
-        const std::lock_guard lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = jobs.size();
-      }
-      ++done;
-    }
-  };
-  const unsigned threads = std::max(1U, std::thread::hardware_concurrency());
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
-  progress_bar bar(jobs.size(), !quiet);
-  worker();
-  for (std::thread& t : pool) t.join();
-  for (std::size_t i = 0; i < done; ++i) bar.step("suite runs");
-  if (error) std::rethrow_exception(error);
-}
 
 std::string load_id(double load) { return fmt::format("load{:03.0f}", load * 100); }
 
@@ -591,6 +580,9 @@ int run_suite(const options& given) {
   for (const regime& reg : regimes(base)) {
     if (reg.id == "R1" || reg.id == "R2_mooncake") predictor_quality(base, reg, json);
     if (reg.id == "R1") aging_frontier(base, reg, json);
+  }
+  if (selected(base, "R5")) {
+    run_slo_regime(base, [&](const std::string& key, double v) { json.put(key, v); });
   }
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();

@@ -94,6 +94,7 @@ struct ledger final : rtlm::scheduler_observer {
         return;
       case request_event_kind::admitted:
       case request_event_kind::preempted:
+      case request_event_kind::relegated:
         RTLM_FUZZ_CHECK(l.live);
         return;
       case request_event_kind::finished:

@@ -90,6 +90,68 @@ rtlm::admission_mode admission_named(const std::string& name) {
   return *m;
 }
 
+rtlm::relegation_mode relegation_named(const std::string& name) {
+  const std::optional<rtlm::relegation_mode> m = rtlm::relegation_mode_from_string(name);
+  if (!m) {
+    throw rtlm::error("SchedulerConfig.relegation", name, "must be off, demote or shed_sheddable");
+  }
+  return *m;
+}
+
+// Seconds from a Python value (a float or an int; None: none), unchecked: the C++ validate()
+// that takes them names the field when one is out of range. Else rtlm.Error naming `field`.
+std::optional<rtlm::seconds> seconds_of(const std::string& field, const py::handle& value) {
+  if (value.is_none()) return std::nullopt;
+  try {
+    return rtlm::seconds(value.cast<double>());
+  } catch (const py::cast_error&) {
+    throw rtlm::error(field, py::repr(value), "must be seconds (a float) or None");
+  }
+}
+
+// An SLO class: an rtlm.SloClass, or a dict of its fields (name, and any of ttft, tpot,
+// time_budget, sheddable); else rtlm.Error naming `field` (`SchedulerConfig.slo_classes[1]`).
+// Its values are checked by scheduler_config::validate(), which names the class by index.
+rtlm::slo_class slo_class_of(const std::string& field, const py::handle& o) {
+  if (py::isinstance<rtlm::slo_class>(o)) return o.cast<rtlm::slo_class>();
+  if (!py::isinstance<py::dict>(o)) {
+    throw rtlm::error(field, py::repr(o), "must be an rtlm.SloClass or a dict of its fields");
+  }
+  rtlm::slo_class c;
+  bool named = false;
+  for (const auto& [key, value] : o.cast<py::dict>()) {
+    const std::string k = py::str(key);
+    const std::string at = field + "." + k;
+    if (k == "name") {
+      if (!py::isinstance<py::str>(value)) {
+        throw rtlm::error(at, py::repr(value), "must be a str");
+      }
+      c.name = value.cast<std::string>();
+      named = true;
+    } else if (k == "ttft") {
+      c.ttft = seconds_of(at, value);
+    } else if (k == "tpot") {
+      c.tpot = seconds_of(at, value);
+    } else if (k == "time_budget") {
+      c.time_budget = seconds_of(at, value);
+    } else if (k == "sheddable") {
+      if (!py::isinstance<py::bool_>(value)) {
+        throw rtlm::error(at, py::repr(value), "must be a bool");
+      }
+      c.sheddable = value.cast<bool>();
+    } else {
+      throw rtlm::error(
+          field, k, "is not a field of an SLO class (name, ttft, tpot, time_budget, sheddable)");
+    }
+  }
+  if (!named) throw rtlm::error(field + ".name", "None", "must be given");
+  return c;
+}
+
+std::optional<double> seconds_or_none(const std::optional<rtlm::seconds>& s) {
+  return s ? std::optional<double>(s->count()) : std::nullopt;
+}
+
 rtlm::policy_kind policy_named(const std::string& name) {
   const std::optional<rtlm::policy_kind> k = rtlm::policy_kind_from_string(name);
   if (!k) {
@@ -330,6 +392,21 @@ class python_scheduler {
   rtlm::scheduler& get() {
     if (!s_) throw rtlm::usage_error("rtlm.Scheduler: used after the garbage collector cleared it");
     return *s_;
+  }
+
+  // The index of the SLO class named `name` in the config's classes; else rtlm.Error naming
+  // request.slo_class and the name.
+  std::uint32_t slo_class_index(const std::string& name) {
+    const std::vector<rtlm::slo_class>& classes = get().config().slo.classes;
+    std::string names;
+    for (std::size_t i = 0; i < classes.size(); ++i) {
+      if (classes[i].name == name) return static_cast<std::uint32_t>(i);
+      names += (i == 0 ? "" : ", ") + classes[i].name;
+    }
+    throw rtlm::error("request.slo_class", name,
+                      classes.empty()
+                          ? "names no class: SchedulerConfig has no slo_classes"
+                          : "is not one of SchedulerConfig.slo_classes (" + names + ")");
   }
 
   // `b` when it names a backend; else rtlm.Error (the C++ scheduler takes that as a precondition).
@@ -748,13 +825,51 @@ PYBIND11_MODULE(rtlm, m) {
                              py::return_value_policy::reference_internal);
 
   // ---- scheduling -------------------------------------------------------------------------------
+  py::class_<rtlm::slo_class>(
+      m, "SloClass",
+      "A class of service: the TTFT and TPOT targets and time budget (seconds) its requests get "
+      "where they set none, and whether relegation='shed_sheddable' may refuse them. "
+      "SchedulerConfig(slo_classes=...) checks the values.")
+      .def(py::init([](std::string name, std::optional<double> ttft, std::optional<double> tpot,
+                       std::optional<double> time_budget, bool sheddable) {
+             rtlm::slo_class c;
+             c.name = std::move(name);
+             if (ttft) c.ttft = rtlm::seconds(*ttft);
+             if (tpot) c.tpot = rtlm::seconds(*tpot);
+             if (time_budget) c.time_budget = rtlm::seconds(*time_budget);
+             c.sheddable = sheddable;
+             return c;
+           }),
+           py::arg("name"), py::arg("ttft") = py::none(), py::arg("tpot") = py::none(),
+           py::arg("time_budget") = py::none(), py::arg("sheddable") = false)
+      .def_readonly("name", &rtlm::slo_class::name)
+      .def_property_readonly("ttft",
+                             [](const rtlm::slo_class& c) { return seconds_or_none(c.ttft); })
+      .def_property_readonly("tpot",
+                             [](const rtlm::slo_class& c) { return seconds_or_none(c.tpot); })
+      .def_property_readonly(
+          "time_budget", [](const rtlm::slo_class& c) { return seconds_or_none(c.time_budget); })
+      .def_readonly("sheddable", &rtlm::slo_class::sheddable)
+      .def("__repr__", [](const rtlm::slo_class& c) {
+        const auto s = [](const std::optional<rtlm::seconds>& v) {
+          return v ? fmt::format("{}", v->count()) : std::string("None");
+        };
+        return fmt::format("SloClass(name={}, ttft={}, tpot={}, time_budget={}, sheddable={})",
+                           std::string(py::repr(py::str(c.name))), s(c.ttft), s(c.tpot),
+                           s(c.time_budget), c.sheddable ? "True" : "False");
+      });
+
   py::class_<rtlm::scheduler_config>(m, "SchedulerConfig", "How a scheduler is configured.")
       .def(py::init([](const std::string& policy, const std::string& admission, bool consolidate,
                        double alpha_max, double bound_level, std::size_t max_requests,
                        std::int64_t max_step_tokens, std::int64_t default_output_tokens,
                        bool preempt_for_priority, double priority_preemption_margin,
                        bool admission_at_current_pace, const std::string& kv_rule,
-                       bool admit_after_preemption, bool aging) {
+                       bool admit_after_preemption, bool aging,
+                       const std::vector<py::object>& slo_classes, const std::string& relegation,
+                       bool tpot_budget, double tpot_headroom, std::int64_t min_prefill_tokens,
+                       std::int64_t tenants, const std::vector<double>& tenant_weights,
+                       double prefill_weight, double decode_weight) {
              rtlm::scheduler_config c;
              c.policy = policy_named(policy);
              c.admission = admission_named(admission);
@@ -780,6 +895,21 @@ PYBIND11_MODULE(rtlm, m) {
              c.policies.predicted_length.age = aging;
              c.policies.remaining_work.age = aging;
              c.policies.length_distribution.age = aging;
+             for (std::size_t i = 0; i < slo_classes.size(); ++i) {
+               c.slo.classes.push_back(
+                   slo_class_of(fmt::format("SchedulerConfig.slo_classes[{}]", i), slo_classes[i]));
+             }
+             c.slo.relegation = relegation_named(relegation);
+             c.slo.tpot_budget = tpot_budget;
+             c.slo.tpot_headroom = tpot_headroom;
+             c.slo.min_prefill_tokens = tokens_of(min_prefill_tokens);
+             // Negative: named as the C++ check names a count out of range.
+             rtlm::detail::require(tenants >= 0, "scheduler_config.fairness.tenants", tenants,
+                                   "must be in 0..64 (0: fairness off)");
+             c.fairness.tenants = static_cast<std::size_t>(tenants);
+             c.fairness.tenant_weights = tenant_weights;
+             c.fairness.prefill_weight = prefill_weight;
+             c.fairness.decode_weight = decode_weight;
              c.validate();
              return c;
            }),
@@ -789,7 +919,18 @@ PYBIND11_MODULE(rtlm, m) {
            py::arg("default_output_tokens") = 256, py::arg("preempt_for_priority") = false,
            py::arg("priority_preemption_margin") = 1.0,
            py::arg("admission_at_current_pace") = false, py::arg("kv_rule") = "predicted_bound",
-           py::arg("admit_after_preemption") = true, py::arg("aging") = true)
+           py::arg("admit_after_preemption") = true, py::arg("aging") = true,
+           py::arg("slo_classes") = std::vector<py::object>{}, py::arg("relegation") = "off",
+           py::arg("tpot_budget") = false, py::arg("tpot_headroom") = 0.9,
+           py::arg("min_prefill_tokens") = 256, py::arg("tenants") = 0,
+           py::arg("tenant_weights") = std::vector<double>{}, py::arg("prefill_weight") = 1.0,
+           py::arg("decode_weight") = 2.0,
+           "slo_classes: SloClass objects or dicts of their fields, named by submit(slo_class=); "
+           "relegation: off, demote or shed_sheddable; tpot_budget: size each step to the "
+           "running requests' TPOT targets (times tpot_headroom, prefilling at least "
+           "min_prefill_tokens); tenants: 0 (fairness off) or how many tenants submit(tenant=) "
+           "counts, with tenant_weights (empty: all 1) and the virtual-token costs of a prompt "
+           "token (prefill_weight) and an output token (decode_weight).")
       .def_property_readonly("policy",
                              [](const rtlm::scheduler_config& c) {
                                return std::string(rtlm::to_string(c.policy.value_or(
@@ -808,7 +949,32 @@ PYBIND11_MODULE(rtlm, m) {
       .def_property_readonly(
           "aging",
           [](const rtlm::scheduler_config& c) { return c.policies.length_distribution.age; })
-      .def_readonly("alpha_max", &rtlm::scheduler_config::alpha_max);
+      .def_readonly("alpha_max", &rtlm::scheduler_config::alpha_max)
+      .def_property_readonly(
+          "slo_classes", [](const rtlm::scheduler_config& c) { return c.slo.classes; },
+          "the SLO classes, as SloClass objects (copies)")
+      .def_property_readonly("relegation",
+                             [](const rtlm::scheduler_config& c) {
+                               return std::string(rtlm::to_string(c.slo.relegation));
+                             })
+      .def_property_readonly("tpot_budget",
+                             [](const rtlm::scheduler_config& c) { return c.slo.tpot_budget; })
+      .def_property_readonly("tpot_headroom",
+                             [](const rtlm::scheduler_config& c) { return c.slo.tpot_headroom; })
+      .def_property_readonly(
+          "min_prefill_tokens",
+          [](const rtlm::scheduler_config& c) { return c.slo.min_prefill_tokens.count(); })
+      .def_property_readonly("tenants",
+                             [](const rtlm::scheduler_config& c) { return c.fairness.tenants; })
+      .def_property_readonly(
+          "tenant_weights",
+          [](const rtlm::scheduler_config& c) { return c.fairness.tenant_weights; })
+      .def_property_readonly(
+          "prefill_weight",
+          [](const rtlm::scheduler_config& c) { return c.fairness.prefill_weight; })
+      .def_property_readonly("decode_weight", [](const rtlm::scheduler_config& c) {
+        return c.fairness.decode_weight;
+      });
 
   py::class_<python_step_report>(m, "StepReport", "What one step did.")
       .def_readonly("backend", &python_step_report::backend)
@@ -867,7 +1033,9 @@ PYBIND11_MODULE(rtlm, m) {
           [](python_scheduler& s, std::uint64_t id, std::int64_t prompt_tokens, double arrival,
              std::optional<double> deadline, std::optional<double> time_budget,
              const std::string& priority, std::optional<std::int64_t> max_new_tokens,
-             std::optional<rtlm::length_estimate> predicted) {
+             std::optional<rtlm::length_estimate> predicted, std::optional<double> ttft_target,
+             std::optional<double> tpot_target, std::optional<std::string> slo_class,
+             std::int64_t tenant) {
             rtlm::request r;
             r.id = rtlm::request_id{id};
             r.prompt_tokens = tokens_of(prompt_tokens);
@@ -877,16 +1045,32 @@ PYBIND11_MODULE(rtlm, m) {
             r.priority = priority_named(priority);
             if (max_new_tokens) r.max_new_tokens = tokens_of(*max_new_tokens);
             r.predicted_length = predicted;
+            // Unchecked here: request::validate() names a target out of range.
+            if (ttft_target) r.ttft_target = rtlm::seconds(*ttft_target);
+            if (tpot_target) r.tpot_target = rtlm::seconds(*tpot_target);
+            if (slo_class) r.slo_class = s.slo_class_index(*slo_class);
+            rtlm::detail::require(tenant >= 0 && tenant <= std::int64_t{0xffffffff},
+                                  "request.tenant", tenant, "must be in [0, 2^32)");
+            r.tenant = static_cast<std::uint32_t>(tenant);
             const rtlm::submit_status status = python_call::run([&] { return s.get().submit(r); });
-            if (status == rtlm::submit_status::invalid) r.validate();  // throws, naming the field
+            if (status == rtlm::submit_status::invalid) {
+              // Each throws, naming the field: the request's own, then what the config refuses.
+              r.validate();
+              s.get().config().validate_request(r);
+              throw rtlm::error("request", fmt::format("{}", id), "was refused as invalid");
+            }
             return status == rtlm::submit_status::accepted;
           },
           py::arg("id"), py::arg("prompt_tokens"), py::arg("arrival") = 0.0,
           py::arg("deadline") = py::none(), py::arg("time_budget") = py::none(),
           py::arg("priority") = "standard", py::arg("max_new_tokens") = py::none(),
-          py::arg("predicted") = py::none(),
+          py::arg("predicted") = py::none(), py::arg("ttft_target") = py::none(),
+          py::arg("tpot_target") = py::none(), py::arg("slo_class") = py::none(),
+          py::arg("tenant") = 0,
           "Queues a request; False when the intake is full (nothing was queued); raises "
-          "rtlm.Error for an invalid request.")
+          "rtlm.Error for an invalid request. ttft_target and tpot_target: seconds, in (0, 1e9]; "
+          "slo_class: the name of one of the config's slo_classes (its targets and budget fill "
+          "those left None); tenant: below the config's tenants when fairness is on.")
       .def(
           "cancel",
           [](python_scheduler& s, std::uint64_t id) {

@@ -91,7 +91,8 @@ namespace {
 using namespace rtlm::literals;
 
 // A workload that exercises every branch of the step path: predictions, deadlines (admission
-// control, eviction planning, consolidation), overruns that force swaps, cancellations.
+// control, eviction planning, consolidation), overruns that force swaps, cancellations, SLO
+// classes (a TTFT that relegates some, a TPOT that sizes the steps) and three tenants.
 rtlm::request make_request(std::uint64_t id, rtlm::time_point now) {
   rtlm::request r;
   r.id = rtlm::request_id{id};
@@ -102,12 +103,14 @@ rtlm::request make_request(std::uint64_t id, rtlm::time_point now) {
                                              .bound_coverage = 0.9,
                                              .uncertainty = 0.3};
   if (id % 3 == 0) r.deadline = now + std::chrono::seconds(5);
+  if (id % 4 == 1) r.slo_class = 0;
+  r.tenant = static_cast<std::uint32_t>(id % 3);
   return r;
 }
 
 // Counts events by kind without allocating: shows the workload reached every branch.
 struct event_counts final : rtlm::scheduler_observer {
-  std::array<std::size_t, 9> by_kind{};
+  std::array<std::size_t, 10> by_kind{};
   void on_event(const rtlm::request_event& e, const rtlm::request& /*r*/) noexcept override {
     ++by_kind[static_cast<std::size_t>(e.kind)];
   }
@@ -127,8 +130,8 @@ TEST(scheduler_allocation, the_counter_counts) {
 // the test prints the measured figures.
 TEST(scheduler_allocation, memory_per_request_stays_within_the_documented_bounds) {
   constexpr std::size_t scheduler_bound = 600;  // bytes per max_requests, backends aside
-  constexpr std::size_t backend_bound = 300;    // bytes per max_requests for each backend
-  constexpr std::size_t batched_bound = 220;    // the same, for a backend declaring its batch
+  constexpr std::size_t backend_bound = 360;    // bytes per max_requests for each backend
+  constexpr std::size_t batched_bound = 300;    // the same, for a backend declaring its batch
   const auto measure = [](std::size_t max_requests, int backends, int max_batch = 0) {
     rtlm::scheduler_config config;
     config.max_requests = max_requests;
@@ -165,6 +168,13 @@ TEST(scheduler_allocation, the_step_path_allocates_nothing_after_warm_up) {
     config.max_requests = 512;
     config.intake_capacity = 256;
     config.solver_max_tokens = 4096_tok;
+    config.slo.classes = {
+        {.name = "chat", .ttft = rtlm::seconds(0.1), .tpot = rtlm::seconds(0.03)}};
+    config.slo.relegation = rtlm::relegation_mode::demote;
+    config.slo.tpot_budget = true;  // and the step sizing's path,
+    config.slo.ttft_first = true;
+    config.slo.min_prefill_tokens = 64_tok;
+    config.fairness.tenants = 3;  // and the fair queue's
     rtlm::scheduler s(config);
     rtlm::testing::fake_backend_config fc;
     fc.capabilities.name = "gpu0";
@@ -222,6 +232,7 @@ TEST(scheduler_allocation, the_step_path_allocates_nothing_after_warm_up) {
     EXPECT_GT(events[rtlm::request_event_kind::finished], 1000U);
     EXPECT_GT(events[rtlm::request_event_kind::preempted], 0U);
     EXPECT_GT(events[rtlm::request_event_kind::cancelled], 0U);
+    EXPECT_GT(events[rtlm::request_event_kind::relegated], 0U);
   }
 }
 

@@ -51,6 +51,7 @@ bool is_ending(request_event_kind k) {
     case request_event_kind::deadline_relaxed:
     case request_event_kind::admitted:
     case request_event_kind::preempted:
+    case request_event_kind::relegated:
       return false;
   }
   return false;

@@ -309,6 +309,209 @@ def test_a_tight_deadline_gets_an_eviction(estimator):
     assert len(evictions) == 1 and evictions[0].id == 1 and evictions[0].kept_tokens < 8000
 
 
+def test_scheduler_config_takes_slo_classes_relegation_and_tenants():
+    default = rtlm.SchedulerConfig()
+    assert default.slo_classes == [] and default.relegation == "off"
+    assert not default.tpot_budget and default.tpot_headroom == 0.9
+    assert default.min_prefill_tokens == 256
+    assert default.tenants == 0 and default.tenant_weights == []
+    assert (default.prefill_weight, default.decode_weight) == (1.0, 2.0)
+    config = rtlm.SchedulerConfig(
+        slo_classes=[rtlm.SloClass("chat", ttft=0.5, tpot=0.05, sheddable=True),
+                     {"name": "batch", "time_budget": 60.0}],
+        relegation="shed_sheddable", tpot_budget=True, tpot_headroom=0.8, min_prefill_tokens=128,
+        tenants=3, tenant_weights=[1.0, 2.0, 0.5], prefill_weight=0.5, decode_weight=4.0)
+    chat, batch = config.slo_classes
+    assert (chat.name, chat.ttft, chat.tpot, chat.time_budget, chat.sheddable) == (
+        "chat", 0.5, 0.05, None, True)
+    assert (batch.name, batch.ttft, batch.tpot, batch.time_budget, batch.sheddable) == (
+        "batch", None, None, 60.0, False)
+    assert config.relegation == "shed_sheddable"
+    assert config.tpot_budget and config.tpot_headroom == 0.8 and config.min_prefill_tokens == 128
+    assert config.tenants == 3 and config.tenant_weights == [1.0, 2.0, 0.5]
+    assert (config.prefill_weight, config.decode_weight) == (0.5, 4.0)
+    assert rtlm.SchedulerConfig(relegation="demote").relegation == "demote"
+
+
+def test_slo_and_fairness_config_errors_name_the_field():
+    bad = [
+        (dict(relegation="drop"),
+         "SchedulerConfig.relegation = drop: must be off, demote or shed_sheddable"),
+        (dict(slo_classes=[{"name": "a"}, rtlm.SloClass("b", tpot=0.0)]),
+         r"scheduler_config.slo.classes\[1\].tpot = 0: must be in \(0, 1e9\] seconds"),
+        (dict(slo_classes=[rtlm.SloClass("a", ttft=float("nan"))]),
+         r"scheduler_config.slo.classes\[0\].ttft = nan"),
+        (dict(slo_classes=[{"name": "a", "time_budget": -1.0}]),
+         r"scheduler_config.slo.classes\[0\].time_budget = -1"),
+        (dict(slo_classes=[{"name": "a"}, {"name": "a"}]),
+         r"scheduler_config.slo.classes\[1\].name = a: must differ"),
+        (dict(slo_classes=[{"name": ""}]), r"scheduler_config.slo.classes\[0\].name = :"),
+        (dict(slo_classes=[{"ttft": 1.0}]), r"SchedulerConfig.slo_classes\[0\].name = None"),
+        (dict(slo_classes=[{"name": "a", "deadline": 1.0}]),
+         r"SchedulerConfig.slo_classes\[0\] = deadline: is not a field of an SLO class"),
+        (dict(slo_classes=["a"]), r"SchedulerConfig.slo_classes\[0\] = 'a'"),
+        (dict(slo_classes=[{"name": "a", "tpot": "fast"}]),
+         r"SchedulerConfig.slo_classes\[0\].tpot = 'fast'"),
+        (dict(tpot_headroom=0.0), r"scheduler_config.slo.tpot_headroom = 0: must be in \(0, 1\]"),
+        (dict(min_prefill_tokens=-1), "scheduler_config.slo.min_prefill_tokens = -1"),
+        (dict(tenants=65), r"scheduler_config.fairness.tenants = 65: must be in 0..64"),
+        (dict(tenants=-1), "scheduler_config.fairness.tenants = -1"),
+        (dict(tenants=2, tenant_weights=[1.0]),
+         "scheduler_config.fairness.tenant_weights = 1: must be empty or hold one weight per"),
+        (dict(tenants=2, tenant_weights=[1.0, 0.0]),
+         r"scheduler_config.fairness.tenant_weights\[1\] = 0: must be finite and > 0"),
+        (dict(prefill_weight=float("inf")), "scheduler_config.fairness.prefill_weight = inf"),
+        (dict(decode_weight=-1.0), "scheduler_config.fairness.decode_weight = -1"),
+    ]
+    for kwargs, message in bad:
+        with pytest.raises(rtlm.Error, match=message):
+            rtlm.SchedulerConfig(**kwargs)
+
+
+def test_submit_checks_slo_targets_classes_and_tenants(estimator):
+    scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(slo_classes=[{"name": "chat"},
+                                                                 {"name": "batch"}], tenants=2))
+    events = []
+    scheduler.set_observer(lambda kind, rid, reason, be, at: events.append((kind, rid, reason)))
+    bad = [
+        (dict(tpot_target=0.0), r"request.tpot_target = 0: must be in \(0, 1e9\] seconds"),
+        (dict(tpot_target=float("nan")), "request.tpot_target = nan"),
+        (dict(ttft_target=float("nan")), r"request.ttft_target = nan: must be in \(0, 1e9\]"),
+        (dict(ttft_target=-0.5), "request.ttft_target = -0.5"),
+        (dict(ttft_target=2e9), "request.ttft_target = 2000000000"),
+        (dict(slo_class="gold"),
+         r"request.slo_class = gold: is not one of SchedulerConfig.slo_classes \(chat, batch\)"),
+        (dict(tenant=2), r"request.tenant = 2: must be below scheduler_config.fairness.tenants "
+                         r"\(2\)"),
+        (dict(tenant=-1), r"request.tenant = -1: must be in \[0, 2\^32\)"),
+    ]
+    for kwargs, message in bad:
+        with pytest.raises(rtlm.Error, match=message):
+            scheduler.submit(1, prompt_tokens=8, **kwargs)
+    with pytest.raises(rtlm.Error, match="request.slo_class = chat: names no class"):
+        rtlm.Scheduler().submit(1, prompt_tokens=8, slo_class="chat")
+    assert rtlm.Scheduler().submit(1, prompt_tokens=8, tenant=7)  # without fairness, any tenant
+    # Nothing refused above was queued: id 1 is free, and only the valid request runs.
+    assert scheduler.submit(1, prompt_tokens=8, ttft_target=1.0, tpot_target=0.05,
+                            slo_class="batch", tenant=1)
+    b = scheduler.add_backend(CountingBackend({1: 2}), estimator)
+    run(scheduler, b)
+    assert events == [("queued", 1, "none"), ("admitted", 1, "none"), ("finished", 1, "none")]
+
+
+def slo_run(estimator, relegation):
+    """Four requests under a class whose TTFT target (1 ns) no prefill meets: `chat` sheddable,
+    `standard` not; request 3 is a chat request with its own, loose target; 4 has no class."""
+    config = rtlm.SchedulerConfig(
+        slo_classes=[{"name": "chat", "ttft": 1e-9, "sheddable": True},
+                     rtlm.SloClass("standard", ttft=1e-9)],
+        relegation=relegation)
+    scheduler = rtlm.Scheduler(config)
+    backend = CountingBackend({1: 3, 2: 3, 3: 3, 4: 3})
+    b = scheduler.add_backend(backend, estimator)
+    events = []
+    scheduler.set_observer(lambda kind, rid, reason, be, at: events.append((kind, rid, reason)))
+    assert scheduler.submit(1, prompt_tokens=64, slo_class="chat")
+    assert scheduler.submit(2, prompt_tokens=64, slo_class="standard")
+    assert scheduler.submit(3, prompt_tokens=64, slo_class="chat", ttft_target=10.0)
+    assert scheduler.submit(4, prompt_tokens=64)
+    run(scheduler, b)
+    return events, backend.made
+
+
+def test_relegation_sheds_or_demotes_what_cannot_meet_its_ttft(estimator):
+    events, made = slo_run(estimator, "off")
+    assert [e for e in events if e[0] in ("rejected", "relegated")] == []
+    assert [rid for kind, rid, _ in events if kind == "admitted"] == [1, 2, 3, 4]
+    assert made == {1: 3, 2: 3, 3: 3, 4: 3}
+    # demote: the class's 1 ns target applies to 1 and 2 (3 sets its own), which are relegated
+    # and queued behind the requests that can still meet their objectives.
+    events, made = slo_run(estimator, "demote")
+    assert [e for e in events if e[0] != "finished"] == [
+        ("queued", 1, "none"), ("relegated", 1, "slo_unattainable"),
+        ("queued", 2, "none"), ("relegated", 2, "slo_unattainable"),
+        ("queued", 3, "none"), ("queued", 4, "none"),
+        ("admitted", 3, "none"), ("admitted", 4, "none"),
+        ("admitted", 1, "none"), ("admitted", 2, "none")]
+    assert made == {1: 3, 2: 3, 3: 3, 4: 3}
+    # shed_sheddable: the sheddable chat request is refused; the standard one is demoted.
+    events, made = slo_run(estimator, "shed_sheddable")
+    assert [e for e in events if e[0] != "finished"] == [
+        ("rejected", 1, "slo_unattainable"),
+        ("queued", 2, "none"), ("relegated", 2, "slo_unattainable"),
+        ("queued", 3, "none"), ("queued", 4, "none"),
+        ("admitted", 3, "none"), ("admitted", 4, "none"), ("admitted", 2, "none")]
+    assert made == {2: 3, 3: 3, 4: 3}
+
+
+def test_a_classs_time_budget_is_the_default(estimator):
+    scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(
+        admission="reject", slo_classes=[{"name": "batch", "time_budget": 1e-6}]))
+    b = scheduler.add_backend(CountingBackend({1: 3, 2: 3}), estimator)
+    events = []
+    scheduler.set_observer(lambda kind, rid, reason, be, at: events.append((kind, rid, reason)))
+    assert scheduler.submit(1, prompt_tokens=64, slo_class="batch")  # 1 us: no prefill fits
+    assert scheduler.submit(2, prompt_tokens=64, slo_class="batch", time_budget=100.0)
+    run(scheduler, b)
+    assert events == [("rejected", 1, "prefill_too_long"), ("queued", 2, "none"),
+                      ("admitted", 2, "none"), ("finished", 2, "none")]
+
+
+def test_a_tpot_budget_chunks_prefills_to_the_running_tpot_target(estimator):
+    # Request 1 decodes with a 20 ms TPOT target while an 8,000-token prompt arrives: without
+    # the budget its chunks fill the step (2,047 tokens beside the decode, ~64 ms); with it the
+    # first chunk's step is planned within 0.9 x 20 ms (later chunks, which attend to the ones
+    # before, are sized as if they did not) and no chunk is below min_prefill_tokens.
+    for tpot_budget in (False, True):
+        scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(
+            policy="first_come_first_served", tpot_budget=tpot_budget, min_prefill_tokens=64))
+        backend = CountingBackend({1: 50, 2: 3})
+        b = scheduler.add_backend(backend, estimator)
+        assert scheduler.submit(1, prompt_tokens=16, tpot_target=0.02)
+        now = scheduler.step(b, 0.0).measured
+        assert scheduler.submit(2, prompt_tokens=8000)
+        for step in range(3):
+            report = scheduler.step(b, now)
+            now += report.measured
+            chunk = [p.new_tokens for p in backend.plans[-1].prefills]
+            assert [d.id for d in backend.plans[-1].decodes] == [1]
+            if not tpot_budget:
+                assert chunk == [2047] and report.predicted > 0.02
+                continue
+            assert len(chunk) == 1 and 64 <= chunk[0] < 2047
+            if step == 0:
+                assert report.predicted <= 0.9 * 0.02
+
+
+def tenant_order(estimator, **fairness):
+    """The admission order of four tenant-0 requests (1 taking the batch of one first) and three
+    tenant-1 requests submitted after it, under first come, first served."""
+    scheduler = rtlm.Scheduler(rtlm.SchedulerConfig(policy="first_come_first_served", **fairness))
+    b = scheduler.add_backend(CountingBackend({i: 5 for i in range(1, 8)}, max_batch_size=1),
+                              estimator)
+    admitted = []
+    scheduler.set_observer(
+        lambda kind, rid, reason, be, at: admitted.append(rid) if kind == "admitted" else None)
+    tenanted = fairness.get("tenants", 0) > 0
+    for i in (1, 2, 3, 4):
+        assert scheduler.submit(i, prompt_tokens=16, tenant=0)
+    scheduler.step(b, 0.0)
+    for i in (5, 6, 7):
+        assert scheduler.submit(i, prompt_tokens=16, tenant=1 if tenanted else 0)
+    run(scheduler, b)
+    return admitted
+
+
+def test_tenant_fairness_interleaves_tenants_by_their_weights(estimator):
+    assert tenant_order(estimator) == [1, 2, 3, 4, 5, 6, 7]  # fairness off: arrival order
+    assert tenant_order(estimator, tenants=2) == [1, 5, 2, 6, 3, 7, 4]  # equal shares
+    # Tenant 1 weighs 100 times tenant 0: it is served until it has nothing left.
+    assert tenant_order(estimator, tenants=2, tenant_weights=[1.0, 100.0]) == [1, 5, 6, 7, 2, 3, 4]
+    # Service that costs nothing leaves every counter at 0: arrival order again.
+    assert tenant_order(estimator, tenants=2, prefill_weight=0.0,
+                        decode_weight=0.0) == [1, 2, 3, 4, 5, 6, 7]
+
+
 def test_snapkv_selects_from_probabilities_or_from_window_scores():
     import numpy as np  # the README installs python3-numpy; arrays cross as numpy
     # One head, length 8, window 2 (the hand case of tests/budget/kv_selection_test.cpp):

@@ -45,7 +45,16 @@ foreach(bad IN ITEMS "--step-tokens;0;--step-tokens = 0: must be a whole number"
                      "--slo;1,-1;--slo = 1,-1: TPOT must be in [0, 1e9]"
                      "--predictor;tau:1.5;--predictor = tau:1.5: the Kendall tau must be in (0, 1)"
                      "--predictor;tau:abc;--predictor = abc: must be a number"
-                     "--predictor;oracles;--predictor = oracles: must be noise, oracle, none or tau:X")
+                     "--predictor;oracles;--predictor = oracles: must be noise, oracle, none or tau:X"
+                     "--classes;chat;--classes = chat: each class must be NAME:SHARE"
+                     "--classes;chat:x;--classes = x: must be a number"
+                     "--classes;chat:1:tpot=0;--classes = chat:1:tpot=0: tpot must be in (0, 1e9]"
+                     "--classes;chat:1:speed=2;--classes = chat:1:speed=2: a class's options are"
+                     "--classes;a:1,a:1;--classes = a:1,a:1: scheduler_config.slo.classes[1].name"
+                     "--classes;a:0,b:0;--classes = a:0,b:0: request_mix.class_shares must not"
+                     "--tenants;1,-1;--tenants = 1,-1: a share must be in [0, 1e6]"
+                     "--tenants;0,0;--tenants = 0,0: request_mix.tenant_shares must not all be 0"
+                     "--relegation;drop;--relegation = drop: must be off, demote or shed_sheddable")
   list(GET bad 0 flag)
   list(GET bad 1 value)
   list(GET bad 2 expected)
@@ -94,6 +103,8 @@ expect_refusal("deadline = " --duration 60 --deadline slack:1e9 --out "${OUT}/ov
 expect_refusal("is a length set without times: pass --arrivals"
                --trace "${DATA}/sharegpt/sharegpt_8k_filtered_stats_llama2_tokenizer.csv"
                --out "${OUT}/untimed")
+# Fairness shares between tenants: without them there is nothing to share.
+expect_refusal("--fairness = on: needs --tenants" --duration 60 --fairness --out "${OUT}/fair")
 # A prefix cache needs prompt blocks to look up; Mooncake's trace has them.
 expect_refusal("needs a trace with prefix blocks" --duration 60 --prefix-cache
                --out "${OUT}/prefix")

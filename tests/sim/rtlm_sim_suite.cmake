@@ -1,5 +1,5 @@
 # rtlm-sim --suite over a short slice of each regime's trace, one seed and three policies: every
-# regime runs, and the JSON holds each regime's server, each policy's figures at each load and
+# regime runs (R5 with its own policies), and the JSON holds each regime's server, each policy's figures at each load and
 # its sustainable rates, with ratios over vllm_fcfs (1 for vllm_fcfs itself).
 # Usage: cmake -DSIM=<rtlm-sim> -DOUT=<scratch folder> -P rtlm_sim_suite.cmake
 file(REMOVE_RECURSE "${OUT}")
@@ -20,7 +20,12 @@ foreach(key IN ITEMS "R0.server.capacity_requests_per_second"
                      "R3_load080.oracle_srpt.preemptions"
                      "R4_load100.vllm_fcfs.tpot_p99"
                      "R4.predicted_sjf.sustainable_rate_10pct"
-                     "R4.predicted_sjf.sustainable_rate_1pct")
+                     "R4.predicted_sjf.sustainable_rate_1pct"
+                     "R5.R0.rtlm_slo.interactive.attainment"
+                     "R5.R0.oracle_slo.batch.throughput"
+                     "R5.R1.edf.goodput"
+                     "R5.R1.rtlm_slo.sustainable_rate_over_vllm_fcfs"
+                     "R5.R0_tenants_load150.rtlm_slo_vtc.jain")
   string(FIND "${json}" "\"${key}" at)
   if(at LESS 0)
     message(FATAL_ERROR "rtlm-sim --suite wrote no '${key}':\n${json}")

@@ -26,6 +26,7 @@ rtlm::sim::request_record finished_record(double arrival, double first_token, do
   rtlm::sim::request_record r;
   r.arrival = arrival;
   r.deadline = r.admitted = nan;
+  r.ttft_target = r.tpot_target = nan;
   r.first_token = first_token;
   r.finish = finish;
   r.prompt = 10_tok;
@@ -37,6 +38,7 @@ rtlm::sim::request_record finished_record(double arrival, double first_token, do
 rtlm::sim::request_record ended_record(rtlm::request_event_kind outcome) {
   rtlm::sim::request_record r;
   r.deadline = r.admitted = r.first_token = r.finish = nan;
+  r.ttft_target = r.tpot_target = nan;
   r.prompt = 10_tok;
   r.output = 5_tok;
   r.outcome = outcome;
@@ -160,6 +162,311 @@ TEST(serving_metrics, slo_targets_are_checked) {
   EXPECT_EQ(blamed(2e9, 0.1), "slo_target.ttft");
   EXPECT_EQ(blamed(1.0, std::numeric_limits<double>::infinity()), "slo_target.tpot");
   EXPECT_EQ(blamed(0.0, 0.0), "");
+}
+
+TEST(serving_metrics, each_own_objective_is_met_with_equality_and_missed_beyond_it) {
+  // TTFT 0.5, TPOT (2.5 - 0.5) / 4 = 0.5, finish 2.5.
+  const rtlm::sim::request_record plain = finished_record(0.0, 0.5, 2.5, 5);
+  EXPECT_TRUE(rtlm::sim::meets_own_objectives(plain));  // none: met by finishing
+  const auto with = [&](double ttft, double tpot, double deadline) {
+    rtlm::sim::request_record r = plain;
+    r.ttft_target = ttft;
+    r.tpot_target = tpot;
+    r.deadline = deadline;
+    return rtlm::sim::meets_own_objectives(r);
+  };
+  EXPECT_TRUE(with(0.5, nan, nan));
+  EXPECT_FALSE(with(0.4, nan, nan));
+  EXPECT_TRUE(with(nan, 0.5, nan));
+  EXPECT_FALSE(with(nan, 0.49, nan));
+  EXPECT_TRUE(with(nan, nan, 2.5));
+  EXPECT_FALSE(with(nan, nan, 2.4));
+  EXPECT_TRUE(with(0.5, 0.5, 2.5));
+  EXPECT_FALSE(with(0.5, 0.5, 2.0));
+  EXPECT_FALSE(with(0.1, 0.5, 2.5));
+  // A one-token output has no TPOT to miss.
+  rtlm::sim::request_record one = finished_record(1.0, 1.2, 1.2, 1);
+  one.tpot_target = 0.0;
+  EXPECT_TRUE(rtlm::sim::meets_own_objectives(one));
+  // Ending unfinished misses them, with objectives or without.
+  for (const auto outcome : {rtlm::request_event_kind::rejected, rtlm::request_event_kind::failed,
+                             rtlm::request_event_kind::cancelled}) {
+    rtlm::sim::request_record r = ended_record(outcome);
+    EXPECT_FALSE(rtlm::sim::meets_own_objectives(r));
+    r.ttft_target = r.tpot_target = 1e9;
+    EXPECT_FALSE(rtlm::sim::meets_own_objectives(r));
+  }
+}
+
+// Seven requests over 10 simulated seconds, in three groups, given out of order:
+//   class 0: a (TTFT 0.5 <= 1, TPOT 0.5 <= 0.5: met), b (TTFT 2 > 1, TPOT 0.5: missed), c
+//            (refused, with both targets: both missed);
+//   class 2: d (no targets, finished at 2 after its deadline of 1.5: missed), e (one token,
+//            TPOT target 0: met);
+//   none:    f (failed: missed), g (finished, no objectives: met).
+rtlm::sim::simulation_result seven_requests_in_classes() {
+  rtlm::sim::request_record a = finished_record(0.0, 0.5, 2.5, 5);
+  rtlm::sim::request_record b = finished_record(1.0, 3.0, 4.0, 3);
+  rtlm::sim::request_record c = ended_record(rtlm::request_event_kind::rejected);
+  for (rtlm::sim::request_record* r : {&a, &b, &c}) {
+    r->slo_class = 0;
+    r->ttft_target = 1.0;
+    r->tpot_target = 0.5;
+  }
+  rtlm::sim::request_record d = finished_record(0.0, 1.0, 2.0, 2);
+  d.deadline = 1.5;
+  rtlm::sim::request_record e = finished_record(0.0, 0.1, 0.2, 1);
+  e.tpot_target = 0.0;
+  d.slo_class = e.slo_class = 2;
+  const rtlm::sim::request_record f = ended_record(rtlm::request_event_kind::failed);
+  const rtlm::sim::request_record g = finished_record(0.0, 1.0, 3.0, 4);
+  rtlm::sim::simulation_result r;
+  r.records = {d, f, a, e, b, g, c};
+  r.simulated_seconds = 10.0;
+  return r;
+}
+
+TEST(serving_metrics, class_attainment_counts_each_class_and_the_classless_last) {
+  const std::vector<rtlm::sim::class_attainment> classes =
+      rtlm::sim::class_attainment_of(seven_requests_in_classes());
+  ASSERT_EQ(classes.size(), 3U);
+
+  const rtlm::sim::class_attainment& zero = classes[0];
+  EXPECT_EQ(zero.slo_class, 0U);
+  EXPECT_EQ(zero.requests, 3U);
+  EXPECT_EQ(zero.finished, 2U);
+  EXPECT_EQ(zero.met, 1U);
+  EXPECT_DOUBLE_EQ(zero.ttft_attainment, 1.0 / 3);  // the refused one misses too
+  EXPECT_DOUBLE_EQ(zero.tpot_attainment, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(zero.attainment, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(zero.goodput, 0.1);
+  EXPECT_DOUBLE_EQ(zero.throughput, 0.2);
+
+  const rtlm::sim::class_attainment& two = classes[1];
+  EXPECT_EQ(two.slo_class, 2U);
+  EXPECT_EQ(two.requests, 2U);
+  EXPECT_EQ(two.finished, 2U);
+  EXPECT_EQ(two.met, 1U);
+  EXPECT_EQ(two.ttft_attainment, 1.0);  // none has a TTFT target
+  EXPECT_EQ(two.tpot_attainment, 1.0);  // e's TPOT of 0
+  EXPECT_EQ(two.attainment, 0.5);
+  EXPECT_DOUBLE_EQ(two.goodput, 0.1);
+  EXPECT_DOUBLE_EQ(two.throughput, 0.2);
+
+  const rtlm::sim::class_attainment& none = classes[2];
+  EXPECT_EQ(none.slo_class, rtlm::sim::no_slo_class);
+  EXPECT_EQ(none.requests, 2U);
+  EXPECT_EQ(none.finished, 1U);
+  EXPECT_EQ(none.met, 1U);
+  EXPECT_EQ(none.ttft_attainment, 1.0);
+  EXPECT_EQ(none.tpot_attainment, 1.0);
+  EXPECT_EQ(none.attainment, 0.5);
+  EXPECT_DOUBLE_EQ(none.goodput, 0.1);
+  EXPECT_DOUBLE_EQ(none.throughput, 0.1);
+
+  const rtlm::sim::objective_summary all = rtlm::sim::objectives_of(seven_requests_in_classes());
+  EXPECT_EQ(all.requests, 7U);
+  EXPECT_EQ(all.met, 3U);  // a, e, g
+  EXPECT_DOUBLE_EQ(all.attainment, 3.0 / 7);
+  EXPECT_DOUBLE_EQ(all.goodput, 0.3);
+}
+
+TEST(serving_metrics, class_attainment_has_no_classless_entry_without_classless_requests) {
+  rtlm::sim::simulation_result r = seven_requests_in_classes();
+  std::erase_if(r.records, [](const rtlm::sim::request_record& x) {
+    return x.slo_class == rtlm::sim::no_slo_class;
+  });
+  r.simulated_seconds = 0.0;
+  const std::vector<rtlm::sim::class_attainment> classes = rtlm::sim::class_attainment_of(r);
+  ASSERT_EQ(classes.size(), 2U);
+  EXPECT_EQ(classes[0].slo_class, 0U);
+  EXPECT_EQ(classes[1].slo_class, 2U);
+  EXPECT_EQ(classes[1].goodput, 0.0);  // no simulated time
+  EXPECT_EQ(classes[1].throughput, 0.0);
+  EXPECT_EQ(rtlm::sim::objectives_of(r).goodput, 0.0);
+
+  const rtlm::sim::simulation_result empty;
+  EXPECT_TRUE(rtlm::sim::class_attainment_of(empty).empty());
+  const rtlm::sim::objective_summary none = rtlm::sim::objectives_of(empty);
+  EXPECT_EQ(none.requests, 0U);
+  EXPECT_EQ(none.attainment, 1.0);
+  EXPECT_EQ(none.goodput, 0.0);
+}
+
+TEST(fairness_metrics, jain_index_of_known_vectors) {
+  EXPECT_EQ(rtlm::sim::jain_index(std::vector<double>{1.0, 1.0, 1.0}), 1.0);
+  EXPECT_EQ(rtlm::sim::jain_index(std::vector<double>{1.0, 0.0}), 0.5);
+  EXPECT_EQ(rtlm::sim::jain_index(std::vector<double>{0.0, 0.0, 5.0, 0.0}), 0.25);
+  EXPECT_DOUBLE_EQ(rtlm::sim::jain_index(std::vector<double>{1.0, 2.0, 3.0}), 36.0 / 42.0);
+  EXPECT_EQ(rtlm::sim::jain_index({}), 1.0);
+  EXPECT_EQ(rtlm::sim::jain_index(std::vector<double>{0.0, 0.0}), 1.0);
+  // Scaled by the largest value, so squares this large do not overflow.
+  EXPECT_EQ(rtlm::sim::jain_index(std::vector<double>{1e200, 1e200}), 1.0);
+  EXPECT_DOUBLE_EQ(rtlm::sim::jain_index(std::vector<double>{1e300, 0.0}), 0.5);
+}
+
+TEST(fairness_metrics, jain_index_refuses_negative_and_non_finite_values) {
+  const auto blamed = [](std::vector<double> x) {
+    return blamed_field([&] { (void)rtlm::sim::jain_index(x); });
+  };
+  EXPECT_EQ(blamed({1.0, -1.0}), "jain_index");
+  EXPECT_EQ(blamed({nan}), "jain_index");
+  EXPECT_EQ(blamed({1.0, std::numeric_limits<double>::infinity()}), "jain_index");
+  EXPECT_EQ(blamed({0.0, 1.0}), "");
+}
+
+rtlm::sim::request_record tenant_record(std::uint32_t tenant, double arrival, double first_token,
+                                        double finish, std::int64_t prompt, std::int64_t output) {
+  rtlm::sim::request_record r = finished_record(arrival, first_token, finish, output);
+  r.tenant = tenant;
+  r.prompt = rtlm::tokens(prompt);
+  return r;
+}
+
+// Weights 1 (prefill) and 2 (decode), a window ending at 10 s:
+//   tenant 0 (light): prompt 10, output 5, from 1 s to `light_finish` (its first token at
+//     `light_first`): demand 10 + 2 x 5 = 20;
+//   tenant 1 (heavy): prompt 100, output 51, first token at 2 s, finished at 12 s: by 10 s,
+//     100 + 2 x 1 + 2 x 50 x 8 / 10 = 182 of its 202; and prompt 50, output 10, arrived at 5 s
+//     and refused: 0 of 70; demand 272;
+//   tenant 7: prompt 1,000 arriving at 11 s, after the window: no demand.
+rtlm::sim::simulation_result light_and_heavy(double light_first, double light_finish) {
+  rtlm::sim::request_record refused = ended_record(rtlm::request_event_kind::rejected);
+  refused.tenant = 1;
+  refused.arrival = 5.0;
+  refused.prompt = 50_tok;
+  refused.output = 10_tok;
+  rtlm::sim::simulation_result r;
+  r.records = {tenant_record(1, 0.0, 2.0, 12.0, 100, 51),
+               tenant_record(0, 1.0, light_first, light_finish, 10, 5), refused,
+               tenant_record(7, 11.0, 12.0, 13.0, 1000, 3)};
+  r.simulated_seconds = 13.0;
+  return r;
+}
+
+TEST(fairness_metrics, a_light_tenant_served_in_full_is_served_fairly) {
+  // Tenant 0 is served in full (20): of the 202 delivered, an equal split is 101, above its
+  // demand, so its fair share is its demand, 20, and tenant 1's the other 182.
+  const rtlm::sim::fairness_report f =
+      rtlm::sim::fairness_of(light_and_heavy(2.0, 4.0), 1.0, 2.0, 10.0);
+  ASSERT_EQ(f.tenants.size(), 3U);
+  const rtlm::sim::tenant_service& light = f.tenants[0];
+  EXPECT_EQ(light.tenant, 0U);
+  EXPECT_EQ(light.requests, 1U);
+  EXPECT_EQ(light.demand, 20.0);
+  EXPECT_EQ(light.service, 20.0);
+  EXPECT_EQ(light.fair_share, 20.0);
+  EXPECT_EQ(light.share_ratio, 1.0);
+  const rtlm::sim::tenant_service& heavy = f.tenants[1];
+  EXPECT_EQ(heavy.tenant, 1U);
+  EXPECT_EQ(heavy.requests, 2U);
+  EXPECT_EQ(heavy.demand, 272.0);
+  EXPECT_DOUBLE_EQ(heavy.service, 182.0);
+  EXPECT_DOUBLE_EQ(heavy.fair_share, 182.0);
+  EXPECT_DOUBLE_EQ(heavy.share_ratio, 1.0);
+  const rtlm::sim::tenant_service& late = f.tenants[2];
+  EXPECT_EQ(late.tenant, 7U);
+  EXPECT_EQ(late.requests, 0U);
+  EXPECT_EQ(late.demand, 0.0);
+  EXPECT_EQ(late.service, 0.0);
+  EXPECT_EQ(late.fair_share, 0.0);
+  EXPECT_EQ(late.share_ratio, 1.0);
+  EXPECT_DOUBLE_EQ(f.jain, 1.0);
+}
+
+TEST(fairness_metrics, a_starved_light_tenant_lowers_the_index) {
+  // Tenant 0's first token at 9 s and its last at 13 s: by 10 s, 10 + 2 x 1 + 2 x 4 x 1 / 4 =
+  // 14 of its 20. Of the 196 delivered its fair share is still its demand, 20; tenant 1's is
+  // 176, and it got 182.
+  const rtlm::sim::fairness_report f =
+      rtlm::sim::fairness_of(light_and_heavy(9.0, 13.0), 1.0, 2.0, 10.0);
+  ASSERT_EQ(f.tenants.size(), 3U);
+  EXPECT_DOUBLE_EQ(f.tenants[0].service, 14.0);
+  EXPECT_EQ(f.tenants[0].fair_share, 20.0);
+  EXPECT_DOUBLE_EQ(f.tenants[0].share_ratio, 0.7);
+  EXPECT_DOUBLE_EQ(f.tenants[1].fair_share, 176.0);
+  EXPECT_DOUBLE_EQ(f.tenants[1].share_ratio, 182.0 / 176.0);
+  const double a = 0.7;
+  const double b = 182.0 / 176.0;
+  EXPECT_DOUBLE_EQ(f.jain, (a + b) * (a + b) / (2 * (a * a + b * b)));  // tenant 7 left out
+  EXPECT_LT(f.jain, 0.97);
+}
+
+TEST(fairness_metrics, tenants_demanding_more_than_an_equal_split_share_it_equally) {
+  // Prefill only: each tenant demands 100 and 80 is delivered, 60 to tenant 0 and 20 to
+  // tenant 1 (a queued request has no first token). The fair shares are 40 each; the ratios 1.5
+  // and 0.5, and Jain's index 2^2 / (2 (1.5^2 + 0.5^2)) = 0.8.
+  rtlm::sim::request_record queued0 = ended_record(rtlm::request_event_kind::queued);
+  queued0.prompt = 40_tok;
+  rtlm::sim::request_record queued1 = queued0;
+  queued1.tenant = 1;
+  queued1.prompt = 80_tok;
+  rtlm::sim::simulation_result r;
+  r.records = {tenant_record(0, 0.0, 1.0, 2.0, 60, 3), queued0,
+               tenant_record(1, 0.0, 3.0, 4.0, 20, 3), queued1};
+  const rtlm::sim::fairness_report f = rtlm::sim::fairness_of(r, 1.0, 0.0, 10.0);
+  ASSERT_EQ(f.tenants.size(), 2U);
+  EXPECT_EQ(f.tenants[0].demand, 100.0);
+  EXPECT_EQ(f.tenants[0].service, 60.0);
+  EXPECT_EQ(f.tenants[0].fair_share, 40.0);
+  EXPECT_EQ(f.tenants[0].share_ratio, 1.5);
+  EXPECT_EQ(f.tenants[1].demand, 100.0);
+  EXPECT_EQ(f.tenants[1].service, 20.0);
+  EXPECT_EQ(f.tenants[1].fair_share, 40.0);
+  EXPECT_EQ(f.tenants[1].share_ratio, 0.5);
+  EXPECT_DOUBLE_EQ(f.jain, 0.8);
+}
+
+TEST(fairness_metrics, decode_tokens_count_uniformly_up_to_the_window_end) {
+  // Prompt 10 and output 5: the prompt and the first token at 2 s, the other 4 tokens spread
+  // over [2, 6].
+  rtlm::sim::simulation_result r;
+  r.records = {tenant_record(0, 0.0, 2.0, 6.0, 10, 5)};
+  const auto service = [&](double prefill, double decode, double window_end) {
+    const rtlm::sim::fairness_report f = rtlm::sim::fairness_of(r, prefill, decode, window_end);
+    return f.tenants.at(0).service;
+  };
+  EXPECT_EQ(service(1.0, 1.0, 1.0), 0.0);  // arrived, no first token yet
+  EXPECT_EQ(service(1.0, 1.0, 2.0), 11.0);
+  EXPECT_EQ(service(1.0, 1.0, 3.0), 12.0);
+  EXPECT_EQ(service(1.0, 1.0, 4.0), 13.0);
+  EXPECT_EQ(service(1.0, 1.0, 6.0), 15.0);
+  EXPECT_EQ(service(1.0, 1.0, 100.0), 15.0);
+  EXPECT_EQ(service(0.5, 2.0, 4.0), 5.0 + 2.0 + 2.0 * 2);
+  EXPECT_EQ(service(1.0, 0.0, 100.0), 10.0);
+  EXPECT_EQ(rtlm::sim::fairness_of(r, 1.0, 1.0, 1.0).tenants.at(0).demand, 15.0);
+  // Before its arrival it demands nothing.
+  const rtlm::sim::fairness_report before = rtlm::sim::fairness_of(r, 1.0, 1.0, -1.0);
+  EXPECT_EQ(before.tenants.at(0).requests, 0U);
+  EXPECT_EQ(before.tenants.at(0).demand, 0.0);
+  EXPECT_EQ(before.jain, 1.0);
+  // One that failed after its first token counts nothing beyond it.
+  r.records[0].outcome = rtlm::request_event_kind::failed;
+  r.records[0].finish = nan;
+  EXPECT_EQ(service(1.0, 1.0, 100.0), 11.0);
+  // One token made at once counts in full.
+  r.records = {tenant_record(0, 0.0, 2.0, 2.0, 10, 1)};
+  EXPECT_EQ(service(1.0, 1.0, 2.0), 11.0);
+}
+
+TEST(fairness_metrics, an_empty_run_is_fair) {
+  const rtlm::sim::fairness_report f = rtlm::sim::fairness_of({}, 1.0, 1.0, 10.0);
+  EXPECT_TRUE(f.tenants.empty());
+  EXPECT_EQ(f.jain, 1.0);
+}
+
+TEST(fairness_metrics, bad_weights_and_window_ends_are_named) {
+  const rtlm::sim::simulation_result r = five_requests();
+  const auto blamed = [&](double prefill, double decode, double window_end) {
+    return blamed_field([&] { (void)rtlm::sim::fairness_of(r, prefill, decode, window_end); });
+  };
+  EXPECT_EQ(blamed(-1.0, 1.0, 1.0), "prefill_weight");
+  EXPECT_EQ(blamed(nan, 1.0, 1.0), "prefill_weight");
+  EXPECT_EQ(blamed(1.0, -0.5, 1.0), "decode_weight");
+  EXPECT_EQ(blamed(1.0, std::numeric_limits<double>::infinity(), 1.0), "decode_weight");
+  EXPECT_EQ(blamed(1.0, 1.0, nan), "window_end");
+  EXPECT_EQ(blamed(1.0, 1.0, -std::numeric_limits<double>::infinity()), "window_end");
+  EXPECT_EQ(blamed(0.0, 0.0, -5.0), "");
 }
 
 // One sequence at a time, no noise, shortest-predicted-first with preemption for priority

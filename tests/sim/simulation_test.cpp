@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "rtlm/core/error.hpp"
+#include "rtlm/sim/serving_metrics.hpp"
 #include "rtlm/sim/svg_plot.hpp"
 #include "schedule/linear_estimator.hpp"
 
@@ -449,6 +451,84 @@ TEST(sim_svg_plot, a_full_disk_is_an_error_naming_the_file_and_the_reason) {
     EXPECT_EQ(e.value(), "/dev/full");
     EXPECT_EQ(e.requirement(), "cannot be written: No space left on device");
   }
+}
+
+TEST(simulation_mix, classes_and_tenants_are_drawn_per_request_the_same_for_every_policy) {
+  rtlm::test::linear_estimator e;
+  rtlm::sim::simulation_config config;
+  config.backends = {single_server(e)};
+  config.backends[0].config.capabilities.max_batch_size = 8;
+  config.scheduler.slo.classes = {
+      {.name = "chat", .ttft = rtlm::seconds(0.5), .tpot = rtlm::seconds(0.05)},
+      {.name = "batch", .time_budget = rtlm::seconds(600.0)}};
+  config.mix = {.class_shares = {0.3, 0.7}, .tenant_shares = {10.0, 1.0}, .seed = 3};
+  const rtlm::sim::trace t = poisson_trace(4000, 50.0, 10_tok, 4_tok, 5);
+  const rtlm::sim::simulation_result a = rtlm::sim::simulate(t, config);
+  config.scheduler.policy = rtlm::policy_kind::earliest_deadline_first;
+  const rtlm::sim::simulation_result b = rtlm::sim::simulate(t, config);
+  std::size_t chat = 0;
+  std::size_t light = 0;
+  for (std::size_t i = 0; i < t.requests.size(); ++i) {
+    const rtlm::sim::request_record& r = a.records[i];
+    ASSERT_EQ(r.slo_class, b.records[i].slo_class);
+    ASSERT_EQ(r.tenant, b.records[i].tenant);
+    if (r.slo_class == 0) {
+      ++chat;
+      EXPECT_EQ(r.ttft_target, 0.5);  // the class's defaults, recorded
+      EXPECT_EQ(r.tpot_target, 0.05);
+      EXPECT_TRUE(std::isnan(r.deadline));
+    } else {
+      ASSERT_EQ(r.slo_class, 1U);
+      EXPECT_TRUE(std::isnan(r.ttft_target));
+      EXPECT_NEAR(r.deadline, r.arrival + 600.0, 1e-6);  // the clock keeps nanoseconds
+    }
+    light += r.tenant;
+  }
+  // 4,000 draws: the shares within 4 standard errors.
+  EXPECT_NEAR(static_cast<double>(chat) / 4000.0, 0.3, 4 * std::sqrt(0.3 * 0.7 / 4000));
+  EXPECT_NEAR(static_cast<double>(light) / 4000.0, 1.0 / 11.0, 4 * std::sqrt(10.0 / 121.0 / 4000));
+}
+
+TEST(simulation_mix, a_bad_share_or_too_many_tenants_is_named) {
+  const auto field_of = [](const rtlm::sim::request_mix& m, std::size_t classes) {
+    try {
+      m.validate(classes);
+    } catch (const rtlm::error& e) {
+      return e.field();
+    }
+    return std::string("none");
+  };
+  EXPECT_EQ(field_of({.class_shares = {0.5, -1.0}}, 2), "request_mix.class_shares[1]");
+  EXPECT_EQ(field_of({.class_shares = {0.5, 0.5}}, 1), "request_mix.class_shares");
+  EXPECT_EQ(field_of({.class_shares = {0.0, 0.0}}, 2), "request_mix.class_shares");
+  EXPECT_EQ(field_of({.tenant_shares = {1.0, std::nan("")}}, 0), "request_mix.tenant_shares[1]");
+  EXPECT_EQ(field_of({.tenant_shares = std::vector<double>(65, 1.0)}, 0),
+            "request_mix.tenant_shares");
+  EXPECT_EQ(field_of({.class_shares = {1.0}, .tenant_shares = {2.0, 1.0}}, 1), "none");
+}
+
+TEST(simulation_mix, vtc_gives_a_flooded_light_tenant_its_share) {
+  // Two tenants at 10:1 demand, twice what one request at a time serves: FCFS serves them in
+  // proportion to demand, VTC the light tenant all it asks (max-min fair).
+  rtlm::test::linear_estimator e;
+  rtlm::sim::simulation_config config;
+  config.scheduler.policy = rtlm::policy_kind::first_come_first_served;
+  config.backends = {single_server(e)};
+  config.deadlines.rule = rtlm::sim::deadline_rule::kind::none;
+  config.mix = {.tenant_shares = {10.0, 1.0}, .seed = 1};
+  // Each request: a 10 ms + 1 ms prefill, then 9 decodes of 10.5 ms: about 0.1 s, so 20 per
+  // second is twice the capacity.
+  const rtlm::sim::trace t = poisson_trace(2000, 20.0, 10_tok, 10_tok, 9);
+  const double window = t.requests.back().arrival;
+  const auto jain = [&](std::size_t tenants) {
+    config.scheduler.fairness.tenants = tenants;
+    const rtlm::sim::simulation_result r = rtlm::sim::simulate(t, config);
+    return rtlm::sim::fairness_of(r, 1.0, 2.0, window).jain;
+  };
+  const double fcfs = jain(0);
+  const double vtc = jain(2);
+  EXPECT_LT(fcfs, 0.9);
+  EXPECT_GT(vtc, 0.99);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "rtlm/core/units.hpp"
 #include "rtlm/detail/validate.hpp"
@@ -54,6 +55,16 @@ struct request {
   time_point arrival{};                    ///< when the host received it
   std::optional<time_point> deadline;      ///< absolute time by which it must finish
   std::optional<seconds> time_budget;      ///< time allowed from arrival to the last token
+  /// Service-level objectives, as DistServe states them: the longest time to first token, and
+  /// the longest mean time per output token after the first. Each in (0, 1e9] seconds.
+  std::optional<seconds> ttft_target;
+  std::optional<seconds> tpot_target;
+  /// The SLO class (an index into scheduler_config::slo.classes): its defaults fill the
+  /// objectives and budget left unset, and it says whether the request may be shed.
+  std::optional<std::uint32_t> slo_class;
+  /// Who sent it: fairness between tenants (scheduler_config::fairness) counts service per
+  /// tenant. Below fairness.tenants when fairness is on.
+  std::uint32_t tenant = 0;
   priority_class priority = priority_class::standard;
   std::optional<tokens> max_new_tokens;             ///< the host's cap on output length, in
                                                     ///< [1, max_request_tokens]
@@ -72,7 +83,8 @@ struct request {
 
   /// Throws rtlm::error naming the field when the request is malformed: a prompt length outside
   /// [0, max_request_tokens], an arrival or deadline more than max_time_seconds from the clock's
-  /// epoch, a time budget that is not in [0, max_duration_seconds], a deadline before arrival,
+  /// epoch, a time budget that is not in [0, max_duration_seconds], a TTFT or TPOT target not in
+  /// (0, max_duration_seconds] (zero, negative or NaN), a deadline before arrival,
   /// a max_new_tokens outside [1, max_request_tokens], or an inconsistent predicted length (an
   /// upper_bound outside [0, max_request_tokens], ...). O(1), no allocation unless it throws.
   void validate() const {
@@ -85,6 +97,13 @@ struct request {
       detail::require_non_negative_finite("request.time_budget", time_budget->count());
       detail::require(time_budget->count() <= max_duration_seconds, "request.time_budget",
                       time_budget->count(), "must be at most 1e9 s");
+    }
+    for (const auto& [field, target] : {std::pair{"request.ttft_target", &ttft_target},
+                                        std::pair{"request.tpot_target", &tpot_target}}) {
+      if (!*target) continue;
+      const double v = (*target)->count();
+      detail::require(v > 0.0 && v <= max_duration_seconds, field, v,
+                      "must be in (0, 1e9] seconds");
     }
     if (deadline) {
       detail::require(within_timeline(*deadline), "request.deadline",

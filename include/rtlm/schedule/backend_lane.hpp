@@ -34,7 +34,7 @@ struct backend_lane {
         caps(&b.capabilities()),
         estimator(e, config.step_time_learning),
         solver(estimator, request_table_options{.max_tokens = config.solver_max_tokens}),
-        waiting(policy, config.max_requests),
+        waiting(policy, config.max_requests, config.fairness),
         kv(*caps, config.max_output_tokens, config.kv_rule) {
     const std::size_t batch = caps->max_batch_size > 0
                                   ? static_cast<std::size_t>(caps->max_batch_size)
@@ -53,6 +53,7 @@ struct backend_lane {
     picked.reserve(config.max_requests);  // every similar waiting request, before the cut
     candidates.reserve(batch);
     prefilling.reserve(most_running);
+    deferred_prefills.reserve(most_running);
     plan.releases.reserve(config.max_requests);
     plan.preemptions.reserve(batch);
     plan.swap_ins.reserve(batch);
@@ -151,11 +152,14 @@ struct backend_lane {
   std::vector<std::uint32_t> picked;             // scratch: a static batch's members
   std::vector<candidate> candidates;             // scratch: this step's admissions
   std::vector<std::uint32_t> prefilling;         // scratch: running slots still prefilling
+  std::vector<std::uint32_t> deferred_prefills;  // scratch: ...whose chunks go after admissions
   seconds base_prefill{0};  // the base estimator's time for the plan's prefills...
   seconds base_decode{0};   // ...and decodes (the estimator's online update)
   seconds predicted{0};
   bool in_flight = false;
-  bool decodes_deferred = false;  // the last plan ran whole prompts only (see the batch stage)
+  bool decodes_deferred = false;   // the last plan ran whole prompts only (see the batch stage)
+  bool decodes_over_tpot = false;  // this plan's decodes exceed the TPOT targets (tpot_budget)
+  bool prefill_banked = false;     // this plan's room is too short for other than first tokens
   // The correction factors the solver's table was built at (step_feedback::refresh_solver()).
   double solver_prefill_scale = 1.0;
   double solver_decode_factor = 1.0;

@@ -7,8 +7,10 @@
 
 #include "rtlm/schedule/consolidation.hpp"
 #include "rtlm/schedule/eviction_planner.hpp"
+#include "rtlm/schedule/relegation.hpp"
 #include "rtlm/schedule/request_queueing.hpp"
 #include "rtlm/schedule/step_context.hpp"
+#include "rtlm/schedule/tpot_budget.hpp"
 
 namespace rtlm {
 
@@ -45,22 +47,61 @@ struct batch_former {
       eviction_planner<Policy>::send_pending(c, t);
       plan_decode(c, slot);
     }
+    tpot_budget<Policy>::fit(c);
+    // Chunks that do not produce a first token under a TTFT target go behind the admissions
+    // (ttft_first), or wait for a larger room (a banked step: see tpot_budget).
+    const bool defer = (c.config.slo.ttft_first && s.caps->can_chunk_prefill &&
+                        s.caps->batching == batching_mode::continuous) ||
+                       s.prefill_banked;
     for (const std::uint32_t slot : s.prefilling) {
-      const scheduled_request<Policy>& t = c.table[slot];
-      if (c.budget <= tokens(0)) break;
-      const tokens chunk = std::min(t.prefill_target - t.prefilled, c.budget);
-      s.plan.prefills.push_back({.id = t.r.id,
-                                 .new_tokens = chunk,
-                                 .computed_tokens = t.prefilled,
-                                 .final_chunk = t.prefilled + chunk == t.prefill_target});
-      s.prefill_entries.push_back({slot, t.generation});
-      c.budget -= chunk;
+      if (defer && !awaits_first_token(c.table[slot])) {
+        s.deferred_prefills.push_back(slot);
+        continue;
+      }
+      if (!plan_chunk(c, slot)) break;
     }
   }
 
-  /// New requests' part of the step, admitted through `capacity` (the capacity stage).
+  /// New requests' part of the step, admitted through `capacity` (the capacity stage), then the
+  /// chunks deferred behind them (slo_config::ttft_first).
   template <class Capacity>
   void plan_admissions(step_context<Policy>& c, const Capacity& capacity) noexcept {
+    admit(c, capacity);
+    plan_deferred_chunks(c);
+  }
+
+ private:
+  // Whether `t` still awaits its first token under a TTFT target it can meet.
+  static bool awaits_first_token(const scheduled_request<Policy>& t) noexcept {
+    return t.r.ttft_target && !t.r.progress.first_token_time && !t.relegated;
+  }
+
+  // Plans the next chunk of running prefill `slot`; false when the step's budget is spent.
+  static bool plan_chunk(step_context<Policy>& c, std::uint32_t slot) noexcept {
+    backend_lane<Policy>& s = c.lane;
+    const scheduled_request<Policy>& t = c.table[slot];
+    if (c.budget <= tokens(0)) return false;
+    const tokens chunk = std::min(t.prefill_target - t.prefilled, c.budget);
+    s.plan.prefills.push_back({.id = t.r.id,
+                               .new_tokens = chunk,
+                               .computed_tokens = t.prefilled,
+                               .final_chunk = t.prefilled + chunk == t.prefill_target});
+    s.prefill_entries.push_back({slot, t.generation});
+    c.budget -= chunk;
+    return true;
+  }
+
+  // The chunks of running prefills that went behind the requests awaiting a first token.
+  static void plan_deferred_chunks(step_context<Policy>& c) noexcept {
+    backend_lane<Policy>& s = c.lane;
+    for (const std::uint32_t slot : s.deferred_prefills) {
+      if (s.prefill_banked || !plan_chunk(c, slot)) break;
+    }
+    s.deferred_prefills.clear();
+  }
+
+  template <class Capacity>
+  void admit(step_context<Policy>& c, const Capacity& capacity) noexcept {
     backend_lane<Policy>& s = c.lane;
     // The decode part is known now (admissions only prefill in this step).
     s.base_decode =
@@ -83,7 +124,6 @@ struct batch_former {
     }
   }
 
- private:
   // Whether this step's decodes keep the next admission out on a backend that prefills prompts
   // whole under its own token limit: the prompt fits the limit but not what the decodes leave of
   // it. Then the step runs prefills only (as vLLM without chunked prefill does), never two steps
@@ -119,7 +159,21 @@ struct batch_former {
     const bool whole_first = !caps.can_chunk_prefill && caps.max_step_tokens.count() <= 0;
     while (!s.waiting.empty() && (c.budget > tokens(0) || (whole_first && !prefill_planned))) {
       const std::uint32_t slot = s.waiting.top_tag();
-      const scheduled_request<Policy>& t = c.table[slot];
+      scheduled_request<Policy>& head = c.table[slot];
+      if (relegation<Policy>::due(c, head)) {
+        s.waiting.pop();
+        relegation<Policy>::relegate_queued(c, head);
+        continue;
+      }
+      if (s.decodes_over_tpot && !head.r.tpot_target) break;  // see tpot_budget
+      if (s.prefill_banked && !awaits_first_token(head)) break;
+      // The deferred chunks go before any admission that does not await a first token.
+      if (!s.deferred_prefills.empty() && !awaits_first_token(head)) {
+        plan_deferred_chunks(c);
+        prefill_planned = !s.plan.prefills.empty();
+        if (c.budget <= tokens(0)) break;
+      }
+      const scheduled_request<Policy>& t = head;
       const tokens need = s.kv.need(t);
       if (!capacity.admits(c, s.candidates.size(), pending, need)) break;
       const tokens todo = t.prefill_target;
@@ -190,6 +244,7 @@ struct batch_former {
     backend_lane<Policy>& s = c.lane;
     scheduled_request<Policy>& t = c.table[slot];
     s.queued_work -= t.service;
+    s.waiting.charge_prefill(t.r.tenant, t.prefill_target);
     t.phase = request_phase::prefilling;
     s.kv.reserve(t, need);
     s.running.push_back(slot);

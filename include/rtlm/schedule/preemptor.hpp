@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 
 #include "rtlm/backend/step_plan.hpp"
@@ -37,8 +38,11 @@ struct preemptor {
                            ? caps.can_preempt_recompute
                            : caps.can_preempt_swap || caps.can_preempt_recompute;
       if (!can || (for_priority && past_limit(c, t))) continue;
-      // Keyed on the service it still needs now, not what it needed when it was queued.
-      const virtual_time k = policy_key(c.policy, c.view(t, c.lane.isolated_service(t)));
+      // Keyed on the service it still needs now, not what it needed when it was queued; a
+      // relegated request is served last of all.
+      const virtual_time k = t.relegated
+                                 ? virtual_time(seconds(std::numeric_limits<double>::infinity()))
+                                 : policy_key(c.policy, c.view(t, c.lane.isolated_service(t)));
       if (!worst || k > worst->key ||
           (k == worst->key && t.sequence > c.table[c.lane.running[worst->index]].sequence)) {
         worst = victim{.index = i, .key = k};
@@ -96,10 +100,12 @@ struct preemptor {
     return c.lane.estimator.prefill_time(t.r.prompt_tokens + t.r.progress.generated, tokens(0));
   }
 
-  /// Whether queued request `t` ranks ahead of `key` by more than the preemption margin.
+  /// Whether queued request `t` ranks ahead of `key` by more than the preemption margin (a
+  /// relegated request never does).
   [[nodiscard]] static bool outranks(const step_context<Policy>& c,
                                      const scheduled_request<Policy>& t,
                                      virtual_time key) noexcept {
+    if (t.relegated) return false;
     return policy_key(c.policy, c.view(t)) + seconds(c.config.priority_preemption_margin) < key;
   }
 

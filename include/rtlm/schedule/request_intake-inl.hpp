@@ -43,6 +43,11 @@ RTLM_INLINE std::string_view invalid_request_field(const request& r) noexcept {
                          r.time_budget->count() <= max_duration_seconds)) {
     return "request.time_budget";
   }
+  const auto target_ok = [](const std::optional<seconds>& t) {
+    return !t || (t->count() > 0.0 && t->count() <= max_duration_seconds);
+  };
+  if (!target_ok(r.ttft_target)) return "request.ttft_target";
+  if (!target_ok(r.tpot_target)) return "request.tpot_target";
   if (r.deadline && (!within_timeline(*r.deadline) || *r.deadline < r.arrival)) {
     return "request.deadline";
   }

@@ -65,6 +65,10 @@ struct scheduled_request {
   /// The predicted mean remaining output length given `remaining_at` generated tokens
   /// (remaining_length()), tokens; NaN without a prediction.
   double remaining_mean = std::numeric_limits<double>::quiet_NaN();
+  /// The remaining output length it outlives with probability 0.9 given `remaining_at`
+  /// generated tokens (a conservative count of the steps still to come), tokens; NaN without a
+  /// prediction.
+  double remaining_low = std::numeric_limits<double>::quiet_NaN();
   tokens remaining_at;    ///< the generated tokens remaining_mean was conditioned on
   tokens reserved;        ///< KV reserved on its backend while running (kv_ledger)
   tokens prefill_target;  ///< tokens to prefill: the prompt (plus generated after a recompute)
@@ -72,6 +76,8 @@ struct scheduled_request {
   tokens kept_prompt;     ///< prompt KV entries held (less than the prompt once evicted)
   double eviction_ratio = 0.0;    ///< planned at admission (eviction_planner)
   bool eviction_pending = false;  ///< planned, not yet sent to the backend
+  bool relegated = false;         ///< can no longer meet its objectives (relegation_mode)
+  bool decode_skipped = false;    ///< its decode sat out the last step (slo_config::tpot_budget)
   int failed_steps = 0;           ///< failed steps in a row
   int stalled_steps = 0;          ///< successful steps in a row that added no token
   seconds service{0};             ///< predicted isolated service on its backend (its queued work)
@@ -88,6 +94,8 @@ struct scheduled_request {
     kept_prompt = r.prompt_tokens;
     eviction_ratio = 0.0;
     eviction_pending = false;
+    relegated = false;
+    decode_skipped = false;
     failed_steps = 0;
     stalled_steps = 0;
   }
@@ -112,6 +120,8 @@ struct scheduled_request {
     const tokens generated = r.progress.generated;
     if (!r.predicted_length || (!force && generated - remaining_at < every)) return;
     remaining_mean = remaining_length(*r.predicted_length, generated).mean_tokens;
+    remaining_low = lognormal_length::fit(*r.predicted_length)
+                        .residual_quantile(static_cast<double>(generated.count()), 0.1);
     remaining_at = generated;
   }
   /// Sets output_mean and output_bound from the prediction (or `default_output` without one):
@@ -124,6 +134,9 @@ struct scheduled_request {
     };
     remaining_mean = r.predicted_length ? r.predicted_length->mean_tokens
                                         : std::numeric_limits<double>::quiet_NaN();
+    remaining_low = r.predicted_length
+                        ? lognormal_length::fit(*r.predicted_length).residual_quantile(0.0, 0.1)
+                        : std::numeric_limits<double>::quiet_NaN();
     remaining_at = tokens(0);
     if (r.predicted_length) {
       const double mean = std::ceil(r.predicted_length->mean_tokens);

@@ -22,6 +22,7 @@
 #include "rtlm/schedule/arrival_gate.hpp"
 #include "rtlm/schedule/backend_lane.hpp"
 #include "rtlm/schedule/intake_pump.hpp"
+#include "rtlm/schedule/relegation.hpp"
 #include "rtlm/schedule/request_table.hpp"
 #include "rtlm/schedule/scheduler_config.hpp"
 #include "rtlm/schedule/scheduler_observer.hpp"
@@ -95,8 +96,13 @@ class basic_scheduler {
   }
 
   /// Hands `r` to the scheduler; the next plan_step() sees it. Any thread, lock-free, noexcept.
-  /// On queue_full or invalid the request is untouched and still the caller's.
-  submit_status submit(request& r) noexcept { return intake_.submit(r); }
+  /// On queue_full or invalid the request is untouched and still the caller's: invalid when
+  /// request::validate() or this configuration refuses it (an slo_class or tenant that does not
+  /// exist: scheduler_config::validate_request() says which, with the value).
+  submit_status submit(request& r) noexcept {
+    if (!config_.invalid_request_field(r).empty()) return submit_status::invalid;
+    return intake_.submit(r);
+  }
 
   /// Cancels request `id`; the next plan_step() drops it (and releases it on its backend).
   /// Unknown or finished ids are ignored. Any thread, lock-free, noexcept.
@@ -323,6 +329,7 @@ class basic_scheduler {
       events_.emit(request_event_kind::rejected, r, 0, now, why);
       return;
     }
+    config_.slo.apply_defaults(r);
     scheduled_request<Policy>& t = table_.next_free();
     t.take(std::move(r), next_sequence_++, config_.default_output_tokens);
     const gate_verdict v = gate_.judge(t, lanes_, now);
@@ -337,9 +344,17 @@ class basic_scheduler {
     RTLM_ASSERT(added);  // its id was checked above
     static_cast<void>(added);
     step_context<Policy> c = context(v.backend, now);
+    const bool relegate = relegation<Policy>::due(c, t);
+    if (relegate && config_.slo.sheds(t.r)) {
+      c.emit(request_event_kind::rejected, t, request_event_reason::slo_unattainable);
+      table_.end(table_.slot_of(t), request_phase::rejected);
+      return;
+    }
+    t.relegated = relegate;
     if (!requeue(c, t, request_phase::waiting)) return;
     c.lane.queued_work += t.service;
     c.emit(request_event_kind::queued, t);
+    if (relegate) c.emit(request_event_kind::relegated, t, request_event_reason::slo_unattainable);
   }
 
   // Cancels live request `id`: off its queue, or off its backend (released there).

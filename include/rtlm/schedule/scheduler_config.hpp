@@ -9,12 +9,15 @@
 #include <string>
 #include <string_view>
 
+#include "rtlm/core/request.hpp"
 #include "rtlm/core/units.hpp"
 #include "rtlm/detail/enum_names.hpp"
 #include "rtlm/detail/validate.hpp"
 #include "rtlm/estimate/online_step_correction.hpp"
 #include "rtlm/schedule/placement.hpp"
 #include "rtlm/schedule/scheduling_policy.hpp"
+#include "rtlm/schedule/slo_config.hpp"
+#include "rtlm/schedule/virtual_token_counter.hpp"
 
 namespace rtlm {
 
@@ -155,6 +158,8 @@ struct scheduler_config {
   double similar_length_ratio = 2.0;
   online_correction_config step_time_learning;  ///< online update of each backend's estimator
   tokens solver_max_tokens{32768};  ///< lengths tabulated for each backend's budget solver
+  slo_config slo;                   ///< TTFT and TPOT objectives: classes, relegation, step size
+  fairness_config fairness;         ///< fairness between tenants (off by default)
 
   void validate() const {
     const auto in_range = [](std::size_t v) { return v >= 1 && v <= (std::size_t{1} << 24); };
@@ -203,6 +208,32 @@ struct scheduler_config {
                     solver_max_tokens, "must be >= 64");
     offload.validate();
     step_time_learning.validate();
+    slo.validate();
+    fairness.validate();
+  }
+
+  /// The field of `r` that this configuration refuses, or empty: an slo_class that names no
+  /// class of slo.classes, or, with fairness on, a tenant not below fairness.tenants (what
+  /// request::validate() cannot know). O(1); no allocation.
+  [[nodiscard]] std::string_view invalid_request_field(const request& r) const noexcept {
+    if (r.slo_class && *r.slo_class >= slo.classes.size()) return "request.slo_class";
+    if (fairness.enabled() && r.tenant >= fairness.tenants) return "request.tenant";
+    return {};
+  }
+
+  /// Throws rtlm::error naming the field and the value where invalid_request_field(r) is not
+  /// empty. O(1).
+  void validate_request(const request& r) const {
+    if (r.slo_class) {
+      detail::require(*r.slo_class < slo.classes.size(), "request.slo_class", *r.slo_class,
+                      "must index scheduler_config.slo.classes (" +
+                          std::to_string(slo.classes.size()) + " classes)");
+    }
+    if (fairness.enabled()) {
+      detail::require(r.tenant < fairness.tenants, "request.tenant", r.tenant,
+                      "must be below scheduler_config.fairness.tenants (" +
+                          std::to_string(fairness.tenants) + ")");
+    }
   }
 
   /// For a scheduler whose policy is a type (basic_scheduler<P>): throws rtlm::error naming

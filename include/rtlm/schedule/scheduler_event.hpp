@@ -21,6 +21,7 @@ enum class request_event_kind : std::uint8_t {
   finished,          ///< produced its last token; released in the backend's next step
   cancelled,         ///< cancelled by the host; released if it was running
   failed,            ///< given up after repeated backend failures; `reason` says why
+  relegated,         ///< it can no longer meet its objectives: served as best effort from now
 };
 
 /// Why a request was rejected or failed.
@@ -40,19 +41,20 @@ enum class request_event_reason : std::uint8_t {
                       ///< make room (it alone exceeds the capacity, or the backend cannot
                       ///< preempt)
   no_progress,        ///< its backend's steps added no token max_stalled_steps times in a row
+  slo_unattainable,   ///< its TTFT target (or deadline) cannot be met even if it ran next
 };
 
 /// The name of `k` ("queued", ...). O(1); no allocation; thread-safe (pure).
 [[nodiscard]] constexpr std::string_view to_string(request_event_kind k) noexcept {
   return detail::enum_name(k, {"queued", "rejected", "downgraded", "deadline_relaxed", "admitted",
-                               "preempted", "finished", "cancelled", "failed"});
+                               "preempted", "finished", "cancelled", "failed", "relegated"});
 }
 
 /// The name of `r` ("none", "deadline_passed", ...). O(1); no allocation; thread-safe (pure).
 [[nodiscard]] constexpr std::string_view to_string(request_event_reason r) noexcept {
   return detail::enum_name(r, {"none", "deadline_passed", "prefill_too_long", "eviction_too_weak",
                                "duplicate_id", "too_long", "no_backend", "backend_failure",
-                               "queue_full", "kv_exhausted", "no_progress"});
+                               "queue_full", "kv_exhausted", "no_progress", "slo_unattainable"});
 }
 
 /// One event. Plain data.

@@ -26,16 +26,21 @@ RTLM_INLINE queued_request make_queued_request(const request& r, std::uint64_t s
 RTLM_INLINE queued_request make_queued_request(const request& r, std::uint64_t sequence,
                                                seconds predicted_remaining,
                                                double remaining_tokens) {
-  return queued_request{.id = r.id,
-                        .sequence = sequence,
-                        .arrival = r.arrival,
-                        .deadline = r.effective_deadline(),
-                        .priority = r.priority,
-                        .prompt_tokens = r.prompt_tokens,
-                        .predicted_length = r.predicted_length,
-                        .generated = r.progress.generated,
-                        .remaining_tokens = remaining_tokens,
-                        .predicted_remaining = predicted_remaining};
+  return queued_request{
+      .id = r.id,
+      .sequence = sequence,
+      .arrival = r.arrival,
+      .deadline = r.effective_deadline(),
+      .priority = r.priority,
+      .prompt_tokens = r.prompt_tokens,
+      .predicted_length = r.predicted_length,
+      .generated = r.progress.generated,
+      .remaining_tokens = remaining_tokens,
+      .predicted_remaining = predicted_remaining,
+      .ttft_deadline = r.ttft_target && !r.progress.first_token_time
+                           ? std::optional(add_saturated(r.arrival, *r.ttft_target))
+                           : std::nullopt,
+      .tenant = r.tenant};
 }
 
 namespace detail {

@@ -45,6 +45,14 @@ struct queued_request {
   /// Predicted remaining service time (prefill still to do plus the remaining decode steps), in
   /// seconds, from the time estimator. Used by least_laxity_first; 0 when unknown.
   seconds predicted_remaining{0.0};
+  /// arrival + request::ttft_target, while its first token is still to come; else none.
+  std::optional<time_point> ttft_deadline;
+  /// Predicted time to prefill what it must before its first token, seconds; 0 when unknown.
+  seconds predicted_prefill{0.0};
+  std::uint32_t tenant = 0;  ///< request::tenant (fairness partitions the queue by it)
+  /// Relegated: it can no longer meet its objectives and is served after every request that
+  /// can (the waiting queue orders it so, whatever the policy's key).
+  bool relegated = false;
   /// The queue owner's own index for the request (the scheduler's slot), kept beside the key so
   /// that the owner finds the request without a lookup. Policies ignore it.
   std::uint32_t tag = 0;
@@ -317,8 +325,10 @@ class shortest_predicted_remaining {
 };
 
 /// Least laxity first: key = deadline - predicted remaining service seconds (deadline =
-/// arrival + default_relative_deadline without one). The laxity at time `now` is key - now, so
-/// ordering by key is ordering by laxity at any time. Starvation bound: a request with key k is
+/// arrival + default_relative_deadline without one), or, for a request with a TTFT target whose
+/// first token is still to come, the TTFT deadline less its predicted prefill when that is
+/// earlier (least TTFT slack). The laxity at time `now` is key - now, so ordering by key is
+/// ordering by laxity at any time. Starvation bound: a request with key k is
 /// served before any request arriving after k whose key is not below its arrival (laxity >= 0
 /// at arrival); it waits at most k - arrival plus the time to drain the requests queued with
 /// keys below k. Requests that arrive already unable to meet their deadline (negative laxity)
@@ -330,12 +340,17 @@ class least_laxity_first {
   /// Throws rtlm::error naming `earliest_deadline_first_config.default_relative_deadline` unless
   /// finite and >= 0.
   explicit least_laxity_first(earliest_deadline_first_config config = {});
-  /// key = deadline - predicted_remaining (NaN or negative remaining counts as 0).
+  /// key = min(deadline - predicted_remaining, ttft_deadline - predicted_prefill) (NaN or
+  /// negative times count as 0).
   [[nodiscard]] virtual_time key(const queued_request& q) const noexcept {
     const virtual_time deadline =
         q.deadline ? detail::policy::at(*q.deadline)
                    : detail::policy::at(q.arrival) + config_.default_relative_deadline;
-    return deadline - seconds(detail::policy::sanitized(q.predicted_remaining.count(), 0.0));
+    const virtual_time k =
+        deadline - seconds(detail::policy::sanitized(q.predicted_remaining.count(), 0.0));
+    if (!q.ttft_deadline) return k;
+    return std::min(k, detail::policy::at(*q.ttft_deadline) -
+                           seconds(detail::policy::sanitized(q.predicted_prefill.count(), 0.0)));
   }
   /// The configuration, as validated.
   [[nodiscard]] const earliest_deadline_first_config& config() const noexcept { return config_; }

@@ -33,6 +33,9 @@ struct step_context {
                                     seconds service) const noexcept {
     queued_request q = make_queued_request(t.r, t.sequence, service, t.remaining_mean);
     q.tag = table.slot_of(t);
+    q.relegated = t.relegated;
+    if (q.ttft_deadline)
+      q.predicted_prefill = lane.estimator.prefill_time(t.prefill_target, tokens(0));
     return q;
   }
   /// The view of queued request `t` (its service as queued).

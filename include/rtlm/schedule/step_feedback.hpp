@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rtlm/backend/step_result.hpp"
+#include "rtlm/schedule/relegation.hpp"
 #include "rtlm/schedule/step_context.hpp"
 
 namespace rtlm {
@@ -87,8 +88,10 @@ struct step_feedback {
         if (t.r.max_new_tokens) {
           t.r.progress.generated = std::min(t.r.progress.generated, *t.r.max_new_tokens);
         }
+        s.waiting.charge_decode(t.r.tenant, o.generated);
         if (o.generated.count() > 0 && !t.r.progress.first_token_time) {
           t.r.progress.first_token_time = c.now;
+          relegation<Policy>::after_first_token(c, t);
         }
       }
       const bool capped = t.r.max_new_tokens && t.r.progress.generated >= *t.r.max_new_tokens;

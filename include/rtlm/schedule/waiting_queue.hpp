@@ -1,6 +1,7 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <boost/heap/d_ary_heap.hpp>
 #include <cmath>
 #include <concepts>
@@ -13,9 +14,11 @@
 #include <utility>
 #include <vector>
 
+#include "rtlm/core/units.hpp"
 #include "rtlm/detail/assert.hpp"
 #include "rtlm/detail/validate.hpp"
 #include "rtlm/schedule/scheduling_policy.hpp"
+#include "rtlm/schedule/virtual_token_counter.hpp"
 
 namespace rtlm {
 
@@ -138,7 +141,16 @@ struct pool_allocator {
 
 /// The scheduler's queue of waiting requests, ordered by a policy's key (lowest first; equal
 /// keys by the lower `sequence`, i.e. FCFS). Each request's key is computed once, when it is
-/// pushed or updated, and stored with it.
+/// pushed or updated, and stored with it. A relegated request (queued_request::relegated) comes
+/// after every one that is not, whatever the keys.
+///
+/// Fairness (a fairness_config with tenants): one heap per tenant, all drawing on the same node
+/// pool, and top() is the head of the heap of the backlogged tenant with the least virtual token
+/// counter (virtual_token_counter), so the policy orders each tenant's requests and VTC chooses
+/// between tenants. Heads that are not relegated come first, then heads awaiting a first token
+/// by a TTFT target: tenants share fairly within each tier, and a TTFT is not lost to a turn. The
+/// owner charges the service it gives (charge_prefill(), charge_decode()). top() and pop() then
+/// cost O(tenants) more.
 ///
 /// Structure: a Boost.Heap 4-ary heap with mutable handles (boost::heap::d_ary_heap, arity 4,
 /// mutable_<true>). Chosen over the pairing and Fibonacci heaps because the per-step work is
@@ -173,10 +185,14 @@ class waiting_queue {
     std::uint64_t sequence = 0;
     std::uint32_t view = 0;  // index into views_
     std::uint32_t tag = 0;   // queued_request::tag, read by top_tag() without touching views_
+    std::uint16_t part = 0;  // the heap it is in: its tenant's, with fairness
+    bool relegated = false;
+    bool awaits_ttft = false;  // a first token is due by a TTFT target (ttft_deadline)
   };
   // Boost.Heap keeps the greatest element on top: "a is less than b" means a is served later.
   struct served_later {
     bool operator()(const entry& a, const entry& b) const noexcept {
+      if (a.relegated != b.relegated) return a.relegated;
       if (a.key != b.key) return a.key > b.key;
       return a.sequence > b.sequence;
     }
@@ -193,21 +209,24 @@ class waiting_queue {
   /// The largest capacity a queue accepts: 2^24.
   static constexpr std::size_t max_capacity = std::size_t{1} << 24;
 
-  /// An empty queue ordered by `policy`, holding at most `capacity` requests. Throws rtlm::error
-  /// naming `waiting_queue.capacity` unless 1 <= capacity <= max_capacity. O(capacity);
-  /// allocates everything here, once.
-  waiting_queue(Policy policy, std::size_t capacity)
+  /// An empty queue ordered by `policy`, holding at most `capacity` requests, fair between
+  /// `fairness.tenants` tenants (none: one heap). Throws rtlm::error naming
+  /// `waiting_queue.capacity` unless 1 <= capacity <= max_capacity, and what
+  /// fairness_config::validate() throws. O(capacity x heaps); allocates everything here, once.
+  waiting_queue(Policy policy, std::size_t capacity, const fairness_config& fairness = {})
       : policy_(std::move(policy)),
         capacity_(checked_capacity(capacity)),
         pool_(std::make_unique<detail::heap_pool::node_pool>(capacity)),
-        views_(capacity_) {
+        views_(capacity_),
+        heaps_(std::max<std::size_t>(validated(fairness).tenants, 1)) {
+    if (fairness.enabled()) counters_.emplace(fairness);
     free_views_.reserve(capacity_);
     for (std::size_t i = capacity_; i-- > 0;) free_views_.push_back(static_cast<std::uint32_t>(i));
-    heap_.reserve(capacity_);
+    for (heap_type& h : heaps_) h.reserve(capacity_);
     // Warm-up: the first node allocation sizes and allocates the pool's blocks.
     const detail::heap_pool::pool_scope scope(pool_.get());
-    heap_.push(entry{});
-    heap_.pop();
+    heaps_[0].push(entry{});
+    heaps_[0].pop();
   }
 
   waiting_queue(const waiting_queue&) = delete;
@@ -217,44 +236,40 @@ class waiting_queue {
   ~waiting_queue() {
     // The nodes go back to the pool before the pool itself is freed.
     const detail::heap_pool::pool_scope scope(pool_.get());
-    heap_.clear();
+    for (heap_type& h : heaps_) h.clear();
   }
 
   /// Queues `q` with key policy_key(policy(), q). Returns its handle, or nullopt when size() ==
   /// capacity() (nothing queued). O(log n); no allocation.
   std::optional<handle> push(const queued_request& q) noexcept {
-    if (heap_.size() >= capacity_) return std::nullopt;
+    if (size_ >= capacity_) return std::nullopt;
     const std::uint32_t view = free_views_.back();
     free_views_.pop_back();
     views_[view] = q;
+    const auto part = static_cast<std::uint16_t>(q.tenant % heaps_.size());
+    // VTC: a tenant that becomes backlogged starts no lower than the least backlogged counter.
+    if (counters_ && heaps_[part].empty()) counters_->lift(part, least_backlogged_counter());
     const detail::heap_pool::pool_scope scope(pool_.get());
-    return heap_.push(entry{key_of(q), q.sequence, view, q.tag});
+    ++size_;
+    return heaps_[part].push(entry_of(q, view, part));
   }
 
   /// The request served next (lowest key). Precondition: !empty(). O(1).
-  [[nodiscard]] const queued_request& top() const noexcept {
-    RTLM_ASSERT(!heap_.empty());
-    return views_[heap_.top().view];
-  }
+  [[nodiscard]] const queued_request& top() const noexcept { return views_[top_entry().view]; }
   /// top().tag, read from the heap's own node (no access to the stored view). Precondition:
   /// !empty(). O(1).
-  [[nodiscard]] std::uint32_t top_tag() const noexcept {
-    RTLM_ASSERT(!heap_.empty());
-    return heap_.top().tag;
-  }
+  [[nodiscard]] std::uint32_t top_tag() const noexcept { return top_entry().tag; }
   /// The key of top(). Precondition: !empty(). O(1).
-  [[nodiscard]] virtual_time top_key() const noexcept {
-    RTLM_ASSERT(!heap_.empty());
-    return heap_.top().key;
-  }
+  [[nodiscard]] virtual_time top_key() const noexcept { return top_entry().key; }
 
   /// Removes and returns the request served next. Precondition: !empty(). O(log n); no
   /// allocation.
   queued_request pop() noexcept {
-    RTLM_ASSERT(!heap_.empty());
-    const std::uint32_t view = heap_.top().view;
+    heap_type& h = heaps_[top_part()];
+    const std::uint32_t view = h.top().view;
     const detail::heap_pool::pool_scope scope(pool_.get());
-    heap_.pop();
+    h.pop();
+    --size_;
     free_views_.push_back(view);
     return views_[view];
   }
@@ -264,8 +279,9 @@ class waiting_queue {
   /// allocation.
   void update(handle h, const queued_request& q) noexcept {
     const std::uint32_t view = (*h).view;
+    const std::uint16_t part = (*h).part;  // a request's tenant does not change
     views_[view] = q;
-    heap_.update(h, entry{key_of(q), q.sequence, view, q.tag});
+    heaps_[part].update(h, entry_of(q, view, part));
   }
 
   /// Removes the request `h` refers to (a cancellation); `h` becomes invalid. Precondition: `h`
@@ -273,7 +289,8 @@ class waiting_queue {
   void erase(handle h) noexcept {
     const std::uint32_t view = (*h).view;
     const detail::heap_pool::pool_scope scope(pool_.get());
-    heap_.erase(h);
+    heaps_[(*h).part].erase(h);
+    --size_;
     free_views_.push_back(view);
   }
 
@@ -285,13 +302,28 @@ class waiting_queue {
   /// Calls `f(const queued_request&)` for every queued request, in no particular order. O(n).
   template <class F>
   void for_each(F&& f) const {
-    for (const entry& e : heap_) f(views_[e.view]);
+    for (const heap_type& h : heaps_) {
+      for (const entry& e : h) f(views_[e.view]);
+    }
+  }
+
+  /// Counts `n` prompt tokens served to `tenant` (nothing without fairness). O(1).
+  void charge_prefill(std::uint32_t tenant, tokens n) noexcept {
+    if (counters_) counters_->charge_prefill(tenant % heaps_.size(), n);
+  }
+  /// Counts `n` output tokens served to `tenant` (nothing without fairness). O(1).
+  void charge_decode(std::uint32_t tenant, tokens n) noexcept {
+    if (counters_) counters_->charge_decode(tenant % heaps_.size(), n);
+  }
+  /// The virtual token counters, or nullptr without fairness. O(1).
+  [[nodiscard]] const virtual_token_counter* counters() const noexcept {
+    return counters_ ? &*counters_ : nullptr;
   }
 
   /// The number of queued requests. O(1).
-  [[nodiscard]] std::size_t size() const noexcept { return heap_.size(); }
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
   /// Whether no request is queued. O(1).
-  [[nodiscard]] bool empty() const noexcept { return heap_.empty(); }
+  [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
   /// The most requests the queue holds. O(1).
   [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
   /// The policy that orders the queue. O(1).
@@ -304,6 +336,51 @@ class waiting_queue {
   [[nodiscard]] std::size_t pooled_nodes() const noexcept { return pool_->in_use(); }
 
  private:
+  static const fairness_config& validated(const fairness_config& fairness) {
+    fairness.validate();
+    return fairness;
+  }
+
+  [[nodiscard]] entry entry_of(const queued_request& q, std::uint32_t view,
+                               std::uint16_t part) const noexcept {
+    return entry{
+        key_of(q), q.sequence, view, q.tag, part, q.relegated, q.ttft_deadline.has_value()};
+  }
+
+  // The heap top() is drawn from: the only one, or, with fairness, the backlogged tenant's
+  // whose head is not relegated (when any is not), awaits a first token by a TTFT target (when
+  // any does), and whose counter is least (ties: the head served first).
+  [[nodiscard]] std::size_t top_part() const noexcept {
+    RTLM_ASSERT(size_ > 0);
+    if (heaps_.size() == 1) return 0;
+    std::size_t best = heaps_.size();
+    for (std::size_t p = 0; p < heaps_.size(); ++p) {
+      if (heaps_[p].empty()) continue;
+      if (best == heaps_.size() || before(p, best)) best = p;
+    }
+    return best;
+  }
+  [[nodiscard]] bool before(std::size_t p, std::size_t q) const noexcept {
+    const entry& a = heaps_[p].top();
+    const entry& b = heaps_[q].top();
+    if (a.relegated != b.relegated) return b.relegated;
+    if (a.awaits_ttft != b.awaits_ttft) return a.awaits_ttft;
+    const double ca = counters_->counter(p);
+    const double cb = counters_->counter(q);
+    if (ca != cb) return ca < cb;
+    return served_later{}(b, a);
+  }
+  [[nodiscard]] const entry& top_entry() const noexcept { return heaps_[top_part()].top(); }
+
+  // The least counter among the backlogged tenants, or the last served one's when none is.
+  [[nodiscard]] double least_backlogged_counter() const noexcept {
+    double least = std::numeric_limits<double>::infinity();
+    for (std::size_t p = 0; p < heaps_.size(); ++p) {
+      if (!heaps_[p].empty()) least = std::min(least, counters_->counter(p));
+    }
+    return std::isfinite(least) ? least : counters_->last_served();
+  }
+
   static std::size_t checked_capacity(std::size_t capacity) {
     detail::require(capacity >= 1 && capacity <= max_capacity, "waiting_queue.capacity", capacity,
                     "must be in 1..16777216 (2^24)");
@@ -322,9 +399,11 @@ class waiting_queue {
   Policy policy_;
   std::size_t capacity_;
   std::unique_ptr<detail::heap_pool::node_pool> pool_;
-  std::vector<queued_request> views_;      // the queued requests' views, by entry::view
-  std::vector<std::uint32_t> free_views_;  // unused indices into views_
-  heap_type heap_;
+  std::vector<queued_request> views_;              // the queued requests' views, by entry::view
+  std::vector<std::uint32_t> free_views_;          // unused indices into views_
+  std::vector<heap_type> heaps_;                   // one, or one per tenant
+  std::optional<virtual_token_counter> counters_;  // with fairness
+  std::size_t size_ = 0;
 };
 
 }  // namespace rtlm

@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <cstdint>
 #include <limits>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -105,6 +108,169 @@ RTLM_INLINE slo_attainment attainment_of(const simulation_result& result, const 
     a.goodput = static_cast<double>(a.met) / result.simulated_seconds;
   }
   return a;
+}
+
+RTLM_INLINE bool meets_own_objectives(const request_record& r) noexcept {
+  // NaN TTFT or TPOT (unfinished) fails the comparisons; finished() is checked first anyway.
+  return r.finished() && (std::isnan(r.ttft_target) || time_to_first_token(r) <= r.ttft_target) &&
+         (std::isnan(r.tpot_target) || time_per_output_token(r) <= r.tpot_target) &&
+         (std::isnan(r.deadline) || r.finish <= r.deadline);
+}
+
+namespace detail {
+
+// `count` / `of`; `empty` when `of` is 0.
+inline double fraction_of(std::size_t count, std::size_t of, double empty) noexcept {
+  return of > 0 ? static_cast<double>(count) / static_cast<double>(of) : empty;
+}
+
+// `count` per simulated second; 0 for a run of no simulated time.
+inline double per_simulated_second(std::size_t count, double simulated_seconds) noexcept {
+  return simulated_seconds > 0.0 ? static_cast<double>(count) / simulated_seconds : 0.0;
+}
+
+// The distinct values of `id` over `records`, ascending.
+template <class Id>
+std::vector<std::uint32_t> distinct_ids(const std::vector<request_record>& records, Id id) {
+  std::vector<std::uint32_t> ids;
+  ids.reserve(records.size());
+  for (const request_record& r : records) ids.push_back(id(r));
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  ids.shrink_to_fit();
+  return ids;
+}
+
+// The position of `id` in the ascending `ids`, which holds it.
+inline std::size_t position_of(const std::vector<std::uint32_t>& ids, std::uint32_t id) noexcept {
+  return static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), id) - ids.begin());
+}
+
+}  // namespace detail
+
+RTLM_INLINE std::vector<class_attainment> class_attainment_of(const simulation_result& result) {
+  // no_slo_class is the largest id, so ascending order puts the classless entry last.
+  const std::vector<std::uint32_t> ids =
+      detail::distinct_ids(result.records, [](const request_record& r) { return r.slo_class; });
+  struct target_counts {
+    std::size_t ttft_targets = 0;
+    std::size_t ttft_met = 0;
+    std::size_t tpot_targets = 0;
+    std::size_t tpot_met = 0;
+  };
+  std::vector<class_attainment> classes(ids.size());
+  std::vector<target_counts> targets(ids.size());
+  for (const request_record& r : result.records) {
+    const std::size_t k = detail::position_of(ids, r.slo_class);
+    class_attainment& c = classes[k];
+    target_counts& t = targets[k];
+    ++c.requests;
+    if (r.finished()) ++c.finished;
+    if (meets_own_objectives(r)) ++c.met;
+    if (!std::isnan(r.ttft_target)) {
+      ++t.ttft_targets;
+      if (r.finished() && time_to_first_token(r) <= r.ttft_target) ++t.ttft_met;
+    }
+    if (!std::isnan(r.tpot_target)) {
+      ++t.tpot_targets;
+      if (r.finished() && time_per_output_token(r) <= r.tpot_target) ++t.tpot_met;
+    }
+  }
+  for (std::size_t k = 0; k < ids.size(); ++k) {
+    class_attainment& c = classes[k];
+    c.slo_class = ids[k];
+    c.ttft_attainment = detail::fraction_of(targets[k].ttft_met, targets[k].ttft_targets, 1.0);
+    c.tpot_attainment = detail::fraction_of(targets[k].tpot_met, targets[k].tpot_targets, 1.0);
+    c.attainment = detail::fraction_of(c.met, c.requests, 1.0);
+    c.goodput = detail::per_simulated_second(c.met, result.simulated_seconds);
+    c.throughput = detail::per_simulated_second(c.finished, result.simulated_seconds);
+  }
+  return classes;
+}
+
+RTLM_INLINE objective_summary objectives_of(const simulation_result& result) {
+  objective_summary s;
+  s.requests = result.records.size();
+  for (const request_record& r : result.records) {
+    if (meets_own_objectives(r)) ++s.met;
+  }
+  s.attainment = detail::fraction_of(s.met, s.requests, 1.0);
+  s.goodput = detail::per_simulated_second(s.met, result.simulated_seconds);
+  return s;
+}
+
+RTLM_INLINE double jain_index(std::span<const double> x) {
+  double largest = 0.0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    rtlm::detail::require(std::isfinite(x[i]) && x[i] >= 0.0, "jain_index", x[i],
+                          fmt::format("every value must be finite and >= 0 (x[{}] is not)", i));
+    largest = std::max(largest, x[i]);
+  }
+  if (largest == 0.0) return 1.0;  // no values, or all 0: all equal
+  double sum = 0.0;
+  double squares = 0.0;
+  for (const double v : x) {
+    const double scaled = v / largest;  // in [0, 1]: neither sum overflows
+    sum += scaled;
+    squares += scaled * scaled;
+  }
+  return sum * sum / (static_cast<double>(x.size()) * squares);
+}
+
+RTLM_INLINE fairness_report fairness_of(const simulation_result& result, double prefill_weight,
+                                        double decode_weight, double window_end) {
+  rtlm::detail::require_non_negative_finite("prefill_weight", prefill_weight);
+  rtlm::detail::require_non_negative_finite("decode_weight", decode_weight);
+  rtlm::detail::require(std::isfinite(window_end), "window_end", window_end, "must be finite");
+  const std::vector<std::uint32_t> ids =
+      detail::distinct_ids(result.records, [](const request_record& r) { return r.tenant; });
+  fairness_report report;
+  report.tenants.resize(ids.size());
+  for (std::size_t k = 0; k < ids.size(); ++k) report.tenants[k].tenant = ids[k];
+  double total = 0.0;  // the service every tenant received
+  for (const request_record& r : result.records) {
+    if (!(r.arrival <= window_end)) continue;
+    tenant_service& t = report.tenants[detail::position_of(ids, r.tenant)];
+    const auto output = static_cast<double>(r.output.count());
+    ++t.requests;
+    t.demand += prefill_weight * static_cast<double>(r.prompt.count()) + decode_weight * output;
+    if (!(r.first_token <= window_end)) continue;  // no first token (NaN) or after the window
+    // The prompt and the first output token, at the first token.
+    double service = prefill_weight * static_cast<double>(r.prompt.count()) +
+                     decode_weight * std::min(output, 1.0);
+    if (r.finished() && output > 1.0) {
+      // The other output - 1 tokens, uniformly over [first_token, finish].
+      const double part =
+          r.finish <= window_end
+              ? 1.0
+              : std::clamp((window_end - r.first_token) / (r.finish - r.first_token), 0.0, 1.0);
+      service += decode_weight * (output - 1.0) * part;
+    }
+    t.service += service;
+    total += service;
+  }
+  // Water-filling: visit the tenants by ascending demand; each gets its demand if that is at
+  // most an equal split of what is left, else it and all after it get that equal split.
+  std::vector<std::size_t> order(report.tenants.size());
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return report.tenants[a].demand < report.tenants[b].demand;
+  });
+  double left = total;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    tenant_service& t = report.tenants[order[i]];
+    const double equal = std::max(left, 0.0) / static_cast<double>(order.size() - i);
+    t.fair_share = std::min(t.demand, equal);
+    left -= t.fair_share;
+  }
+  std::vector<double> ratios;
+  ratios.reserve(report.tenants.size());
+  for (tenant_service& t : report.tenants) {
+    t.share_ratio = t.fair_share > 0.0 ? t.service / t.fair_share : 1.0;
+    if (t.demand > 0.0) ratios.push_back(t.share_ratio);
+  }
+  report.jain = jain_index(ratios);
+  return report;
 }
 
 RTLM_INLINE void rate_search::validate() const {

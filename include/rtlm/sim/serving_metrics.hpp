@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -83,6 +84,89 @@ struct slo_attainment {
 /// The attainment of `slo` over every request of `result`. Throws rtlm::error for an invalid
 /// `slo` (slo_target::validate). O(n); no allocation.
 [[nodiscard]] slo_attainment attainment_of(const simulation_result& result, const slo_target& slo);
+
+/// Whether `r` met every objective it carries: it finished, with TTFT <= r.ttft_target when it
+/// has one (not NaN), TPOT <= r.tpot_target when it has one, and finish <= r.deadline when it
+/// has one. A request that carries none meets them by finishing. O(1); no allocation.
+[[nodiscard]] bool meets_own_objectives(const request_record& r) noexcept;
+
+/// How the requests of one SLO class met their own objectives (meets_own_objectives). Rates
+/// per simulated second are 0 for a run of no simulated time. Plain data.
+struct class_attainment {
+  std::uint32_t slo_class = no_slo_class;  ///< the class, or no_slo_class for those without one
+  std::size_t requests = 0;                ///< every request of the class
+  std::size_t finished = 0;
+  std::size_t met = 0;  ///< met all their own objectives
+  /// Of its requests with a TTFT target: those that finished with TTFT within it / their
+  /// number (refused, failed and cancelled ones count as misses); 1 with none.
+  double ttft_attainment = 1.0;
+  double tpot_attainment = 1.0;  ///< the same, for the TPOT target
+  double attainment = 1.0;       ///< met / requests
+  double goodput = 0.0;          ///< met per simulated second
+  double throughput = 0.0;       ///< finished per simulated second
+};
+
+/// The attainment of each SLO class of `result`: one entry per class that occurs in its
+/// records, in ascending class id, then one for the requests without a class (no_slo_class)
+/// if there are any. O(n log n) in its records; allocates the entries and the class ids.
+[[nodiscard]] std::vector<class_attainment> class_attainment_of(const simulation_result& result);
+
+/// How every request of a run met its own objectives. Plain data.
+struct objective_summary {
+  std::size_t requests = 0;
+  std::size_t met = 0;      ///< met all their own objectives (meets_own_objectives)
+  double attainment = 1.0;  ///< met / requests; 1 with no requests
+  /// Requests meeting all their objectives per simulated second (DistServe's goodput); 0 for a
+  /// run of no simulated time.
+  double goodput = 0.0;
+};
+
+/// The attainment of their own objectives over every request of `result`. O(n); no
+/// allocation.
+[[nodiscard]] objective_summary objectives_of(const simulation_result& result);
+
+/// Jain's fairness index of `x`: (sum x)^2 / (n sum x^2), in [1/n, 1], 1 when every value is
+/// equal; 1 for no values or all 0. Computed on x / max x, so large values do not overflow.
+/// Throws rtlm::error naming `jain_index` for a negative or non-finite value. O(n); no
+/// allocation.
+[[nodiscard]] double jain_index(std::span<const double> x);
+
+/// The service one tenant asked for and received by the end of a window, in weighted tokens
+/// (fairness_of). Plain data.
+struct tenant_service {
+  std::uint32_t tenant = 0;
+  std::size_t requests = 0;  ///< its requests that arrived by the window's end
+  /// The weighted cost of those requests: prefill weight x prompt + decode weight x output.
+  double demand = 0.0;
+  double service = 0.0;      ///< the weighted tokens they received by the window's end
+  double fair_share = 0.0;   ///< its max-min fair share of the service every tenant received
+  double share_ratio = 1.0;  ///< service / fair_share; 1 when fair_share is 0
+};
+
+/// How fairly a run served its tenants. Plain data.
+struct fairness_report {
+  std::vector<tenant_service> tenants;  ///< one per tenant in the records, ascending id
+  /// Jain's index of the share ratios of the tenants with demand > 0: 1 under perfect max-min
+  /// fairness, lower the further the service strays from it; 1 with no such tenant.
+  double jain = 1.0;
+};
+
+/// The service each tenant of `result` received by `window_end` (simulated seconds) against
+/// its max-min fair share, with VTC's cost (Sheng et al., OSDI 2024): a request weighs
+/// prefill_weight x prompt + decode_weight x output tokens. A tenant's demand is the cost of its
+/// requests that arrived by window_end. Its service counts, for each of those that made a first
+/// token by window_end, its prompt and first output token at the first token's time, and, for
+/// one that finished, its other output - 1 tokens spread uniformly over [first_token, finish],
+/// the part at or before window_end; one that did not finish (refused, failed, cancelled, or
+/// preempted and never resumed) counts nothing beyond its first token, since its record does not
+/// say when its later tokens came. The fair shares split the total service among the tenants by
+/// water-filling capped at each one's demand: a tenant demanding less than an equal share gets
+/// its demand and the rest is split equally among the others, repeatedly. Throws rtlm::error
+/// naming `prefill_weight` or `decode_weight` for a negative or non-finite weight and
+/// `window_end` for a non-finite one. O(n log n) in its records; allocates the report, the
+/// tenant ids and two vectors of one entry per tenant.
+[[nodiscard]] fairness_report fairness_of(const simulation_result& result, double prefill_weight,
+                                          double decode_weight, double window_end);
 
 /// A search for the highest sustainable load: see sustainable_rate().
 struct rate_search {

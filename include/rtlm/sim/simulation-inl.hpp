@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "rtlm/detail/split_mix64.hpp"
 #include "rtlm/detail/validate.hpp"
 #include "rtlm/schedule/scheduler.hpp"
 #include "rtlm/sim/simulation.hpp"
@@ -36,6 +37,28 @@ RTLM_INLINE void deadline_rule::validate() const {
   }
 }
 
+RTLM_INLINE void request_mix::validate(std::size_t classes) const {
+  rtlm::detail::require(class_shares.size() <= classes, "request_mix.class_shares",
+                        class_shares.size(),
+                        fmt::format("must hold at most one share per SLO class ({})", classes));
+  rtlm::detail::require(tenant_shares.size() <= fairness_config::max_tenants,
+                        "request_mix.tenant_shares", tenant_shares.size(),
+                        "must hold at most 64 tenants");
+  for (const auto& [name, shares] :
+       {std::pair{"class_shares", &class_shares}, std::pair{"tenant_shares", &tenant_shares}}) {
+    double total = 0.0;
+    for (std::size_t i = 0; i < shares->size(); ++i) {
+      const double v = (*shares)[i];
+      rtlm::detail::require(std::isfinite(v) && v >= 0.0,
+                            fmt::format("request_mix.{}[{}]", name, i), v,
+                            "must be finite and >= 0");
+      total += v;
+    }
+    rtlm::detail::require(shares->empty() || total > 0.0, fmt::format("request_mix.{}", name),
+                          total, "must not all be 0");
+  }
+}
+
 RTLM_INLINE bool request_record::on_time() const noexcept {
   return finished() && (std::isnan(deadline) || finish <= deadline);
 }
@@ -49,6 +72,38 @@ inline time_point at(double s) {
 }
 inline double since_start(time_point t) {
   return std::chrono::duration<double>(t - time_point{}).count();
+}
+
+// The index drawn from `shares` (not all 0) by uniform `u` in (0, 1].
+inline std::uint32_t drawn(const std::vector<double>& shares, double u) {
+  double total = 0.0;
+  for (const double s : shares) total += s;
+  double at = u * total;
+  for (std::size_t i = 0; i < shares.size(); ++i) {
+    if (shares[i] > 0.0 && at <= shares[i]) return static_cast<std::uint32_t>(i);
+    at -= shares[i];
+  }
+  // Rounding past the end: the last class with a share.
+  std::size_t last = shares.size() - 1;
+  while (last > 0 && shares[last] <= 0.0) --last;
+  return static_cast<std::uint32_t>(last);
+}
+
+// Sets request `i`'s class and tenant from `mix`, with its class's defaults, on `r` and its
+// record.
+inline void assign_mix(const request_mix& mix, const slo_config& slo, std::size_t i, request& r,
+                       request_record& rec) {
+  rtlm::detail::split_mix64 rng(mix.seed * 0x9e3779b97f4a7c15ULL + i);
+  const double class_draw = rng.uniform();
+  const double tenant_draw = rng.uniform();
+  if (!mix.class_shares.empty()) r.slo_class = drawn(mix.class_shares, class_draw);
+  if (!mix.tenant_shares.empty()) r.tenant = drawn(mix.tenant_shares, tenant_draw);
+  request with_defaults = r;
+  slo.apply_defaults(with_defaults);
+  rec.slo_class = r.slo_class.value_or(no_slo_class);
+  rec.tenant = r.tenant;
+  rec.ttft_target = with_defaults.ttft_target ? with_defaults.ttft_target->count() : not_yet;
+  rec.tpot_target = with_defaults.tpot_target ? with_defaults.tpot_target->count() : not_yet;
 }
 
 // Fills the records from the scheduler's events (ids are trace indices).
@@ -92,6 +147,9 @@ class recording_observer final : public scheduler_observer {
       case request_event_kind::preempted:
         if (rec.preemptions < std::numeric_limits<std::uint32_t>::max()) ++rec.preemptions;
         if (recomputes(e, r)) rec.recomputed += r.prompt_tokens + r.progress.generated;
+        break;
+      case request_event_kind::relegated:
+        rec.relegated = true;
         break;
       case request_event_kind::downgraded:
       case request_event_kind::deadline_relaxed:
@@ -159,6 +217,7 @@ inline std::optional<simulation_result> run_with_table(const trace& t,
     rec.prompt = t.requests[i].prompt;
     rec.output = t.requests[i].output;
     rec.deadline = rec.admitted = rec.first_token = rec.finish = not_yet;
+    rec.ttft_target = rec.tpot_target = not_yet;
   }
   std::vector<bool> can_swap(backends.size());
   for (std::size_t b = 0; b < backends.size(); ++b) {
@@ -215,7 +274,14 @@ inline std::optional<simulation_result> run_with_table(const trace& t,
               static_cast<tokens::rep>(std::clamp(std::round(basis->mean_tokens), 1.0, 1e9)));
         }
       }
-      if (const std::optional<double> d = deadline_of(q, output)) {
+      assign_mix(config.mix, config.scheduler.slo, next, r, result.records[next]);
+      // A request of a class has its class's objectives (its time budget, if any), no other.
+      std::optional<double> class_deadline;
+      if (r.slo_class) {
+        const slo_class& k = config.scheduler.slo.classes[*r.slo_class];
+        if (k.time_budget) class_deadline = q.arrival + k.time_budget->count();
+      }
+      if (const std::optional<double> d = r.slo_class ? class_deadline : deadline_of(q, output)) {
         // NaN fails both comparisons.
         if (!(*d - q.arrival <= max_duration_seconds && *d <= max_time_seconds)) {
           throw rtlm::error(fmt::format("trace request {}: deadline", next),
@@ -300,6 +366,14 @@ inline std::optional<simulation_result> run_with_table(const trace& t,
 
 RTLM_INLINE simulation_result simulate(const trace& t, const simulation_config& config) {
   config.deadlines.validate();
+  config.scheduler.validate();
+  config.mix.validate(config.scheduler.slo.classes.size());
+  const fairness_config& fair = config.scheduler.fairness;
+  rtlm::detail::require(!fair.enabled() || config.mix.tenant_shares.size() <= fair.tenants,
+                        "request_mix.tenant_shares", config.mix.tenant_shares.size(),
+                        fmt::format("must name at most scheduler_config.fairness.tenants ({}) "
+                                    "tenants",
+                                    fair.tenants));
   rtlm::detail::require(!config.backends.empty(), "simulation_config.backends", 0,
                         "needs at least one backend");
   for (const backend_spec& b : config.backends) {

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,26 @@ using prediction_source =
 [[nodiscard]] std::optional<length_estimate> true_length(std::size_t index,
                                                          const trace_request& request) noexcept;
 
+/// A mixed workload: which SLO class and tenant each request of a trace belongs to, drawn
+/// independently per request (SplitMix64 of `seed` and the request's index, so every policy
+/// run with the same seed sees the same mix). A request of a class has its class's objectives
+/// (its deadline is its class's time budget, or none); the others follow
+/// simulation_config::deadlines. Plain data.
+struct request_mix {
+  /// Each class's share of the requests, by index into scheduler_config::slo.classes (empty:
+  /// requests carry no class). Finite, >= 0, not all 0.
+  std::vector<double> class_shares;
+  /// Each tenant's share of the requests (its demand), tenant i with weight i (empty: all
+  /// tenant 0). Finite, >= 0, not all 0; at most fairness_config::max_tenants.
+  std::vector<double> tenant_shares;
+  std::uint64_t seed = 1;
+
+  /// Throws rtlm::error naming `request_mix.class_shares[i]` (or tenant_shares) and the value
+  /// when a share is out of range, and `request_mix.class_shares` when there are more shares
+  /// than `classes`. O(shares).
+  void validate(std::size_t classes) const;
+};
+
 /// Everything one simulation run needs. Aggregate.
 struct simulation_config {
   scheduler_config scheduler;
@@ -74,7 +95,11 @@ struct simulation_config {
   /// `predict`'s). An oracle run sets it to the competitors' predictor, so that every policy is
   /// judged against the same deadlines while the oracle orders by true lengths.
   prediction_source deadline_basis;
+  request_mix mix;  ///< classes and tenants (none by default)
 };
+
+/// request_record::slo_class of a request without one.
+inline constexpr std::uint32_t no_slo_class = 0xffffffff;
 
 /// What happened to one request. Times are simulated seconds since the first arrival; NaN when
 /// the event did not happen.
@@ -95,6 +120,12 @@ struct request_record {
   /// Tokens its recompute preemptions threw away and must prefill again: at each, its prompt
   /// plus the output generated so far (a swap loses none).
   tokens recomputed;
+  std::uint32_t slo_class = no_slo_class;  ///< its SLO class, or no_slo_class
+  std::uint32_t tenant = 0;
+  /// Its TTFT target, seconds (its class's default applied); NaN: none.
+  double ttft_target = std::numeric_limits<double>::quiet_NaN();
+  double tpot_target = std::numeric_limits<double>::quiet_NaN();  ///< seconds; NaN: none
+  bool relegated = false;  ///< relegated at some point (request_event_kind::relegated)
 
   [[nodiscard]] bool finished() const noexcept { return outcome == request_event_kind::finished; }
   [[nodiscard]] double latency() const noexcept { return finish - arrival; }
