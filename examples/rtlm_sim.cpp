@@ -121,7 +121,7 @@ int run(const options& o) {
   std::vector<std::vector<rtlm::sim::class_attainment>> main_classes;
   std::vector<rtlm::sim::fairness_report> main_fairness;
   // Each policy's latency CDF at the main load, as plotted (at most about 400 points): the runs'
-  // records (96 bytes a request) are not kept.
+  // records (128 bytes a request) are not kept.
   std::vector<std::vector<std::pair<double, double>>> main_cdfs;
   std::map<std::string, std::vector<std::pair<double, double>>> miss_by_load;
   double simulated = 0.0;

@@ -922,7 +922,7 @@ PYBIND11_MODULE(rtlm, m) {
            py::arg("admit_after_preemption") = true, py::arg("aging") = true,
            py::arg("slo_classes") = std::vector<py::object>{}, py::arg("relegation") = "off",
            py::arg("tpot_budget") = false, py::arg("tpot_headroom") = 0.9,
-           py::arg("min_prefill_tokens") = 256, py::arg("tenants") = 0,
+           py::arg("min_prefill_tokens") = 2048, py::arg("tenants") = 0,
            py::arg("tenant_weights") = std::vector<double>{}, py::arg("prefill_weight") = 1.0,
            py::arg("decode_weight") = 2.0,
            "slo_classes: SloClass objects or dicts of their fields, named by submit(slo_class=); "

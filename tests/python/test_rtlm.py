@@ -313,7 +313,7 @@ def test_scheduler_config_takes_slo_classes_relegation_and_tenants():
     default = rtlm.SchedulerConfig()
     assert default.slo_classes == [] and default.relegation == "off"
     assert not default.tpot_budget and default.tpot_headroom == 0.9
-    assert default.min_prefill_tokens == 256
+    assert default.min_prefill_tokens == 2048
     assert default.tenants == 0 and default.tenant_weights == []
     assert (default.prefill_weight, default.decode_weight) == (1.0, 2.0)
     config = rtlm.SchedulerConfig(

@@ -131,7 +131,7 @@ run_memory simulate_and_measure(const rtlm::sim::trace& t) {
   return {.peak = meter.peak(), .held = meter.held()};
 }
 
-// The simulation's memory: sizeof(request_record) (96 bytes on LP64) a trace request, held in the
+// The simulation's memory: sizeof(request_record) (128 bytes on LP64) a trace request, held in the
 // result, plus a fixed table of live requests while it runs (4,096 slots, about 4 MB, until more
 // are live at once).
 TEST(simulation_memory, a_run_takes_one_record_per_request_and_a_table_of_the_live_ones) {
@@ -148,7 +148,7 @@ TEST(simulation_memory, a_run_takes_one_record_per_request_and_a_table_of_the_li
               per_request, static_cast<double>(at_large.held) / static_cast<double>(large),
               sizeof(rtlm::sim::request_record));
   // Each further request costs its record and nothing else (malloc's rounding aside; measured
-  // 93-96).
+  // sizeof + 0 to 3).
   EXPECT_LE(per_request, record + 4.0);
   // What the result holds: the records (malloc rounds a large block up to whole pages), and a
   // little for the per-backend figures.

@@ -60,7 +60,7 @@ class basic_scheduler {
  public:
   /// Throws rtlm::error naming the field when `config` is invalid, or when config.policy names
   /// a policy other than `Policy`'s own.
-  explicit basic_scheduler(Policy policy, scheduler_config config = {})
+  explicit basic_scheduler(Policy policy, const scheduler_config& config = {})
       : config_(validated(config)),
         policy_(std::move(policy)),
         intake_(config_),

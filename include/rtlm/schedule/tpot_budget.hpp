@@ -80,7 +80,7 @@ struct tpot_budget {
 
   // The steps `t` is still to run, conservatively: at least 1.
   static double steps_left(const scheduled_request<Policy>& t) noexcept {
-    const double since = static_cast<double>((t.r.progress.generated - t.remaining_at).count());
+    const auto since = static_cast<double>((t.r.progress.generated - t.remaining_at).count());
     double left = std::isfinite(t.remaining_low) ? t.remaining_low - since : 1.0;
     if (t.r.max_new_tokens) {
       left = std::min(left,
