@@ -1,11 +1,12 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 
 // The scheduler driven by a sequence of operations decoded from the input: submits (of valid
-// and malformed requests), cancels, steps run by fake backends, prediction updates, and, unless
-// the input asks for honest backends only, steps completed directly with garbage results
-// (unknown ids, extra or missing outcomes, NaN or negative step times, prefill times that are
-// garbage or longer than the step, failure statuses). Backends sometimes time their prefills
-// apart.
+// and malformed requests, with or without TTFT and TPOT targets, SLO classes and tenants, under
+// relegation, steps sized to TPOT targets and fairness between tenants), cancels, steps run by fake
+// backends, prediction updates, and, unless the input asks for honest backends only, steps
+// completed directly with garbage results (unknown ids, extra or missing outcomes, NaN or negative
+// step times, prefill times that are garbage or longer than the step, failure statuses). Backends
+// sometimes time their prefills apart.
 //
 // Misuse is mixed in: an observer that calls the scheduler's step functions back from inside an
 // event, a backend that does so from inside its step, and a second thread that steps while the
@@ -66,7 +67,7 @@ struct ledger final : rtlm::scheduler_observer {
     bool live = false;
     std::size_t queued = 0;
     std::size_t rejected = 0;
-    std::size_t ended = 0;  // finished, cancelled or failed
+    std::size_t ended = 0;  // finished, cancelled, failed or shed from the queue
   };
   std::map<std::uint64_t, life> lives;
   // When set, every event tries to call the scheduler back, which must refuse.
@@ -84,6 +85,12 @@ struct ledger final : rtlm::scheduler_observer {
         ++l.queued;
         return;
       case request_event_kind::rejected:
+        if (l.live && e.reason == rtlm::request_event_reason::slo_unattainable) {
+          // Shed by relegation at the head of its queue: the end of a queued request.
+          l.live = false;
+          ++l.ended;
+          return;
+        }
         // A duplicate is refused while the request it duplicates lives; others are not live.
         RTLM_FUZZ_CHECK(l.live == (e.reason == rtlm::request_event_reason::duplicate_id));
         ++l.rejected;
@@ -200,6 +207,18 @@ rtlm::scheduler_config config_in(byte_source& in) {
   c.preempt_for_priority = in.flag();
   c.priority_preemption_margin = std::array{0.0, 1.0}[in.below(2)];
   c.offload.saturated_wait = seconds(static_cast<double>(in.below(4)));
+  // Service-level objectives: two classes (one sheddable), each mode, and fairness between up
+  // to three tenants.
+  if (in.flag()) {
+    c.slo.classes = {{.name = "chat", .ttft = seconds(0.05), .tpot = seconds(0.02)},
+                     {.name = "batch", .time_budget = seconds(5.0), .sheddable = true}};
+  }
+  c.slo.relegation = std::array{rtlm::relegation_mode::off, rtlm::relegation_mode::demote,
+                                rtlm::relegation_mode::shed_sheddable}[in.below(3)];
+  c.slo.tpot_budget = in.flag();
+  c.slo.ttft_first = in.flag();
+  c.slo.min_prefill_tokens = tokens(static_cast<std::int64_t>(in.below(512)));
+  c.fairness.tenants = in.below(4);
   return c;
 }
 
@@ -234,6 +253,12 @@ rtlm::request request_in(byte_source& in, rtlm::time_point now) {
   if ((parts & 2U) != 0) r.time_budget = seconds(in.mixed_double([](double u) { return 20 * u; }));
   if ((parts & 4U) != 0) r.max_new_tokens = length_in(in, 64);
   if ((parts & 8U) != 0) r.predicted_length = estimate_in(in);
+  // Targets may be 0, negative or NaN (invalid); a class or tenant out of range is refused.
+  if ((parts & 16U) != 0) r.ttft_target = seconds(in.mixed_double([](double u) { return u; }));
+  if ((parts & 32U) != 0)
+    r.tpot_target = seconds(in.mixed_double([](double u) { return 0.1 * u; }));
+  if ((parts & 64U) != 0) r.slo_class = static_cast<std::uint32_t>(in.below(3));
+  if ((parts & 128U) != 0) r.tenant = static_cast<std::uint32_t>(in.below(4));
   return r;
 }
 
@@ -350,6 +375,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         bool well_formed = true;
         try {
           r.validate();
+          scheduler.config().validate_request(r);
         } catch (const rtlm::error&) {
           well_formed = false;
         }

@@ -27,9 +27,11 @@ void plan_decode(step_context<Policy>& c, std::uint32_t slot) noexcept {
 /// rtlm's default batch-forming stage: what runs in this step. Continuous batching: every
 /// decoding request's next token, the prefills under way (chunked, oldest first), then new
 /// admissions in policy order while the capacity stage admits them and the step's token budget
-/// lasts, thinned by dynamic consolidation. Static batching (a backend that runs one batch to
-/// its end): a new batch of similar predicted lengths once the last has drained. Stateless;
-/// O(batch + admissions x log queue) per step; no allocation.
+/// lasts, thinned by dynamic consolidation. Service-level objectives (slo_config) size the
+/// budget to TPOT targets (tpot_budget), put first-token chunks ahead of other prefills
+/// (ttft_first) and relegate a head that can no longer meet its objective (relegation). Static
+/// batching (a backend that runs one batch to its end): a new batch of similar predicted lengths
+/// once the last has drained. Stateless; O(batch + admissions x log queue) per step; no allocation.
 template <waiting_queue_policy Policy>
 struct batch_former {
   /// The running requests' part of the step: pending evictions (their prompt is now in the KV

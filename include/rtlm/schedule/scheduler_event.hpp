@@ -13,7 +13,8 @@ namespace rtlm {
 /// What happened to a request, as the scheduler reports it to its observer.
 enum class request_event_kind : std::uint8_t {
   queued,            ///< placed on a backend's waiting queue
-  rejected,          ///< refused at admission; `reason` says why; the request is gone
+  rejected,          ///< refused at admission, or shed from its queue by relegation (reason
+                     ///< slo_unattainable); `reason` says why; the request is gone
   downgraded,        ///< its deadline cannot be met: kept with background priority, no deadline
   deadline_relaxed,  ///< its deadline cannot be met: kept with a later deadline
   admitted,          ///< joined a backend's running batch

@@ -167,9 +167,9 @@ struct pool_allocator {
 /// (overflow_allocations() counts any that did: 0 unless a Boost version allocates differently).
 ///
 /// Complexity: push, pop, update and erase are O(log n) (n = size()), plus one key computation;
-/// top, size and empty are O(1). Thread-safety: none; the scheduler's thread only (the node pool
-/// is made current through a thread_local for the duration of each call). Not copyable or
-/// movable (handles point into it).
+/// top, size and empty are O(1) (top O(tenants) with fairness). Thread-safety: none; the
+/// scheduler's thread only (the node pool is made current through a thread_local for the duration
+/// of each call). Not copyable or movable (handles point into it).
 ///
 /// @code
 /// rtlm::waiting_queue queue(rtlm::shortest_predicted_first{}, 4096);
@@ -254,12 +254,13 @@ class waiting_queue {
     return heaps_[part].push(entry_of(q, view, part));
   }
 
-  /// The request served next (lowest key). Precondition: !empty(). O(1).
+  /// The request served next (lowest key). Precondition: !empty(). O(1); O(tenants) with
+  /// fairness, as are top_tag() and top_key().
   [[nodiscard]] const queued_request& top() const noexcept { return views_[top_entry().view]; }
   /// top().tag, read from the heap's own node (no access to the stored view). Precondition:
-  /// !empty(). O(1).
+  /// !empty().
   [[nodiscard]] std::uint32_t top_tag() const noexcept { return top_entry().tag; }
-  /// The key of top(). Precondition: !empty(). O(1).
+  /// The key of top(). Precondition: !empty().
   [[nodiscard]] virtual_time top_key() const noexcept { return top_entry().key; }
 
   /// Removes and returns the request served next. Precondition: !empty(). O(log n); no
