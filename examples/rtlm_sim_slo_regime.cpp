@@ -267,15 +267,13 @@ void tenants_on(const std::string& id, const options& o,
 void run_slo_regime(const options& base,
                     const std::function<void(const std::string&, double)>& put) {
   const options probe = r5_options(base, 0, false);
+  double total = 0;
+  for (const double share : probe.class_shares) total += share;
   std::string classes;
   for (std::size_t c = 0; c < probe.classes.size(); ++c) {
     const rtlm::slo_class& k = probe.classes[c];
-    classes += fmt::format(
-        "{}{} {:.0f}%", c == 0 ? "" : ", ", k.name, 100.0 * probe.class_shares[c] / [&] {
-          double total = 0;
-          for (const double x : probe.class_shares) total += x;
-          return total;
-        }());
+    classes += fmt::format("{}{} {:.0f}%", c == 0 ? "" : ", ", k.name,
+                           100.0 * probe.class_shares[c] / total);
     if (k.ttft) classes += fmt::format(" TTFT {} s", k.ttft->count());
     if (k.tpot) classes += fmt::format(" TPOT {} s", k.tpot->count());
     if (k.time_budget) classes += fmt::format(" within {} s", k.time_budget->count());

@@ -921,10 +921,13 @@ PYBIND11_MODULE(rtlm, m) {
            py::arg("admission_at_current_pace") = false, py::arg("kv_rule") = "predicted_bound",
            py::arg("admit_after_preemption") = true, py::arg("aging") = true,
            py::arg("slo_classes") = std::vector<py::object>{}, py::arg("relegation") = "off",
-           py::arg("tpot_budget") = false, py::arg("tpot_headroom") = 0.9,
-           py::arg("min_prefill_tokens") = 2048, py::arg("tenants") = 0,
-           py::arg("tenant_weights") = std::vector<double>{}, py::arg("prefill_weight") = 1.0,
-           py::arg("decode_weight") = 2.0,
+           // The C++ defaults, so that the two never drift apart.
+           py::arg("tpot_budget") = false,
+           py::arg("tpot_headroom") = rtlm::slo_config{}.tpot_headroom,
+           py::arg("min_prefill_tokens") = rtlm::slo_config{}.min_prefill_tokens.count(),
+           py::arg("tenants") = 0, py::arg("tenant_weights") = std::vector<double>{},
+           py::arg("prefill_weight") = rtlm::fairness_config{}.prefill_weight,
+           py::arg("decode_weight") = rtlm::fairness_config{}.decode_weight,
            "slo_classes: SloClass objects or dicts of their fields, named by submit(slo_class=); "
            "relegation: off, demote or shed_sheddable; tpot_budget: size each step to the "
            "running requests' TPOT targets (times tpot_headroom, prefilling at least "

@@ -75,7 +75,10 @@ rtlm::length_estimate exactly(double mean) {
 // so that the plan's timing is exact.
 class slo_test : public ::testing::Test {
  protected:
+  // A fresh scheduler at time 0 with no events recorded (tests that compare two runs make two).
   void make(rtlm::scheduler_config config, int max_batch = 0) {
+    events_.events.clear();
+    now_ = t0;
     config.max_requests = 256;
     config.intake_capacity = 256;
     config.intake_shards = 1;
@@ -141,8 +144,6 @@ class slo_test : public ::testing::Test {
 class tpot_target_test : public slo_test {
  protected:
   void run(bool tpot_budget) {
-    events_.events.clear();
-    now_ = t0;
     rtlm::scheduler_config config;
     config.policy = rtlm::policy_kind::first_come_first_served;
     config.admission = rtlm::admission_mode::accept;
@@ -197,8 +198,6 @@ TEST_F(slo_test, relegation_refuses_a_sheddable_class_and_demotes_the_others) {
 
 TEST_F(slo_test, demote_keeps_a_sheddable_request_and_off_relegates_nothing) {
   for (const auto mode : {rtlm::relegation_mode::demote, rtlm::relegation_mode::off}) {
-    events_.events.clear();
-    now_ = t0;
     rtlm::scheduler_config config;
     config.slo.classes = {{.name = "scrape", .ttft = rtlm::seconds(1e-3), .sheddable = true}};
     config.slo.relegation = mode;
@@ -320,8 +319,6 @@ class tenant_fairness_test : public slo_test {
   // The largest gap between the tenants' service (virtual tokens admitted so far, each request
   // charged whole when admitted) while both have requests waiting.
   double largest_gap(bool fair) {
-    events_.events.clear();
-    now_ = t0;
     rtlm::scheduler_config config;
     config.policy = rtlm::policy_kind::first_come_first_served;
     if (fair) config.fairness.tenants = 2;
