@@ -176,6 +176,38 @@ inline std::map<std::string, std::string> read_prompts(const std::string& path) 
   return prompts;
 }
 
+// instructions.tsv's dataset column (the prompt's source: helpful_base, koala, oasst,
+// selfinstruct, vicuna), by instruction_sha1. The file is checked by read_prompts.
+inline std::map<std::string, std::string> read_prompt_datasets(const std::string& path) {
+  const std::vector<std::string> lines = read_lines(path);
+  std::map<std::string, std::string> datasets;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    const std::vector<std::string> f = split(lines[i], '\t');
+    if (f.size() != 3)
+      fail(path, i + 1, fmt::format("expected 3 tab-separated fields, got {}", f.size()));
+    datasets[f[0]] = f[1];
+  }
+  return datasets;
+}
+
+// The prompt group of an instruction_sha1 (12 hex digits): the number it spells, so every copy
+// of a prompt has the same group.
+inline std::uint64_t prompt_group(const std::string& key) {
+  std::uint64_t g = 0;
+  for (char c : key) {
+    const int v = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                  : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                         : -1;
+    if (v < 0 || g > (~std::uint64_t{0} >> 4U)) {
+      throw std::runtime_error(fmt::format("instruction_sha1 '{}' is not hexadecimal", key));
+    }
+    g = (g << 4U) | static_cast<std::uint64_t>(v);
+  }
+  return g;
+}
+
 struct length_row {
   std::string generator;
   std::string key;

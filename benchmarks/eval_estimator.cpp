@@ -3,18 +3,23 @@
 // eval_estimator: the accuracy of rtlm's step-time model and of TimeBill's forms on measured
 // profiles (docs/methods.md, 'Estimator evaluation'). Each profile is split into fit and held-out
 // points (every 5th distinct size held out); both estimators are fitted and calibrated on the fit
-// points only and scored on the held-out points. Prints a table; --json PATH writes the figures
-// as flat JSON.
+// points only and scored on the held-out points. --transfer FIT:OTHER fits on all of one profile
+// and scores on all of another (a second run, on another machine, at sizes off the first's grid).
+// Prints a table; --json PATH writes the figures as flat JSON.
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
 #include <exception>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "flat_json.hpp"
@@ -25,6 +30,7 @@ namespace {
 
 struct options {
   std::vector<std::string> profiles;
+  std::vector<std::pair<std::string, std::string>> transfers;  // (fit on, score on)
   std::string json_path;
   double level = 0.99;
   double timebill_factor = 1.05;
@@ -39,6 +45,9 @@ void print_help() {
       "'Estimator evaluation').\n"
       "  --profile FILE        an rtlm profile CSV; repeatable. Default: the committed H100\n"
       "                        profiles of Llama-3.1-8B and Qwen2.5-7B in {}\n"
+      "  --transfer FIT:OTHER  fit on every point of profile FIT, score on every point of\n"
+      "                        profile OTHER (same model); FIT may join runs with '+'\n"
+      "                        (a.csv+b.csv); repeatable\n"
       "  --level L             level of the calibrated upper bound (default 0.99)\n"
       "  --timebill-factor K   TimeBill-style hand-set margin: bound = K x estimate (default "
       "1.05)\n"
@@ -59,6 +68,12 @@ options parse(int argc, char** argv) {
       std::exit(EXIT_SUCCESS);
     } else if (arg == "--profile") {
       o.profiles.push_back(value());
+    } else if (arg == "--transfer") {
+      const std::string pair = value();
+      const std::size_t colon = pair.find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == pair.size())
+        throw std::invalid_argument("--transfer '" + pair + "' must be FIT.csv:OTHER.csv");
+      o.transfers.emplace_back(pair.substr(0, colon), pair.substr(colon + 1));
     } else if (arg == "--json") {
       o.json_path = value();
     } else if (arg == "--level") {
@@ -69,7 +84,7 @@ options parse(int argc, char** argv) {
       throw std::invalid_argument("unknown option " + arg + " (see --help)");
     }
   }
-  if (o.profiles.empty()) {
+  if (o.profiles.empty() && o.transfers.empty()) {
     o.profiles = {RTLM_BENCHMARK_DATA_DIR "/profiles/h100_llama-3.1-8b.csv",
                   RTLM_BENCHMARK_DATA_DIR "/profiles/h100_qwen2.5-7b.csv"};
   }
@@ -152,6 +167,12 @@ void merge(scores& into, const scores& from) {
   }
 }
 
+constexpr std::array<const char*, rtlm::step_regime_count> regime_names{
+    "prefill", "chunked prefill", "batch-1 decode", "uniform batch decode",
+    "mixed-KV batch decode"};
+constexpr std::array<const char*, rtlm::step_regime_count> regime_keys{
+    "prefill", "chunked_prefill", "single_decode", "batched_decode", "mixed_decode"};
+
 std::string pct(double fraction) {
   return std::isnan(fraction) ? "n/a" : fmt::format("{:.2f}%", 100 * fraction);
 }
@@ -180,9 +201,6 @@ void print_table(const std::string& title, const scores& tb, const scores& rt, c
       "{} measurements\n",
       rt.prefill_ape.count, rt.chunked_prefill_ape.count, rt.decode_ape.count,
       rt.batched_decode_ape.count, rt.exceed.count);
-  constexpr std::array<const char*, rtlm::step_regime_count> regime_names{
-      "prefill", "chunked prefill", "batch-1 decode", "uniform batch decode",
-      "mixed-KV batch decode"};
   fmt::print("  rtlm's calibrated bound by regime: exceedance, mean slack, measurements\n");
   for (std::size_t r = 0; r < rtlm::step_regime_count; ++r) {
     fmt::print("    {:<24} {:>8} {:>8} {:>6}\n", regime_names[r], pct(rt.regime_exceed[r].value()),
@@ -206,6 +224,65 @@ void add_json(std::map<std::string, double>& json, const std::string& prefix, co
   json[prefix + "wcet_mean_slack_rtlm"] = rt.slack.value();
   json[prefix + "factor_bound_exceedance_timebill"] = tb.factor_exceed.value();
   json[prefix + "factor_bound_mean_slack_timebill"] = tb.factor_slack.value();
+  for (std::size_t r = 0; r < rtlm::step_regime_count; ++r) {
+    const std::string regime = regime_keys[r];
+    json[prefix + "regime." + regime + ".wcet_exceedance_rtlm"] = rt.regime_exceed[r].value();
+    json[prefix + "regime." + regime + ".wcet_mean_slack_rtlm"] = rt.regime_slack[r].value();
+  }
+}
+
+// The profile at `path` with the model shape it was measured on.
+struct loaded_profile {
+  rtlm::profile points;
+  std::string model;
+  rtlm::step_featurizer featurizer;
+};
+
+loaded_profile load(const std::string& path) {
+  rtlm::profile prof = rtlm::load_profile_csv(path);
+  const auto model_name = prof.metadata.find("model");
+  if (model_name == prof.metadata.end())
+    throw std::runtime_error(path + " has no '# model:' header");
+  std::optional<rtlm::model_config> config = rtlm::models::by_name(model_name->second);
+  if (!config) throw std::runtime_error(path + ": unknown model '" + model_name->second + "'");
+  // A profile of one tensor-parallel shard times the shape at its degree.
+  if (const auto tp = prof.metadata.find("tensor_parallel"); tp != prof.metadata.end())
+    config->tensor_parallel = std::stoi(tp->second);
+  // The datasheet ceilings only scale the features; the fit absorbs the real efficiencies.
+  const auto gpu = prof.metadata.find("gpu");
+  const bool h200 = gpu != prof.metadata.end() && gpu->second.find("H200") != std::string::npos;
+  rtlm::step_featurizer featurizer{rtlm::model_shape(*config),
+                                   rtlm::hardware_spec(h200 ? rtlm::accelerators::h200_sxm_bf16()
+                                                            : rtlm::accelerators::h100_sxm_bf16())};
+  return {std::move(prof), model_name->second, std::move(featurizer)};
+}
+
+// Profiles joined by '+' (runs of one model, such as two processes on one machine) as one: a fit
+// on them calibrates its bounds on the spread between runs as well as within each.
+loaded_profile load_runs(const std::string& paths) {
+  std::size_t start = 0;
+  std::optional<loaded_profile> pooled;
+  while (start <= paths.size()) {
+    const std::size_t plus = std::min(paths.find('+', start), paths.size());
+    const std::string path = paths.substr(start, plus - start);
+    loaded_profile run = load(path);
+    if (!pooled) {
+      pooled.emplace(std::move(run));
+    } else {
+      if (run.model != pooled->model)
+        throw std::runtime_error(
+            fmt::format("{}: model {} is not {}", path, run.model, pooled->model));
+      pooled->points.points.insert(pooled->points.points.end(), run.points.points.begin(),
+                                   run.points.points.end());
+    }
+    start = plus + 1;
+  }
+  return std::move(*pooled);
+}
+
+std::string gpu_of(const rtlm::profile& p) {
+  const auto gpu = p.metadata.find("gpu");
+  return gpu == p.metadata.end() ? "unknown GPU" : gpu->second;
 }
 
 int run(const options& o) {
@@ -215,18 +292,10 @@ int run(const options& o) {
   fmt::print(
       "eval_estimator: fit on 4/5 of each profile's distinct sizes, score the held-out 1/5\n");
   for (const std::string& path : o.profiles) {
-    const rtlm::profile prof = rtlm::load_profile_csv(path);
+    const loaded_profile loaded = load(path);
+    const rtlm::profile& prof = loaded.points;
+    const rtlm::step_featurizer& featurizer = loaded.featurizer;
     const auto model_name = prof.metadata.find("model");
-    if (model_name == prof.metadata.end())
-      throw std::runtime_error(path + " has no '# model:' header");
-    std::optional<rtlm::model_config> config = rtlm::models::by_name(model_name->second);
-    if (!config) throw std::runtime_error(path + ": unknown model '" + model_name->second + "'");
-    // A profile of one tensor-parallel shard times the shape at its degree.
-    if (const auto tp = prof.metadata.find("tensor_parallel"); tp != prof.metadata.end())
-      config->tensor_parallel = std::stoi(tp->second);
-    // The datasheet ceilings only scale the features; the fit absorbs the real efficiencies.
-    const rtlm::step_featurizer featurizer{
-        rtlm::model_shape(*config), rtlm::hardware_spec(rtlm::accelerators::h100_sxm_bf16())};
     const rtlm::profile_split split = rtlm::split_every_nth(prof);
     const rtlm::roofline_fit fit = rtlm::fit_roofline_estimator(featurizer, split.fit);
     const rtlm::timebill_estimator timebill = rtlm::fit_timebill_estimator(split.fit);
@@ -234,11 +303,9 @@ int run(const options& o) {
     scores rt;
     score(timebill, split.held_out, o, tb);
     score(fit.estimator, split.held_out, o, rt);
-    const auto gpu = prof.metadata.find("gpu");
     print_table(
-        fmt::format("{} on {} ({} points: {} fit, {} held out)", model_name->second,
-                    gpu == prof.metadata.end() ? "unknown GPU" : gpu->second, prof.points.size(),
-                    split.fit.points.size(), split.held_out.points.size()),
+        fmt::format("{} on {} ({} points: {} fit, {} held out)", model_name->second, gpu_of(prof),
+                    prof.points.size(), split.fit.points.size(), split.held_out.points.size()),
         tb, rt, o);
     const auto names = [](const std::vector<rtlm::step_feature>& fs) {
       std::string s;
@@ -258,8 +325,28 @@ int run(const options& o) {
     merge(all_tb, tb);
     merge(all_rt, rt);
   }
-  print_table("all profiles pooled", all_tb, all_rt, o);
-  add_json(json, "", all_tb, all_rt);
+  if (!o.profiles.empty()) {
+    print_table("all profiles pooled", all_tb, all_rt, o);
+    add_json(json, "", all_tb, all_rt);
+  }
+  for (const auto& [fit_path, other_path] : o.transfers) {
+    const loaded_profile fit_on = load_runs(fit_path);
+    const loaded_profile other = load(other_path);
+    if (fit_on.model != other.model)
+      throw std::runtime_error(fmt::format("--transfer {}:{}: models differ ({} and {})", fit_path,
+                                           other_path, fit_on.model, other.model));
+    const rtlm::roofline_fit fit = rtlm::fit_roofline_estimator(fit_on.featurizer, fit_on.points);
+    const rtlm::timebill_estimator timebill = rtlm::fit_timebill_estimator(fit_on.points);
+    scores tb;
+    scores rt;
+    score(timebill, other.points, o, tb);
+    score(fit.estimator, other.points, o, rt);
+    print_table(fmt::format("{}: fitted on {} ({}), scored on {} ({}, {} points)", fit_on.model,
+                            fit_path, gpu_of(fit_on.points), other_path, gpu_of(other.points),
+                            other.points.points.size()),
+                tb, rt, o);
+    add_json(json, "transfer." + fit_on.model + ".", tb, rt);
+  }
   json["bound_level"] = o.level;
   json["timebill_factor"] = o.timebill_factor;
   if (!o.json_path.empty()) {

@@ -11,6 +11,7 @@
 // bound: the least eviction that finishes each request in its own simulated run.
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <array>
@@ -82,6 +83,16 @@ struct options {
   std::string json;
   std::string plans;  // where to write every (workload, request, budget, policy) plan, if set
   std::size_t plans_requests = SIZE_MAX;  // ...for the first this many requests of each workload
+  // --frontier: TimeBill at every pessimism factor k and rtlm at every length-bound coverage q,
+  // on the same requests and budgets, for each AlpacaEval generator in `frontier_models` (empty:
+  // every one in the data) and the long-context workload; the two completion-against-mean-alpha
+  // frontiers and the oracle's. The operating points also go to --plans.
+  bool frontier = false;
+  std::vector<std::size_t> frontier_k{1, 2, 3, 4, 5, 6, 8, 10};
+  std::vector<double> frontier_q{0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99};
+  std::vector<std::string> frontier_models;
+  std::vector<double> frontier_min_gain;  // rtlm's best-effort min_gain per point; empty: the one
+                                          // rtlm_min_gain
 };
 
 // One request: its prompt and real output length, and the noise its steps will see.
@@ -99,6 +110,9 @@ struct prediction {
   tokens rtlm_bound;                       // its calibrated bound at rtlm_coverage
   tokens rtlm_start_bound;                 // ...and at inflight_start_coverage
   tokens timebill_bound;                   // N_W = min(k N_hat, N_max), N_hat a bucket edge
+  std::int64_t timebill_n_hat = 0;         // ...the bucket edge N_hat
+  std::int64_t timebill_n_max = 0;         // ...and N_max
+  std::vector<tokens> frontier_bounds;     // rtlm's bound at each of options::frontier_q
 };
 
 // The same fixed-seed permutation on every standard library (std::shuffle is not portable).
@@ -177,23 +191,31 @@ std::vector<prediction> cross_validated_predictions(const std::vector<request_ca
   features.reserve(cases.size());
   for (const request_case& r : cases) features.push_back(extractor.extract(r.prompt));
   const std::size_t n = cases.size();
+  // Every request here is a distinct prompt (one response per AlpacaEval prompt and model; the
+  // long-context requests carry no text and are each their own), so folds by row are folds by
+  // prompt; the calibration inside the training folds is told so.
   const std::vector<std::size_t> order = permutation(n, opt.seed);
   std::vector<std::size_t> fold(n);
   for (std::size_t k = 0; k < n; ++k) fold[order[k]] = k % opt.folds;
+  std::vector<std::uint64_t> groups(n);
+  std::iota(groups.begin(), groups.end(), std::uint64_t{0});
   std::vector<prediction> out(n);
   rtlm::length_distribution d;
   for (std::size_t f = 0; f < opt.folds; ++f) {
     std::vector<rtlm::prompt_features> train;
     std::vector<tokens> lengths;
+    std::vector<std::uint64_t> train_groups;
     for (std::size_t i = 0; i < n; ++i) {
       if (fold[i] == f) continue;
       train.push_back(features[i]);
       lengths.push_back(cases[i].length);
+      train_groups.push_back(groups[i]);
     }
     rtlm::online_length_regressor regressor({.features = feature_config()});
     rtlm::conformal_length_bound bound;
     rtlm::fit_and_calibrate(regressor, std::span<const rtlm::prompt_features>(train),
-                            std::span<const tokens>(lengths), bound, 5, opt.seed + 1);
+                            std::span<const tokens>(lengths),
+                            std::span<const std::uint64_t>(train_groups), bound, 5, opt.seed + 1);
     // TimeBill's predictor: 512 buckets of 16 tokens, trained on the served model's lengths.
     rtlm::bucketed_length_classifier timebill(
         rtlm::bucketed_classifier_config{.features = feature_config()});
@@ -212,6 +234,10 @@ std::vector<prediction> cross_validated_predictions(const std::vector<request_ca
       const std::int64_t n_hat = (best + 1) * timebill.config().bucket_width.count();
       out[i].timebill_bound =
           tokens(std::min(static_cast<std::int64_t>(opt.timebill_k) * n_hat, n_max));
+      out[i].timebill_n_hat = n_hat;
+      out[i].timebill_n_max = n_max;
+      for (const double q : opt.frontier_q)
+        out[i].frontier_bounds.push_back(bound.bound(out[i].distribution, q).length);
     }
   }
   return out;
@@ -260,6 +286,7 @@ struct timing {
   rtlm::roofline_fit rtlm;               // on 4/5 of the profile: rtlm's planner
   rtlm::timebill_coefficients timebill;  // on the same 4/5: TimeBill's planner
   measured_noise noise;
+  std::string model;  // the profile's served model, as its '# model:' header names it
 };
 
 timing fit_timing(const options& opt) {
@@ -276,7 +303,8 @@ timing fit_timing(const options& opt) {
   return {.truth = rtlm::fit_roofline_estimator(featurizer, prof),
           .rtlm = rtlm::fit_roofline_estimator(featurizer, split.fit),
           .timebill = rtlm::fit_timebill_estimator(split.fit).coefficients(),
-          .noise = noise_of(prof)};
+          .noise = noise_of(prof),
+          .model = model_name->second};
 }
 
 // Draws every request's step noise once, so every policy sees the same (common random numbers).
@@ -302,6 +330,39 @@ rtlm::seconds eviction_cost(const options& opt, const request_case& c) {
                  opt.eviction_cost_b * static_cast<double>(c.prompt_tokens.count()));
 }
 
+// The time a request takes at `kept` prompt tokens, the eviction's own cost included.
+double request_time(const truth_model& truth, const options& opt, const request_case& c,
+                    tokens kept) {
+  return truth.time(c, kept) + (kept < c.prompt_tokens ? eviction_cost(opt, c).count() : 0.0);
+}
+
+// The budgets' unit: the median of the requests' simulated times without eviction.
+double median_vanilla_latency(const truth_model& truth, const std::vector<request_case>& cases) {
+  std::vector<double> sorted(cases.size());
+  for (std::size_t j = 0; j < cases.size(); ++j)
+    sorted[j] = truth.time(cases[j], cases[j].prompt_tokens);
+  std::sort(sorted.begin(), sorted.end());
+  return sorted[sorted.size() / 2];
+}
+
+// The oracle's ratio: the least eviction that finishes the request within `budget` in its own
+// simulated run (true length, the very step noise it meets); 0 where it finishes without or
+// cannot finish at all.
+double oracle_alpha(const truth_model& truth, const options& opt, const request_case& c,
+                    double budget) {
+  const tokens fewest = rtlm::kept_tokens_for_ratio(c.prompt_tokens, opt.alpha_max);
+  if (request_time(truth, opt, c, c.prompt_tokens) <= budget ||
+      request_time(truth, opt, c, fewest) > budget)
+    return 0;
+  tokens lo = fewest;            // fits
+  tokens hi = c.prompt_tokens;   // does not
+  while (hi - lo > tokens(1)) {  // the time falls as fewer tokens are kept
+    const tokens mid = lo + tokens((hi - lo).count() / 2);
+    (request_time(truth, opt, c, mid) <= budget ? lo : hi) = mid;
+  }
+  return rtlm::ratio_for_kept_tokens(c.prompt_tokens, lo);
+}
+
 // Budgets T on a grid around the median vanilla latency; every policy on every request.
 void budget_sweep(const std::vector<request_case>& cases, const std::vector<prediction>& predicted,
                   const timing& fit, const options& opt, const std::string& prefix,
@@ -313,11 +374,7 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
   const rtlm::timebill_coefficients& timebill_fit = fit.timebill;
   const rtlm::time_budget_solver rtlm_solver(
       fit.rtlm.estimator, {.max_tokens = tokens(1 << 16), .level = opt.rtlm_level});
-  std::vector<double> sorted(cases.size());
-  for (std::size_t j = 0; j < cases.size(); ++j)
-    sorted[j] = truth.time(cases[j], cases[j].prompt_tokens);
-  std::sort(sorted.begin(), sorted.end());
-  const double median = sorted[sorted.size() / 2];
+  const double median = median_vanilla_latency(truth, cases);
   fmt::print("  median vanilla latency {:.3f} s; budgets T = factor x median\n\n", median);
 
   std::vector<policy> policies{{"vanilla", 0.0},     {"fixed_0.25", 0.25},  {"fixed_0.5", 0.5},
@@ -338,7 +395,7 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
     const double budget = factor * median;
     // The time a request takes at `kept` prompt tokens, the eviction's own cost included.
     const auto run_time = [&](const request_case& c, tokens kept) {
-      return truth.time(c, kept) + (kept < c.prompt_tokens ? eviction_cost(opt, c).count() : 0.0);
+      return request_time(truth, opt, c, kept);
     };
     std::vector<bool> feasible(cases.size());
     std::size_t feasible_count = 0;
@@ -410,17 +467,8 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
           // A bound, not a competitor: the least eviction that finishes the request in its
           // simulated run (true length, the very step noise it meets); none where it finishes
           // without or cannot finish at all. No policy finishes more with less eviction.
-          const tokens fewest = rtlm::kept_tokens_for_ratio(c.prompt_tokens, opt.alpha_max);
-          if (run_time(c, c.prompt_tokens) > budget && run_time(c, fewest) <= budget) {
-            tokens lo = fewest;            // fits
-            tokens hi = c.prompt_tokens;   // does not
-            while (hi - lo > tokens(1)) {  // run_time falls as fewer tokens are kept
-              const tokens mid = lo + tokens((hi - lo).count() / 2);
-              (run_time(c, mid) <= budget ? lo : hi) = mid;
-            }
-            alpha = rtlm::ratio_for_kept_tokens(c.prompt_tokens, lo);
-            oracle_evictions.push_back(alpha);
-          }
+          alpha = oracle_alpha(truth, opt, c, budget);
+          if (alpha > 0) oracle_evictions.push_back(alpha);
         } else if (pol.name == "rtlm_inflight") {
           problem.length_bound = predicted[j].rtlm_start_bound;
           problem.eviction_time = eviction_cost(opt, c);
@@ -546,6 +594,348 @@ void budget_sweep(const std::vector<request_case>& cases, const std::vector<pred
                     oracle_min_feasible_completion);
 }
 
+// One operating point of the frontier section: TimeBill at one pessimism factor k, or rtlm at
+// one length-bound coverage q, counted over every (request, budget) pair.
+struct operating_point {
+  std::string policy;         // "timebill" or "rtlm"
+  std::string label;          // "k3", "q0.70": its JSON key; policy + '_' + label names its plans
+  std::size_t k = 0;          // TimeBill's pessimism factor
+  std::size_t q_index = 0;    // rtlm's: its coverage, an index into options::frontier_q
+  double min_gain = 0;        // ...and its best-effort min_gain
+  std::size_t completed = 0;  // pairs finished within T (Kill)
+  std::size_t completed_feasible = 0;  // ...among those alpha_max can finish
+  std::size_t infeasible = 0;          // plans whose bound could not be met
+  double alpha_sum = 0;
+  std::vector<std::size_t> completed_at;  // per budget
+  std::vector<double> alpha_at;           // per budget, summed over the requests
+};
+
+// A point of a completion-against-mean-alpha plane.
+struct frontier_point {
+  double completion = 0;
+  double mean_alpha = 0;
+};
+
+// The upper-left Pareto frontier: the points that no other point matches or beats on both
+// completion (higher) and mean alpha (lower); by completion, ascending (then alpha ascends too).
+std::vector<frontier_point> pareto_frontier(std::vector<frontier_point> points) {
+  std::sort(points.begin(), points.end(), [](const frontier_point& a, const frontier_point& b) {
+    return a.completion != b.completion ? a.completion > b.completion : a.mean_alpha < b.mean_alpha;
+  });
+  std::vector<frontier_point> out;
+  for (const frontier_point& p : points)
+    if (out.empty() || p.mean_alpha < out.back().mean_alpha) out.push_back(p);
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+// The least mean alpha at which a frontier's points reach `completion`; infinity when none does.
+double least_alpha_reaching(const std::vector<frontier_point>& f, double completion) {
+  double best = INFINITY;
+  for (const frontier_point& p : f)
+    if (p.completion >= completion) best = std::min(best, p.mean_alpha);
+  return best;
+}
+
+// The most completion a frontier's points reach at mean alpha <= `alpha`; 0 when none does.
+double most_completion_within(const std::vector<frontier_point>& f, double alpha) {
+  double best = 0;
+  for (const frontier_point& p : f)
+    if (p.mean_alpha <= alpha) best = std::max(best, p.completion);
+  return best;
+}
+
+// rtlm's frontier against TimeBill's: rtlm's is at or above TimeBill's at every completion level
+// TimeBill reaches when, for every point of TimeBill's frontier, some rtlm operating point
+// completes at least as much at no more mean alpha (no interpolation between points).
+struct frontier_comparison {
+  bool dominates = true;
+  double worst_alpha_excess = -INFINITY;      // max over TimeBill's points: rtlm's least alpha
+                                              // at that completion minus TimeBill's alpha
+  double least_completion_margin = INFINITY;  // min over TimeBill's points: rtlm's most
+                                              // completion at that alpha minus TimeBill's
+  frontier_point worst;                       // TimeBill's point where the excess is largest
+};
+
+frontier_comparison compare_frontiers(const std::vector<frontier_point>& rtlm_frontier,
+                                      const std::vector<frontier_point>& timebill_frontier) {
+  frontier_comparison c;
+  for (const frontier_point& t : timebill_frontier) {
+    const double excess = least_alpha_reaching(rtlm_frontier, t.completion) - t.mean_alpha;
+    if (excess > c.worst_alpha_excess) {
+      c.worst_alpha_excess = excess;
+      c.worst = t;
+    }
+    c.least_completion_margin =
+        std::min(c.least_completion_margin,
+                 most_completion_within(rtlm_frontier, t.mean_alpha) - t.completion);
+  }
+  c.dominates = c.worst_alpha_excess <= 0;
+  return c;
+}
+
+std::string frontier_text(const std::vector<frontier_point>& f) {
+  std::string out;
+  for (const frontier_point& p : f)
+    out += fmt::format("{}{:.4f} / {:.4f}", out.empty() ? "" : ", ", p.completion, p.mean_alpha);
+  return out;
+}
+
+// The frontier section (--frontier): on the budget sweep's requests and budgets, TimeBill at
+// every k of options::frontier_k and rtlm at every coverage of options::frontier_q, each
+// counted over every (request, budget) pair; the two frontiers, the oracle's (the least mean
+// alpha at which perfect knowledge of each run reaches a completion level) and whether rtlm's
+// frontier is at or above TimeBill's. Writes the points to `plans` (as `timebill_k3`,
+// `rtlm_q0.70`) under `workload` when both are given.
+void frontier_sweep(const std::vector<request_case>& cases,
+                    const std::vector<prediction>& predicted, const timing& fit, const options& opt,
+                    const std::string& prefix, const std::string& title,
+                    const std::string& workload, json_figures& json, std::ofstream* plans) {
+  std::int64_t longest_kv = 0;
+  for (const request_case& c : cases)
+    longest_kv = std::max(longest_kv, c.prompt_tokens.count() + c.length.count());
+  const truth_model truth(fit.truth.estimator, longest_kv);
+  const rtlm::time_budget_solver rtlm_solver(
+      fit.rtlm.estimator, {.max_tokens = tokens(1 << 16), .level = opt.rtlm_level});
+  const double median = median_vanilla_latency(truth, cases);
+  const std::size_t budget_count = opt.budget_factors.size();
+
+  std::vector<operating_point> points;
+  const auto add_point = [&](const char* policy, std::string label) -> operating_point& {
+    operating_point& p = points.emplace_back();
+    p.policy = policy;
+    p.label = std::move(label);
+    p.completed_at.assign(budget_count, 0);
+    p.alpha_at.assign(budget_count, 0.0);
+    return p;
+  };
+  for (const std::size_t k : opt.frontier_k) add_point("timebill", fmt::format("k{}", k)).k = k;
+  // One min_gain names its points by coverage alone (rtlm_q0.70); several add it (_g0.05).
+  const std::vector<double> gains = opt.frontier_min_gain.empty()
+                                        ? std::vector<double>{opt.rtlm_min_gain}
+                                        : opt.frontier_min_gain;
+  for (std::size_t q = 0; q < opt.frontier_q.size(); ++q) {
+    for (const double g : gains) {
+      operating_point& p = add_point(
+          "rtlm", gains.size() == 1 ? fmt::format("q{:.2f}", opt.frontier_q[q])
+                                    : fmt::format("q{:.2f}_g{:.2f}", opt.frontier_q[q], g));
+      p.q_index = q;
+      p.min_gain = g;
+    }
+  }
+  std::size_t vanilla_completed = 0;  // the oracle's free completions: no eviction needed
+  std::size_t vanilla_feasible = 0;   // ...those of them alpha_max also finishes
+  std::size_t feasible_pairs = 0;
+  std::vector<std::size_t> vanilla_at(budget_count, 0);
+  std::vector<double> rescues;  // the oracle's ratio for each pair only eviction finishes
+  std::vector<std::vector<double>> rescues_at(budget_count);
+  for (std::size_t b = 0; b < budget_count; ++b) {
+    const double budget = opt.budget_factors[b] * median;
+    for (std::size_t j = 0; j < cases.size(); ++j) {
+      const request_case& c = cases[j];
+      const bool feasible =
+          request_time(truth, opt, c,
+                       rtlm::kept_tokens_for_ratio(c.prompt_tokens, opt.alpha_max)) <= budget;
+      feasible_pairs += feasible ? 1U : 0U;
+      if (request_time(truth, opt, c, c.prompt_tokens) <= budget) {
+        ++vanilla_completed;
+        vanilla_feasible += feasible ? 1U : 0U;
+        ++vanilla_at[b];
+      } else if (const double a = oracle_alpha(truth, opt, c, budget); a > 0) {
+        rescues.push_back(a);
+        rescues_at[b].push_back(a);
+      }
+      for (std::size_t i = 0; i < points.size(); ++i) {
+        operating_point& p = points[i];
+        rtlm::time_budget_problem problem;
+        problem.budget = seconds(budget);
+        problem.prompt_tokens = c.prompt_tokens;
+        problem.alpha_max = opt.alpha_max;
+        rtlm::time_budget_plan plan;
+        if (p.policy == "timebill") {
+          const auto k = static_cast<std::int64_t>(p.k);
+          problem.length_bound =
+              tokens(std::min(k * predicted[j].timebill_n_hat, predicted[j].timebill_n_max));
+          plan = rtlm::solve_time_budget(fit.timebill, problem);
+        } else {
+          problem.length_bound = predicted[j].frontier_bounds[p.q_index];
+          problem.eviction_time = eviction_cost(opt, c);
+          plan = rtlm_solver.solve_best_effort(problem, predicted[j].distribution, p.min_gain);
+        }
+        const tokens kept = rtlm::kept_tokens_for_ratio(c.prompt_tokens, plan.alpha);
+        const double time = request_time(truth, opt, c, kept);
+        const bool done = time <= budget;
+        p.infeasible += plan.feasible() ? 0U : 1U;
+        p.alpha_sum += plan.alpha;
+        p.alpha_at[b] += plan.alpha;
+        if (done) {
+          ++p.completed;
+          ++p.completed_at[b];
+          p.completed_feasible += feasible ? 1U : 0U;
+        }
+        if (plans != nullptr && !workload.empty() && j < opt.plans_requests) {
+          *plans << fmt::format("{},{},{},{},{:.6f},{}_{},{:.6f},{},{:.6f}\n", workload, j,
+                                c.prompt_tokens.count(), c.length.count(), budget, p.policy,
+                                p.label, plan.alpha, kept.count(), time);
+        }
+      }
+    }
+  }
+
+  const auto pairs = static_cast<double>(cases.size() * budget_count);
+  // The oracle's frontier: it finishes the free pairs at alpha 0, then rescues the cheapest
+  // first, which is the least mean alpha at which any policy completes that many pairs.
+  std::sort(rescues.begin(), rescues.end());
+  std::vector<double> rescue_sum(rescues.size() + 1, 0.0);
+  for (std::size_t k = 0; k < rescues.size(); ++k) rescue_sum[k + 1] = rescue_sum[k] + rescues[k];
+  const auto oracle_alpha_for = [&](std::size_t completed) {
+    if (completed <= vanilla_completed) return 0.0;
+    const std::size_t k = completed - vanilla_completed;
+    return k <= rescues.size() ? rescue_sum[k] / pairs : INFINITY;
+  };
+
+  fmt::print(
+      "\nFrontier, {}: TimeBill at k = {} and rtlm at bound coverage {} on the {} requests x {} "
+      "budgets above (median vanilla latency {:.3f} s); completion: the share of (request, "
+      "budget) pairs finished within T; alpha: the mean over all of them\n",
+      title, fmt::join(opt.frontier_k, ", "), fmt::join(opt.frontier_q, ", "), cases.size(),
+      budget_count, median);
+  fmt::print("  {:<16} {:>9} {:>9} {:>9} {:>10} {:>12} {:>8}\n", "point", "complete", "cmp|feas",
+             "alpha", "infeasible", "oracle alpha", "frontier");
+  std::vector<frontier_point> timebill_points;
+  std::vector<frontier_point> rtlm_points;
+  for (const operating_point& p : points) {
+    const frontier_point xy{.completion = static_cast<double>(p.completed) / pairs,
+                            .mean_alpha = p.alpha_sum / pairs};
+    (p.policy == "timebill" ? timebill_points : rtlm_points).push_back(xy);
+  }
+  const std::vector<frontier_point> timebill_frontier = pareto_frontier(timebill_points);
+  const std::vector<frontier_point> rtlm_frontier = pareto_frontier(rtlm_points);
+  const auto on = [](const std::vector<frontier_point>& f, double completion, double alpha) {
+    return std::any_of(f.begin(), f.end(), [&](const frontier_point& x) {
+      return x.completion == completion && x.mean_alpha == alpha;
+    });
+  };
+  const std::string base = prefix + "frontier.";
+  const double vanilla = static_cast<double>(vanilla_completed) / pairs;
+  const double feasible_share = static_cast<double>(feasible_pairs) / pairs;
+  fmt::print("  {:<16} {:>9.4f} {:>9.4f} {:>9.4f} {:>10} {:>12} {:>8}\n", "vanilla", vanilla,
+             feasible_pairs > 0
+                 ? static_cast<double>(vanilla_feasible) / static_cast<double>(feasible_pairs)
+                 : NAN,
+             0.0, "-", "-", "-");
+  json.emplace_back(base + "requests", static_cast<double>(cases.size()));
+  json.emplace_back(base + "budgets", static_cast<double>(budget_count));
+  json.emplace_back(base + "feasible_fraction", feasible_share);
+  json.emplace_back(base + "vanilla.completion", vanilla);
+  for (const operating_point& p : points) {
+    const double completion = static_cast<double>(p.completed) / pairs;
+    const double alpha = p.alpha_sum / pairs;
+    const double completion_feasible =
+        feasible_pairs > 0
+            ? static_cast<double>(p.completed_feasible) / static_cast<double>(feasible_pairs)
+            : NAN;
+    const double oracle = oracle_alpha_for(p.completed);
+    const bool frontier =
+        on(p.policy == "timebill" ? timebill_frontier : rtlm_frontier, completion, alpha);
+    fmt::print("  {:<16} {:>9.4f} {:>9.4f} {:>9.4f} {:>10.4f} {:>12.4f} {:>8}\n",
+               p.policy + "_" + p.label, completion, completion_feasible, alpha,
+               static_cast<double>(p.infeasible) / pairs, oracle, frontier ? "*" : "");
+    const std::string key = fmt::format("{}{}.{}.", base, p.policy, p.label);
+    json.emplace_back(key + "completion", completion);
+    json.emplace_back(key + "completion_feasible", completion_feasible);
+    json.emplace_back(key + "mean_alpha", alpha);
+    json.emplace_back(key + "infeasible_plans", static_cast<double>(p.infeasible) / pairs);
+    json.emplace_back(key + "on_frontier", frontier ? 1.0 : 0.0);
+    json.emplace_back(key + "oracle_mean_alpha", oracle);
+  }
+  const std::size_t oracle_completed = vanilla_completed + rescues.size();
+  const double oracle_completion = static_cast<double>(oracle_completed) / pairs;
+  fmt::print("  {:<16} {:>9.4f} {:>9.4f} {:>9.4f} {:>10} {:>12} {:>8}\n", "oracle",
+             oracle_completion,
+             feasible_pairs > 0 ? static_cast<double>(vanilla_feasible + rescues.size()) /
+                                      static_cast<double>(feasible_pairs)
+                                : NAN,
+             oracle_alpha_for(oracle_completed), "-", "-", "-");
+  json.emplace_back(base + "oracle.completion", oracle_completion);
+  json.emplace_back(base + "oracle.mean_alpha", oracle_alpha_for(oracle_completed));
+
+  // The strict comparison, on the operating points alone; and one that gives both frontiers the
+  // vanilla point (evicting nothing, which either method can do), so asks only whether rtlm
+  // buys every completion beyond vanilla's that TimeBill buys, at no more eviction.
+  const frontier_point none{.completion = vanilla, .mean_alpha = 0};
+  const auto with_none = [&](std::vector<frontier_point> f) {
+    f.push_back(none);
+    return pareto_frontier(std::move(f));
+  };
+  const frontier_comparison all = compare_frontiers(rtlm_frontier, timebill_frontier);
+  const frontier_comparison beyond =
+      compare_frontiers(with_none(rtlm_points), with_none(timebill_points));
+  // The same comparisons within each budget, each point's completion and alpha at that T alone.
+  std::array<std::size_t, 2> budgets_dominated{};
+  std::array<std::vector<std::string>, 2> not_dominated;
+  const auto per_budget = static_cast<double>(cases.size());
+  for (std::size_t b = 0; b < budget_count; ++b) {
+    std::vector<frontier_point> t;
+    std::vector<frontier_point> r;
+    for (const operating_point& p : points) {
+      const frontier_point xy{.completion = static_cast<double>(p.completed_at[b]) / per_budget,
+                              .mean_alpha = p.alpha_at[b] / per_budget};
+      (p.policy == "timebill" ? t : r).push_back(xy);
+    }
+    const frontier_point none_at{.completion = static_cast<double>(vanilla_at[b]) / per_budget,
+                                 .mean_alpha = 0};
+    const std::string at = fmt::format("{:.3f}", opt.budget_factors[b] * median);
+    if (compare_frontiers(pareto_frontier(r), pareto_frontier(t)).dominates) {
+      ++budgets_dominated[0];
+    } else {
+      not_dominated[0].push_back(at);
+    }
+    r.push_back(none_at);
+    t.push_back(none_at);
+    if (compare_frontiers(pareto_frontier(r), pareto_frontier(t)).dominates) {
+      ++budgets_dominated[1];
+    } else {
+      not_dominated[1].push_back(at);
+    }
+  }
+  fmt::print("  TimeBill's frontier (completion / mean alpha): {}\n",
+             frontier_text(timebill_frontier));
+  fmt::print("  rtlm's frontier:                               {}\n", frontier_text(rtlm_frontier));
+  const auto verdict = [&](const frontier_comparison& c, const char* what, std::size_t dominated,
+                           const std::vector<std::string>& missed) {
+    if (c.dominates) {
+      fmt::print(
+          "  {}: rtlm's frontier is at or above TimeBill's at every completion level TimeBill "
+          "reaches (least completion margin {:+.4f}, most alpha excess {:+.4f})",
+          what, c.least_completion_margin, c.worst_alpha_excess);
+    } else {
+      fmt::print(
+          "  {}: rtlm's frontier is NOT at or above TimeBill's: TimeBill completes {:.4f} at mean "
+          "alpha {:.4f}, {} (least completion margin {:+.4f})",
+          what, c.worst.completion, c.worst.mean_alpha,
+          std::isfinite(c.worst_alpha_excess)
+              ? fmt::format("rtlm needs {:.4f}", c.worst.mean_alpha + c.worst_alpha_excess)
+              : std::string("no rtlm point completes as much"),
+          c.least_completion_margin);
+    }
+    fmt::print("; within each budget: at {} of {}{}\n", dominated, budget_count,
+               missed.empty() ? std::string()
+                              : fmt::format(" (not at T = {} s)", fmt::join(missed, ", ")));
+  };
+  verdict(all, "points alone", budgets_dominated[0], not_dominated[0]);
+  verdict(beyond, "with vanilla", budgets_dominated[1], not_dominated[1]);
+  json.emplace_back(base + "dominates", all.dominates ? 1.0 : 0.0);
+  json.emplace_back(base + "worst_alpha_excess", all.worst_alpha_excess);
+  json.emplace_back(base + "least_completion_margin", all.least_completion_margin);
+  json.emplace_back(base + "budgets_dominated", static_cast<double>(budgets_dominated[0]));
+  json.emplace_back(base + "dominates_with_vanilla", beyond.dominates ? 1.0 : 0.0);
+  json.emplace_back(base + "with_vanilla.worst_alpha_excess", beyond.worst_alpha_excess);
+  json.emplace_back(base + "with_vanilla.least_completion_margin", beyond.least_completion_margin);
+  json.emplace_back(base + "with_vanilla.budgets_dominated",
+                    static_cast<double>(budgets_dominated[1]));
+}
+
 int run(const options& opt) {
   const timing fit = fit_timing(opt);
   fmt::print("eval_time_budget: timing from {}\n", opt.profile);
@@ -577,24 +967,42 @@ int run(const options& opt) {
       rtlm::bench::read_prompts(opt.data + "/instructions.tsv");
   const std::vector<rtlm::bench::length_row> rows =
       rtlm::bench::read_lengths(opt.data + "/token_lengths.csv");
-  std::vector<request_case> cases;
-  for (const rtlm::bench::length_row& r : rows) {
-    if (r.generator != opt.model) continue;
-    const auto it = prompts.find(r.key);
-    if (it == prompts.end())
-      throw std::runtime_error(fmt::format("no prompt with instruction_sha1 {}", r.key));
-    if (r.prompt_tokens < 0)
-      throw std::runtime_error(opt.data + "/token_lengths.csv: no instruction_tokens column");
-    request_case c;
-    c.prompt = it->second;
-    c.prompt_tokens = tokens(r.prompt_tokens);
-    c.length = tokens(std::max<std::int64_t>(1, r.output_tokens));
-    cases.push_back(std::move(c));
+  const auto alpaca_cases = [&](const std::string& generator) {
+    std::vector<request_case> cases;
+    for (const rtlm::bench::length_row& r : rows) {
+      if (r.generator != generator) continue;
+      const auto it = prompts.find(r.key);
+      if (it == prompts.end())
+        throw std::runtime_error(fmt::format("no prompt with instruction_sha1 {}", r.key));
+      if (r.prompt_tokens < 0)
+        throw std::runtime_error(opt.data + "/token_lengths.csv: no instruction_tokens column");
+      request_case c;
+      c.prompt = it->second;
+      c.prompt_tokens = tokens(r.prompt_tokens);
+      c.length = tokens(std::max<std::int64_t>(1, r.output_tokens));
+      cases.push_back(std::move(c));
+    }
+    if (cases.size() < 2 * opt.folds)
+      throw std::runtime_error(fmt::format("generator '{}' has {} requests in {}; need {}",
+                                           generator, cases.size(), opt.data, 2 * opt.folds));
+    draw_noise(cases, fit.noise, opt.seed + 17);
+    return cases;
+  };
+  // The generators the frontier covers: --frontier-models, or every one in the data.
+  std::vector<std::string> generators = opt.frontier_models;
+  if (generators.empty()) {
+    generators.push_back(opt.model);
+    for (const rtlm::bench::length_row& r : rows)
+      if (std::find(generators.begin(), generators.end(), r.generator) == generators.end())
+        generators.push_back(r.generator);
   }
-  if (cases.size() < 2 * opt.folds)
-    throw std::runtime_error(fmt::format("generator '{}' has {} requests in {}; need {}", opt.model,
-                                         cases.size(), opt.data, 2 * opt.folds));
-  draw_noise(cases, fit.noise, opt.seed + 17);
+  for (const std::string& g : generators) {
+    if (std::none_of(rows.begin(), rows.end(),
+                     [&](const rtlm::bench::length_row& r) { return r.generator == g; }))
+      throw std::runtime_error(fmt::format("--frontier-models: no generator '{}' in {}", g,
+                                           opt.data + "/token_lengths.csv"));
+  }
+  const std::vector<request_case> cases = alpaca_cases(opt.model);
   const std::vector<prediction> predicted = cross_validated_predictions(cases, opt);
 
   // The predictor runs beside the prefill (TimeBill's t_predict = 0) when its latency fits
@@ -628,6 +1036,22 @@ int run(const options& opt) {
       latency_model.c, latency_model.b, latency_model.a, not_hidden);
   json.emplace_back("predictor.prompts_not_hidden_behind_prefill", static_cast<double>(not_hidden));
   budget_sweep(cases, predicted, fit, opt, "", json, plans);
+  if (opt.frontier) {
+    // Every generator's frontier on its own lengths and budgets, on the same simulated GPU; only
+    // --model's goes to --plans, whose alpaca_eval rows are that model's.
+    for (const std::string& g : generators) {
+      if (g == opt.model) {
+        frontier_sweep(cases, predicted, fit, opt, g + ".", "AlpacaEval, " + g, "alpaca_eval", json,
+                       plans);
+        continue;
+      }
+      const std::vector<request_case> other = alpaca_cases(g);
+      fmt::print("\nAlpacaEval: {} ({} requests, prompts median {} tokens)\n", g, other.size(),
+                 median_prompt(other));
+      frontier_sweep(other, cross_validated_predictions(other, opt), fit, opt, g + ".",
+                     "AlpacaEval, " + g, "", json, nullptr);
+    }
+  }
 
   // Long context: a sample of the Mooncake trace's real (input, output) lengths, within the
   // profile's measured KV range. No prompt text: the predictors learn the length distribution.
@@ -671,6 +1095,9 @@ int run(const options& opt) {
         "32768, prompts median {} tokens\n",
         sample.size(), opt.seed + 5, eligible, opt.long_context, median_prompt(sample));
     budget_sweep(sample, sample_predicted, fit, opt, "long_context.", json, plans);
+    if (opt.frontier)
+      frontier_sweep(sample, sample_predicted, fit, opt, "long_context." + fit.model + ".",
+                     "long context, " + fit.model, "long_context", json, plans);
   }
   if (!opt.json.empty()) rtlm::bench::write_flat_json(opt.json, json);
   if (plans != nullptr && !plans_file.flush())
@@ -684,6 +1111,8 @@ void usage() {
       "                        [--long-context FILE] [--long-context-requests N] [--seed N]\n"
       "                        [--rtlm-coverage Q] [--rtlm-min-gain G] [--json PATH]\n"
       "                        [--plans PATH] [--plans-requests N] [--eviction-cost A,B]\n"
+      "                        [--frontier] [--frontier-k K,K,...] [--frontier-q Q,Q,...]\n"
+      "                        [--frontier-min-gain G,G,...] [--frontier-models NAME,NAME,...]\n"
       "  --data DIR      instructions.tsv and token_lengths.csv (default {}/alpaca_eval)\n"
       "  --profile FILE  rtlm profile CSV of the served model (default: the H100 Llama-3.1-8B "
       "one)\n"
@@ -705,7 +1134,16 @@ void usage() {
       "alpha,\n"
       "                  kept tokens, simulated seconds) as CSV, for a GPU host to replay\n"
       "  --plans-requests N  only the first N requests of each workload in --plans (default "
-      "all)\n",
+      "all)\n"
+      "  --frontier      also sweep TimeBill's k and rtlm's bound coverage on the same requests\n"
+      "                  and budgets, per AlpacaEval generator and for the long context; print\n"
+      "                  both completion-against-mean-alpha frontiers and the oracle's (and put\n"
+      "                  the points in --plans as timebill_kK and rtlm_qQ)\n"
+      "  --frontier-k LIST  TimeBill's pessimism factors (default 1,2,3,4,5,6,8,10)\n"
+      "  --frontier-q LIST  rtlm's bound coverages (default 0.5,0.6,0.7,0.8,0.9,0.95,0.99)\n"
+      "  --frontier-min-gain LIST  rtlm's best-effort min_gains, each with every coverage\n"
+      "                  (default: --rtlm-min-gain alone; several name points rtlm_qQ_gG)\n"
+      "  --frontier-models LIST  AlpacaEval generators (default: --model, then every other one)\n",
       RTLM_BENCHMARK_DATA_DIR);
 }
 
@@ -767,6 +1205,52 @@ int main(int argc, char** argv) {
           throw std::runtime_error("--eviction-cost: A and B must be finite and >= 0");
       } else if (args[k] == "--plans") {
         opt.plans = value();
+      } else if (args[k] == "--frontier") {
+        opt.frontier = true;
+      } else if (args[k] == "--frontier-k") {
+        opt.frontier_k.clear();
+        for (const std::string& f : rtlm::bench::split(value(), ',')) {
+          std::size_t used = 0;
+          long long v = 0;
+          try {
+            v = std::stoll(f, &used);
+          } catch (const std::exception&) {
+            used = 0;
+          }
+          if (used != f.size() || v < 1)
+            throw std::runtime_error("--frontier-k: '" + f + "' is not an integer >= 1");
+          opt.frontier_k.push_back(static_cast<std::size_t>(v));
+        }
+      } else if (args[k] == "--frontier-q") {
+        opt.frontier_q.clear();
+        for (const std::string& f : rtlm::bench::split(value(), ',')) {
+          std::size_t used = 0;
+          double v = NAN;
+          try {
+            v = std::stod(f, &used);
+          } catch (const std::exception&) {
+            used = 0;
+          }
+          if (used != f.size() || !(v > 0 && v < 1))
+            throw std::runtime_error("--frontier-q: '" + f + "' is not a coverage in (0, 1)");
+          opt.frontier_q.push_back(v);
+        }
+      } else if (args[k] == "--frontier-min-gain") {
+        opt.frontier_min_gain.clear();
+        for (const std::string& f : rtlm::bench::split(value(), ',')) {
+          std::size_t used = 0;
+          double v = NAN;
+          try {
+            v = std::stod(f, &used);
+          } catch (const std::exception&) {
+            used = 0;
+          }
+          if (used != f.size() || !(v >= 0 && v <= 1))
+            throw std::runtime_error("--frontier-min-gain: '" + f + "' is not a chance in [0, 1]");
+          opt.frontier_min_gain.push_back(v);
+        }
+      } else if (args[k] == "--frontier-models") {
+        opt.frontier_models = rtlm::bench::split(value(), ',');
       } else if (args[k] == "--plans-requests") {
         opt.plans_requests = std::stoull(value());
       } else if (args[k] == "--help" || args[k] == "-h") {
@@ -777,6 +1261,25 @@ int main(int argc, char** argv) {
         throw std::runtime_error("unknown option " + args[k]);
       }
     }
+    // Each point's label names its plans and keys, so no two may print alike.
+    for (std::size_t i = 0; i < opt.frontier_k.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (opt.frontier_k[i] == opt.frontier_k[j])
+          throw std::runtime_error(
+              fmt::format("--frontier-k: {} appears twice", opt.frontier_k[i]));
+    for (std::size_t i = 0; i < opt.frontier_q.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (fmt::format("{:.2f}", opt.frontier_q[i]) == fmt::format("{:.2f}", opt.frontier_q[j]))
+          throw std::runtime_error(
+              fmt::format("--frontier-q: {} and {} both name the point rtlm_q{:.2f} (two decimals)",
+                          opt.frontier_q[j], opt.frontier_q[i], opt.frontier_q[i]));
+    for (std::size_t i = 0; i < opt.frontier_min_gain.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (fmt::format("{:.2f}", opt.frontier_min_gain[i]) ==
+            fmt::format("{:.2f}", opt.frontier_min_gain[j]))
+          throw std::runtime_error(fmt::format(
+              "--frontier-min-gain: {} and {} both name the points rtlm_q*_g{:.2f} (two decimals)",
+              opt.frontier_min_gain[j], opt.frontier_min_gain[i], opt.frontier_min_gain[i]));
     return run(opt);
   } catch (const std::exception& e) {
     fmt::print(stderr, "eval_time_budget: {}\n", e.what());

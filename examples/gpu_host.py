@@ -273,6 +273,28 @@ class GpuBackend(rtlm.Backend):
         return result
 
 
+def prefill_kernel_warning(profile_path, prefill_attention):
+    """A warning when the profile at `profile_path` timed another prefill attention kernel than
+    this host's `prefill_attention` ("flash" or "cudnn"), from the profile's `# attention:` line;
+    None when they match or the profile does not say. The kernels' times differ, so the
+    estimator's prefill times would be off."""
+    attention = ""
+    with open(profile_path, encoding="utf-8") as f:
+        for line in f:
+            if not line.startswith("#"):
+                break
+            if line.startswith("# attention:"):
+                attention = line.split(":", 1)[1].strip()
+    profiled = attention.split(";")[0].strip()
+    if not profiled:
+        return None
+    if ("cudnn" in profiled.lower()) == (prefill_attention == "cudnn"):
+        return None
+    return (f"warning: this host's prefill attention is {prefill_attention}, but {profile_path} "
+            f"timed '{profiled}'; plan with a profile of this host's kernels (--profile-out, or "
+            "--prefill-attention to match the profile)")
+
+
 def serve(model, estimator, requests, policy, predictions, step_log, split_timing=True,
           label=None, run=None, admission="reject"):
     """Replays `requests` (arrival, prompt, output, deadline) on the GPU; returns per-request
@@ -403,6 +425,9 @@ def main():
         profile_engine(model, args.profile_out)
     profile = args.profile_out or args.profile or os.path.join(data, "profiles",
                                                                "h100_llama-3.1-8b.csv")
+    warning = prefill_kernel_warning(profile, args.prefill_attention)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     estimator = rtlm.fit_estimator(profile)
     print(f"estimator fitted to {profile}", flush=True)
 

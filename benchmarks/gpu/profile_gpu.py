@@ -81,6 +81,19 @@ MIXED_SIZES = [4, 4, 6, 8, 8, 12, 16, 16, 20, 24, 32, 32, 48, 64, 64]
 MIXED_SEED = 20251122
 MIXED_KV_RANGE = (128, 16384)
 
+# The serving grid (--grid serving): the shapes a continuously batching server runs. Chunks of
+# every size a step budget makes over caches up to 32k tokens; uniform batches up to 256
+# sequences; mixed-KV batches whose totals reach the KV capacity a server holds, some with one
+# long sequence among short ones (the FlashAttention split heuristic's worst case).
+SERVING_PREFILL_N = [16, 64, 128, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192,
+                     12288, 16384]
+SERVING_CHUNK_N = [64, 128, 256, 512, 1024, 2048, 4096]
+SERVING_CHUNK_K = [512, 2048, 4096, 8192, 16384, 32768]
+SERVING_DECODE_B = [1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]
+SERVING_DECODE_KV = [256, 1024, 2048, 4096, 8192, 16384]
+SERVING_MIXED_SIZES = [2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 160, 192, 256]
+SERVING_KV_POOL = 430_000  # tokens: an 80 GB H100's KV beside an 8B model's weights
+
 QUICK_PREFILL_N = [1, 16, 128, 512, 2048, 8192]
 QUICK_DECODE = [(1, 128), (1, 4096), (16, 1024), (64, 2048)]
 
@@ -727,6 +740,44 @@ def mixed_batches():
     return out
 
 
+def off_grid(sizes, rng, lo=1):
+    """Each size moved by a factor in [0.7, 1.4] (log-uniform), so a second profile's points
+    fall between the first one's."""
+    return sorted({max(lo, int(round(x * math.exp(rng.uniform(math.log(0.7), math.log(1.4))))))
+                   for x in sizes})
+
+
+def serving_mixed_batches(rng, kv_tokens):
+    """Three mixed-KV batches per size: lengths log-uniform over 64..16384; log-normal around a
+    chat server's median (1,500 tokens, up to 32k); one long sequence (16k-32k) among short ones
+    (64-1,024). A batch that would not fit in `kv_tokens` is scaled down to fit."""
+    out = []
+    for b in SERVING_MIXED_SIZES:
+        uniform = [int(math.exp(rng.uniform(math.log(64), math.log(16384)))) for _ in range(b)]
+        chat = [min(32768, max(16, int(rng.lognormvariate(math.log(1500), 1.0))))
+                for _ in range(b)]
+        skewed = [int(rng.uniform(16384, 32768))] + [int(rng.uniform(64, 1024))
+                                                       for _ in range(b - 1)]
+        for lens in (uniform, chat, skewed):
+            total = sum(L + 1 for L in lens)
+            if total > kv_tokens:
+                lens = [max(16, int(L * kv_tokens / total) - 1) for L in lens]
+            out.append(lens)
+    return out
+
+
+def serving_grid(seed, kv_tokens, max_prefill):
+    """The serving grid; with a seed other than 0 every size is moved off it (off_grid) and the
+    mixed batches are drawn anew."""
+    rng = random.Random(MIXED_SEED + seed)
+    move = (lambda xs, lo=1: off_grid(xs, rng, lo)) if seed else (lambda xs, lo=1: list(xs))
+    prefill = [n for n in move(SERVING_PREFILL_N, 2) if n <= max_prefill]
+    chunk = [(n, k) for k in move(SERVING_CHUNK_K, 16) for n in move(SERVING_CHUNK_N, 16)]
+    decode = [(b, kv) for b in [1] + move(SERVING_DECODE_B[1:], 2) for kv in move(SERVING_DECODE_KV, 16)
+              if b * (kv + 1) <= kv_tokens]
+    return prefill, chunk, decode, serving_mixed_batches(rng, kv_tokens)
+
+
 def driver_version():
     try:
         return subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
@@ -749,6 +800,13 @@ def main():
     ap.add_argument("--out", required=True, help="CSV path to write")
     ap.add_argument("--quick", action="store_true",
                     help="reduced grid, fewer repeats, plus kernel checks (smoke test)")
+    ap.add_argument("--grid", default="default", choices=["default", "serving"],
+                    help="default: the grid of the committed 2026-11-22 profiles; serving: many "
+                         "more chunked-prefill shapes, uniform batches up to 256 and mixed-KV "
+                         "batches whose totals reach the KV capacity")
+    ap.add_argument("--grid-seed", type=int, default=0,
+                    help="with --grid serving: 0 keeps the grid's sizes; another seed moves every "
+                         "size off them and draws new mixed batches (a held-out profile)")
     ap.add_argument("--phases", default="prefill,chunk,decode,mixed")
     ap.add_argument("--prefill-attn", default="cudnn", choices=["cudnn", "flash"],
                     help="SDPA backend for prefill on an empty cache")
@@ -830,6 +888,13 @@ def main():
     need += [sum(L + 1 for L in lens) for lens in mixed]
     fit = [x for x in need if x <= kv_budget_tokens]
     kv_tokens = max(fit)
+    if args.grid == "serving":
+        # The serving grid fills the KV a server would hold beside the weights, up to an H100's,
+        # so both GPU kinds profile the same shapes.
+        kv_tokens = min(kv_budget_tokens, SERVING_KV_POOL)
+        prefill_n, chunk, decode, mixed = serving_grid(args.grid_seed, kv_tokens, args.max_prefill)
+        log(f"serving grid (seed {args.grid_seed}): {len(prefill_n)} prefills, {len(chunk)} "
+            f"chunks, {len(decode)} uniform decodes, {len(mixed)} mixed batches")
     log(f"weights {wbytes/GIB:.2f} GiB; KV {kvpt} B/token; free before load {free/GIB:.1f} GiB; "
         f"headroom {headroom/GIB:.1f} GiB -> KV budget {kv_budget_tokens} tokens; allocating "
         f"{kv_tokens} tokens ({kv_tokens*kvpt/GIB:.2f} GiB)")
@@ -1004,6 +1069,8 @@ def main():
             "kv_bytes_per_token": str(kvpt),
             "ceilings": f"device copy {bw/1e12:.3f} TB/s (read+write), bf16 GEMM {peak/1e12:.1f} TFLOP/s",
             "sanity": sanity,
+            "grid": (f"{args.grid} (seed {args.grid_seed}; KV pool {kv_tokens} tokens)"
+                     if args.grid == "serving" else "default"),
         }
         if tp > 1:
             header["tensor_parallel"] = str(tp)
@@ -1042,6 +1109,27 @@ def main():
             except Exception as e:  # noqa: BLE001
                 log(f"  {label}: FAILED {type(e).__name__}: {str(e)[:300]}")
             torch.cuda.synchronize()
+
+        # ---------------------------------------------------------------- prefill
+        if "prefill" in phases:
+            log(f"\n== prefill (batch 1, empty cache) [{time.time()-t_start:.0f} s]")
+            for N in prefill_n:
+                ids = torch.randint(0, vocab, (N,), device=dev)
+                pos = torch.arange(N, device=dev)
+                attn = model.attn_prefill(N, pa)
+                last = slice(N - 1, N)
+                fn = lambda: model.forward(ids, pos, attn, last_idx=last)  # noqa: E731
+                graph = N <= args.graph_max_prefill
+                qk = torch.empty(N, nh + nkv, hd, dtype=torch.bfloat16, device=dev)
+                ch = sdpa_choice(pa, qk[:, :nh].unsqueeze(0).transpose(1, 2),
+                                 qk[:, nh:].unsqueeze(0).transpose(1, 2), True)
+                del qk
+                if ch != SDPA_BACKENDS[pa][0].name:
+                    fallbacks.append(f"prefill N={N} {ch}")
+                    log(f"  prefill N={N}: SDPA dispatch -> {ch}")
+                run_point("prefill", 1, N, [0], graph, fn,
+                          flr(N, N * (N + 1) // 2, 0, N, 1), f"prefill N={N}")
+            prof.write()
 
         # ---------------------------------------------------------------- decode
         if "decode" in phases:
@@ -1089,27 +1177,6 @@ def main():
                 graph = N <= args.graph_max_prefill
                 run_point("prefill", 1, N, [K], graph, fn,
                           flr(N, N * K + N * (N + 1) // 2, K, N, 1), f"chunk N={N} K={K}")
-            prof.write()
-
-        # ---------------------------------------------------------------- prefill
-        if "prefill" in phases:
-            log(f"\n== prefill (batch 1, empty cache) [{time.time()-t_start:.0f} s]")
-            for N in prefill_n:
-                ids = torch.randint(0, vocab, (N,), device=dev)
-                pos = torch.arange(N, device=dev)
-                attn = model.attn_prefill(N, pa)
-                last = slice(N - 1, N)
-                fn = lambda: model.forward(ids, pos, attn, last_idx=last)  # noqa: E731
-                graph = N <= args.graph_max_prefill
-                qk = torch.empty(N, nh + nkv, hd, dtype=torch.bfloat16, device=dev)
-                ch = sdpa_choice(pa, qk[:, :nh].unsqueeze(0).transpose(1, 2),
-                                 qk[:, nh:].unsqueeze(0).transpose(1, 2), True)
-                del qk
-                if ch != SDPA_BACKENDS[pa][0].name:
-                    fallbacks.append(f"prefill N={N} {ch}")
-                    log(f"  prefill N={N}: SDPA dispatch -> {ch}")
-                run_point("prefill", 1, N, [0], graph, fn,
-                          flr(N, N * (N + 1) // 2, 0, N, 1), f"prefill N={N}")
             prof.write()
 
         if args.quick and "decode" in phases:

@@ -20,10 +20,13 @@ not real: the lengths are, and the attention the selection reads is the model's 
 Usage (on the GPU machine, with the rtlm module on PYTHONPATH):
     python3 benchmarks/gpu/time_budget_gpu.py --plans PLANS.csv --out DIR
         [--workload long_context] [--requests 40] [--start 0] [--max-seconds 480]
-        [--policies vanilla,fixed_0.5,fixed_0.95,timebill,rtlm] [--skip-runs RUNS.csv,...]
-        [--profile-out PROFILE.csv]
+        [--policies vanilla,fixed_0.5,fixed_0.95,timebill,rtlm] [--frontier]
+        [--skip-runs RUNS.csv,...] [--profile-out PROFILE.csv]
 Writes DIR/runs.csv, one row per run (appended as it goes, so a stopped run keeps its rows);
 benchmarks/gpu/summarize_time_budget.py turns plans and runs into the figures. With
+--frontier it also runs the frontier's operating points that `eval_time_budget --frontier`
+put in the plans (TimeBill at each k, `timebill_k3`; rtlm at each bound coverage, `rtlm_q0.70`),
+so that summarize_time_budget.py --frontier can draw both frontiers from the GPU's times. With
 --profile-out (and with or without --plans) it first times its own prefills, decode steps and
 eviction into an rtlm profile, which is what the plans should be made on:
 benchmarks/gpu/run_time_budget.sh profiles, plans and runs in one call.
@@ -263,6 +266,11 @@ class StreamModel:
         return t1 - t0, t2 - t1, t3 - t2
 
 
+def is_frontier_point(policy):
+    """True for the frontier's operating points in a plans file: timebill_k3, rtlm_q0.70."""
+    return policy.startswith("timebill_k") or policy.startswith("rtlm_q")
+
+
 def write_profile(model, args):
     """Writes model.profile() as an rtlm profile CSV and its eviction cost beside it."""
     import statistics
@@ -308,6 +316,9 @@ def main():
     ap.add_argument("--policies", default="vanilla,fixed_0.5,fixed_0.95,timebill,rtlm",
                     help="the plans' policies whose kept-token counts run (fixed_0.95 is "
                     "alpha_max: it decides which requests are feasible)")
+    ap.add_argument("--frontier", action="store_true",
+                    help="also run every frontier point in the plans (policies timebill_k* and "
+                    "rtlm_q*, from eval_time_budget --frontier)")
     ap.add_argument("--skip-runs", default="",
                     help="comma-separated runs.csv files whose (request, kept) runs are not "
                     "repeated (a later call extends an earlier one)")
@@ -332,7 +343,11 @@ def main():
     with open(args.plans, newline="") as f:
         policies = set(args.policies.split(","))
         plans = [r for r in csv.DictReader(f)
-                 if r["workload"] == args.workload and r["policy"] in policies]
+                 if r["workload"] == args.workload and
+                 (r["policy"] in policies or (args.frontier and is_frontier_point(r["policy"])))]
+    if args.frontier and not any(is_frontier_point(r["policy"]) for r in plans):
+        raise SystemExit(f"--frontier: {args.plans} has no {args.workload} frontier points "
+                         "(timebill_k*, rtlm_q*); make it with eval_time_budget --frontier")
     wanted = range(args.start, args.start + args.requests)
     lengths, kept_counts = {}, collections.defaultdict(set)
     for r in plans:

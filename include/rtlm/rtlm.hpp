@@ -28,6 +28,7 @@
 #include "rtlm/estimate/third_party_profiles.hpp"
 #include "rtlm/estimate/timebill_estimator.hpp"
 
+#include "rtlm/predict/adaptive_conformal_bound.hpp"
 #include "rtlm/predict/bucketed_length_classifier.hpp"
 #include "rtlm/predict/conformal_length_bound.hpp"
 #include "rtlm/predict/cross_calibration.hpp"

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "rtlm/predict/adaptive_conformal_bound.hpp"
 #include "rtlm/rtlm.hpp"
 #include "rtlm/sim/simulation.hpp"
 
@@ -472,36 +473,93 @@ python_step_report to_python(const rtlm::step_report& r) {
   return p;
 }
 
-// A length predictor with its prompt-feature extractor: text in, length estimate out.
+// A length predictor with its prompt-feature extractor and its calibrated bound: text in,
+// length estimate out. The same defaults as C++ (prompt_feature_config{}, the regressor's and
+// classifier's default configurations, a 5-fold grouped fit_and_calibrate), so Python and C++
+// give the same figures on the same data.
 class python_length_predictor {
  public:
-  python_length_predictor(const std::string& kind, double coverage)
+  python_length_predictor(const std::string& kind, double coverage, double rate)
       : coverage_(checked_coverage(coverage)),
+        rate_(rate),
         predictor_(make(kind)),
-        extractor_(predictor_->feature_config()) {}
+        extractor_(predictor_->feature_config()),
+        bound_({.coverage = coverage_, .rate = rate_}) {}
 
+  // The mean, and as upper bound the adaptive conformal bound at `coverage` (the predictor's own
+  // quantile until enough outcomes are calibrated: see `calibrated`).
   rtlm::length_estimate predict(const std::string& prompt) const {
     const rtlm::length_distribution d = predictor_->predict(extractor_.extract(prompt));
-    return d.to_estimate(d.quantile(coverage_), coverage_);
+    return d.to_estimate(bound_.bound(d).length, coverage_);
   }
   // "learned" or "clipped" (an outlier whose influence was bounded); rtlm.Error, learning
-  // nothing, for a length outside [0, 2^24].
+  // nothing, for a length outside [0, 2^24]. The bound observes the outcome against the
+  // prediction made before learning, as a server's would at admission.
   std::string learn(const std::string& prompt, std::int64_t length) {
     rtlm::detail::require(length >= 0 && rtlm::tokens(length) <= rtlm::max_learned_length,
                           "LengthPredictor.learn length", length,
                           "must be in [0, 2^24] (a longer output is a corrupt count)");
-    return std::string(
-        rtlm::to_string(predictor_->learn(extractor_.extract(prompt), rtlm::tokens(length))));
+    const rtlm::prompt_features f = extractor_.extract(prompt);
+    bound_.observe(predictor_->predict(f), rtlm::tokens(length));
+    return std::string(rtlm::to_string(predictor_->learn(f, rtlm::tokens(length))));
   }
   [[nodiscard]] std::uint64_t clipped() const noexcept {
     return predictor_->clipped_observations();
   }
-  void fit(const std::vector<std::string>& prompts, const std::vector<std::int64_t>& lengths) {
+  [[nodiscard]] bool calibrated() const noexcept { return !std::isnan(bound_.threshold()); }
+  [[nodiscard]] double level() const noexcept { return bound_.level(); }
+  [[nodiscard]] std::size_t calibration_scores() const noexcept { return bound_.base().size(); }
+  // Trains and calibrates by grouped cross-fitting (rtlm::fit_and_calibrate): `groups` (one per
+  // prompt; default: identical prompts share a group) keep every copy of a prompt in one fold.
+  void fit(const std::vector<std::string>& prompts, const std::vector<std::int64_t>& lengths,
+           const std::optional<std::vector<std::uint64_t>>& groups, std::size_t folds,
+           std::uint64_t seed) {
+    const std::vector<rtlm::prompt_features> features = extract_all(extractor_, prompts);
+    const std::vector<rtlm::tokens> t = tokens_of(lengths);
+    const std::vector<std::uint64_t> g = groups ? *groups : rtlm::feature_groups(features);
+    rtlm::detail::require(g.size() == features.size(), "LengthPredictor.fit groups", g.size(),
+                          fmt::format("must match the prompts ({})", features.size()));
+    // A log of fewer distinct prompts than folds takes one fold per prompt; a log of one prompt
+    // cannot be cross-fitted, so it is fitted plainly and the bound waits for learn().
+    std::vector<std::uint64_t> distinct = g;
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    rtlm::conformal_length_bound calibrated;
+    if (distinct.size() < 2) {
+      predictor_->fit(features, t);
+    } else {
+      visit(*predictor_, [&](auto& p) {
+        rtlm::fit_and_calibrate(p, std::span<const rtlm::prompt_features>(features),
+                                std::span<const rtlm::tokens>(t), std::span<const std::uint64_t>(g),
+                                calibrated, std::min(folds, distinct.size()), seed);
+      });
+    }
+    bound_ = rtlm::adaptive_conformal_bound({.coverage = coverage_, .rate = rate_}, calibrated);
+  }
+
+  static std::vector<rtlm::prompt_features> extract_all(
+      const rtlm::prompt_feature_extractor& extractor, const std::vector<std::string>& prompts) {
     std::vector<rtlm::prompt_features> features;
     features.reserve(prompts.size());
-    for (const std::string& p : prompts) features.push_back(extractor_.extract(p));
-    const std::vector<rtlm::tokens> t = tokens_of(lengths);
-    predictor_->fit(features, t);
+    for (const std::string& p : prompts) features.push_back(extractor.extract(p));
+    return features;
+  }
+  static std::unique_ptr<rtlm::length_predictor> make(const std::string& kind) {
+    if (kind == "regressor") return std::make_unique<rtlm::online_length_regressor>();
+    if (kind == "classifier") return std::make_unique<rtlm::bucketed_length_classifier>();
+    throw rtlm::error("LengthPredictor.kind", kind, "must be regressor or classifier");
+  }
+  // Calls `f` with the predictor as its concrete type (fit_and_calibrate copies it).
+  template <class F>
+  static void visit(rtlm::length_predictor& p, F&& f) {
+    switch (p.kind()) {
+      case rtlm::length_predictor_kind::online_regressor:
+        f(static_cast<rtlm::online_length_regressor&>(p));
+        return;
+      case rtlm::length_predictor_kind::bucketed_classifier:
+        f(static_cast<rtlm::bucketed_length_classifier&>(p));
+        return;
+    }
   }
 
  private:
@@ -510,16 +568,53 @@ class python_length_predictor {
                           "must be in (0, 1)");
     return coverage;
   }
-  static std::unique_ptr<rtlm::length_predictor> make(const std::string& kind) {
-    if (kind == "regressor") return std::make_unique<rtlm::online_length_regressor>();
-    if (kind == "classifier") return std::make_unique<rtlm::bucketed_length_classifier>();
-    throw rtlm::error("LengthPredictor.kind", kind, "must be regressor or classifier");
-  }
 
   double coverage_;
+  double rate_;
   std::unique_ptr<rtlm::length_predictor> predictor_;
   rtlm::prompt_feature_extractor extractor_;
+  rtlm::adaptive_conformal_bound bound_;
 };
+
+// Grouped k-fold cross-validation as eval_length_predictor runs it (rtlm::cross_validate): each
+// prompt's out-of-fold mean, bound at `coverage` and uncertainty.
+py::dict cross_validate_length(const std::vector<std::string>& prompts,
+                               const std::vector<std::int64_t>& lengths,
+                               const std::optional<std::vector<std::uint64_t>>& groups,
+                               const std::string& kind, double coverage, std::size_t folds,
+                               std::uint64_t seed) {
+  rtlm::detail::require(coverage > 0.0 && coverage < 1.0, "cross_validate_length.coverage",
+                        coverage, "must be in (0, 1)");
+  std::unique_ptr<rtlm::length_predictor> prototype = python_length_predictor::make(kind);
+  const rtlm::prompt_feature_extractor extractor(prototype->feature_config());
+  const std::vector<rtlm::prompt_features> features =
+      python_length_predictor::extract_all(extractor, prompts);
+  const std::vector<rtlm::tokens> t = tokens_of(lengths);
+  const std::vector<std::uint64_t> g = groups ? *groups : rtlm::feature_groups(features);
+  const std::vector<double> coverages{coverage};
+  std::vector<rtlm::out_of_fold_prediction> oof;
+  python_length_predictor::visit(*prototype, [&](auto& p) {
+    oof = rtlm::cross_validate(p, std::span<const rtlm::prompt_features>(features),
+                               std::span<const rtlm::tokens>(t), std::span<const std::uint64_t>(g),
+                               std::span<const double>(coverages), folds, seed);
+  });
+  std::vector<double> mean;
+  std::vector<std::int64_t> bound;
+  std::vector<double> uncertainty;
+  std::vector<std::size_t> fold;
+  for (const rtlm::out_of_fold_prediction& o : oof) {
+    mean.push_back(o.mean);
+    bound.push_back(o.bounds[0].length.count());
+    uncertainty.push_back(o.uncertainty);
+    fold.push_back(o.fold);
+  }
+  py::dict out;
+  out["mean"] = mean;
+  out["upper_bound"] = bound;
+  out["uncertainty"] = uncertainty;
+  out["fold"] = fold;
+  return out;
+}
 
 }  // namespace
 
@@ -699,17 +794,36 @@ PYBIND11_MODULE(rtlm, m) {
   py::class_<python_length_predictor>(
       m, "LengthPredictor",
       "An output-length predictor over prompt text: kind 'regressor' (online) or 'classifier' "
-      "(TimeBill-style buckets); its upper bound is the predicted distribution's `coverage` "
-      "quantile.")
-      .def(py::init<const std::string&, double>(), py::arg("kind") = "regressor",
-           py::arg("coverage") = 0.9)
+      "(TimeBill-style buckets), with C++'s defaults. Its upper bound is an adaptive conformal "
+      "bound at `coverage`: calibrated by fit() (grouped cross-fitting), kept at its coverage "
+      "online by learn() (`rate`: the step of its tracked offset); before any calibration it is "
+      "the predicted distribution's `coverage` quantile (`calibrated` is then False).")
+      .def(py::init<const std::string&, double, double>(), py::arg("kind") = "regressor",
+           py::arg("coverage") = 0.9, py::arg("rate") = rtlm::adaptive_bound_config{}.rate)
       .def("predict", &python_length_predictor::predict, py::arg("prompt"))
       .def("learn", &python_length_predictor::learn, py::arg("prompt"), py::arg("length"),
-           "Learns from one completed request: 'learned', or 'clipped' when the length was an "
-           "outlier whose influence was bounded; rtlm.Error for a length outside [0, 2^24].")
+           "Learns from one completed request (the bound observes it first): 'learned', or "
+           "'clipped' when the length was an outlier whose influence was bounded; rtlm.Error for "
+           "a length outside [0, 2^24].")
       .def_property_readonly("clipped_observations", &python_length_predictor::clipped,
                              "learn() calls whose outlier was clipped")
-      .def("fit", &python_length_predictor::fit, py::arg("prompts"), py::arg("lengths"));
+      .def_property_readonly("calibrated", &python_length_predictor::calibrated,
+                             "whether upper_bound is the calibrated conformal bound")
+      .def_property_readonly("level", &python_length_predictor::level,
+                             "the adaptive bound's current level over its calibration scores")
+      .def_property_readonly("calibration_scores", &python_length_predictor::calibration_scores)
+      .def("fit", &python_length_predictor::fit, py::arg("prompts"), py::arg("lengths"),
+           py::arg("groups") = py::none(), py::arg("folds") = 5, py::arg("seed") = 0,
+           "Trains and calibrates the bound by grouped cross-fitting (fit_and_calibrate); "
+           "`groups`, one int per prompt, keep each group in one fold (default: identical "
+           "prompts share a group). With fewer distinct groups than `folds`, one fold per group; "
+           "with a single group, no calibration (`calibrated` stays False until learn()).");
+  m.def("cross_validate_length", &cross_validate_length, py::arg("prompts"), py::arg("lengths"),
+        py::arg("groups") = py::none(), py::arg("kind") = "regressor", py::arg("coverage") = 0.9,
+        py::arg("folds") = 5, py::arg("seed") = 0,
+        "Grouped k-fold cross-validation as eval_length_predictor runs it: a dict of per-prompt "
+        "out-of-fold 'mean', 'upper_bound' (calibrated inside the training folds), "
+        "'uncertainty' and 'fold'.");
 
   // ---- the backend interface --------------------------------------------------------------------
   py::class_<rtlm::backend_capabilities>(m, "Capabilities", "What a backend can do.")

@@ -62,6 +62,7 @@ TEST(EnumNames, StepFeature) {
       {step_feature::tiled_matmul_time, "tiled_matmul_time"},
       {step_feature::cached_attention_time, "cached_attention_time"},
       {step_feature::cached_sequences, "cached_sequences"},
+      {step_feature::split_kv_time, "split_kv_time"},
   };
   EXPECT_EQ(names.size(), rtlm::step_feature_count);
   expect_names(names);

@@ -76,10 +76,15 @@ TEST(estimator_file, foreign_files_are_refused) {
   rtlm::save_estimator(fit, llama.config(), saved.path());
   const std::string text = read(saved.path());
 
-  // Another format version.
+  // Another format version: the one before split_kv_time, and one after this build's.
+  std::string v1 = text;
+  v1[v1.find("rtlm-step-estimator 2") + 20] = '1';
+  const temp_file f1("v1.txt", v1);
+  EXPECT_EQ(blamed_field([&] { (void)rtlm::load_timebill_estimator(f1.path(), llama); }),
+            f1.path() + ":1 format version");
   std::string v2 = text;
-  v2[v2.find("rtlm-step-estimator 1") + 20] = '2';
-  const temp_file f2("v2.txt", v2);
+  v2[v2.find("rtlm-step-estimator 2") + 20] = '3';
+  const temp_file f2("v3.txt", v2);
   EXPECT_EQ(blamed_field([&] { (void)rtlm::load_timebill_estimator(f2.path(), llama); }),
             f2.path() + ":1 format version");
 

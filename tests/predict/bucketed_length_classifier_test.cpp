@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "predict/test_data.hpp"
 #include "rtlm/core/error.hpp"
@@ -109,3 +112,67 @@ TEST(bucketed_length_classifier, configuration_errors_name_the_field) {
 }
 
 }  // namespace
+
+namespace guard {
+
+// Words for made-up prompts, picked by a fixed generator.
+std::string words(std::size_t n, std::uint64_t seed) {
+  static const char* const vocabulary[] = {
+      "the",     "river",   "market", "report",  "team",   "city",    "price",  "engine", "garden",
+      "letter",  "council", "winter", "signal",  "board",  "coast",   "museum", "budget", "harbor",
+      "meeting", "station", "record", "village", "summer", "project", "doctor", "school"};
+  std::mt19937_64 rng(seed);
+  std::string out;
+  for (std::size_t k = 0; k < n; ++k) {
+    if (k > 0) out += (k % 12 == 11) ? ". " : " ";
+    out += vocabulary[rng() % std::size(vocabulary)];
+  }
+  return out;
+}
+
+}  // namespace guard
+
+// A TimeBill-style classifier reads the prompt's length cues linearly: trained where long
+// prompts ask for long answers, it may send a long-input, short-answer prompt (an extraction over
+// 160-260 words) past anything trained on (issue 28). The guard reads cues outside the trained
+// range as the nearest trained value and truncates at 4x the longest trained answer.
+TEST(bucketed_length_classifier, long_input_short_answer_prompts_stay_within_the_training_support) {
+  const rtlm::prompt_feature_config features{.hash_bits = 10};
+  const rtlm::prompt_feature_extractor extractor(features);
+  std::vector<rtlm::prompt_features> x;
+  std::vector<tokens> y;
+  std::mt19937_64 rng(3);
+  for (std::uint64_t i = 0; i < 300; ++i) {
+    // Short questions get short answers; longer requests (up to 40 words) longer ones, up to 400.
+    const std::size_t n = 3 + rng() % 38;
+    x.push_back(extractor.extract("Tell me about " + guard::words(n, i)));
+    y.emplace_back(static_cast<tokens::rep>(10 * n + rng() % 20));
+  }
+  rtlm::bucketed_length_classifier c({.features = features});
+  c.fit(x, y);
+  const tokens longest = *std::max_element(y.begin(), y.end());
+  EXPECT_EQ(c.longest_trained(), longest);
+  for (std::uint64_t k = 0; k < 10; ++k) {
+    const std::size_t n = 160 + 10 * k;  // 160-250 words: four to six times the longest trained
+    const rtlm::prompt_features f = extractor.extract(
+        "Extract the names of the places from this text: " + guard::words(n, 1000 + k));
+    const rtlm::length_distribution d = c.predict(f);
+    EXPECT_LE(d.quantile_value(1.0), c.support_factor() * static_cast<double>(longest.count()));
+    // Read as the longest prompts trained on, not extrapolated past them.
+    EXPECT_LE(d.mean(), 1.5 * static_cast<double>(longest.count())) << n << " words";
+  }
+}
+
+TEST(bucketed_length_classifier, learn_extends_the_support) {
+  rtlm::bucketed_length_classifier c(
+      {.features = {.hash_bits = 8}, .bucket_width = tokens(10), .bucket_count = 100});
+  const auto d = rtlm::test::make_planted(1, 14, 0.1);
+  EXPECT_EQ(c.longest_trained(), tokens(0));
+  EXPECT_NEAR(c.predict(d.features[0]).mean(), 500.0, 1e-6);  // untrained: uniform, unguarded
+  c.learn(d.features[0], tokens(20));
+  EXPECT_EQ(c.longest_trained(), tokens(20));
+  EXPECT_LE(c.predict(d.features[0]).quantile_value(1.0), 80.0);
+  c.learn(d.features[0], tokens(200));
+  EXPECT_EQ(c.longest_trained(), tokens(200));
+  EXPECT_LE(c.predict(d.features[0]).quantile_value(1.0), 800.0);
+}

@@ -54,6 +54,26 @@ TEST(online_length_regressor, the_iterative_fit_agrees_with_the_exact_one) {
   EXPECT_LT(planted_error(r, test), 0.1);
 }
 
+TEST(online_length_regressor, repeated_prompts_are_left_out_together_in_the_penalty_search) {
+  // Every prompt logged twice with its one length: leaving out one row would leave its twin in
+  // training, reward the smallest penalty and report residuals near zero. Leaving out both
+  // copies gives the penalty and residual spread of the log without repeats.
+  const auto once = rtlm::test::make_planted(300, 15, 0.5);
+  auto twice = once;
+  twice.features.insert(twice.features.end(), once.features.begin(), once.features.end());
+  twice.lengths.insert(twice.lengths.end(), once.lengths.begin(), once.lengths.end());
+  rtlm::online_length_regressor a({.features = {.hash_bits = 8}});
+  rtlm::online_length_regressor b({.features = {.hash_bits = 8}});
+  a.fit(once.features, once.lengths);
+  b.fit(twice.features, twice.lengths);
+  const auto spread = [](const rtlm::online_length_regressor& r) {
+    const auto q = r.residual_quantiles();
+    return q[q.size() * 3 / 4] - q[q.size() / 4];
+  };
+  EXPECT_GT(b.fitted_l2(), 0.3 * a.fitted_l2());
+  EXPECT_NEAR(spread(b), spread(a), 0.25 * spread(a));
+}
+
 TEST(online_length_regressor, learning_online_from_scratch_converges) {
   const auto stream = rtlm::test::make_planted(4000, 5, 0.3);
   const auto test = rtlm::test::make_planted(400, 6, 0.3);

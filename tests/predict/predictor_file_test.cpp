@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -151,6 +153,49 @@ TEST(predictor_file, corrupt_or_foreign_files_are_refused_with_a_clear_message) 
   EXPECT_THROW((void)rtlm::load_length_predictor(path), rtlm::error);
   EXPECT_EQ(read_all(path).size(), 100U);
   fs::remove(path);
+}
+
+// Format version 2 added the classifier's support guard. A version-1 file (the same payload
+// without it) still loads, and predicts unguarded as it did; the guarded model never predicts
+// past 4x its longest trained length.
+TEST(predictor_file, version_1_classifiers_load_unguarded) {
+  const auto train = rtlm::test::make_planted(200, 61, 0.2);
+  rtlm::bucketed_length_classifier c(
+      {.features = {.hash_bits = 8}, .bucket_width = rtlm::tokens(20), .bucket_count = 64});
+  c.fit(train.features, train.lengths);
+  std::ostringstream out;
+  rtlm::save_length_predictor(c, out);
+  const std::string v2 = out.str();
+  std::istringstream in(v2);
+  const auto loaded = rtlm::load_length_predictor(in, "v2");
+  expect_same_predictions(c, *loaded, train);
+  // Version 1: the guard's bytes (a u64 and two arrays of prompt_cue_count doubles, each with its
+  // u64 size) cut off, the header's version and checksum rewritten.
+  const std::size_t guard_bytes = 8 + 2 * (8 + 8 * rtlm::prompt_cue_count);
+  const std::string payload = v2.substr(32, v2.size() - 32 - guard_bytes);
+  rtlm::detail::byte_writer header;
+  header.bytes("RTLMLENP");
+  header.u32(1);
+  header.u32(static_cast<std::uint32_t>(rtlm::length_predictor_kind::bucketed_classifier));
+  header.u64(payload.size());
+  header.u64(rtlm::detail::checksum(payload));
+  std::istringstream v1(header.data() + payload);
+  const auto old = rtlm::load_length_predictor(v1, "v1");
+  const auto& unguarded = dynamic_cast<const rtlm::bucketed_length_classifier&>(*old);
+  EXPECT_EQ(unguarded.longest_trained(), rtlm::tokens(0));
+  EXPECT_EQ(c.longest_trained(), *std::max_element(train.lengths.begin(), train.lengths.end()));
+  // 64 buckets of 20 reach 1280 tokens: unguarded, the top of the distribution is there.
+  EXPECT_EQ(unguarded.predict(train.features[0]).quantile_value(1.0), 1280.0);
+  EXPECT_LE(c.predict(train.features[0]).quantile_value(1.0),
+            4.0 * static_cast<double>(c.longest_trained().count()));
+  // A version-2 payload read as version 1 has bytes left over: refused, naming the source.
+  rtlm::detail::byte_writer h1;
+  h1.bytes("RTLMLENP");
+  h1.u32(1);
+  h1.u32(static_cast<std::uint32_t>(rtlm::length_predictor_kind::bucketed_classifier));
+  h1.u64(v2.size() - 32);
+  h1.u64(rtlm::detail::checksum(v2.substr(32)));
+  EXPECT_NE(load_error(h1.data() + v2.substr(32)).find("bytes after the end"), std::string::npos);
 }
 
 // A file of a few kilobytes may declare a model of gigabytes (a feature space of 2^24 hashed

@@ -550,6 +550,91 @@ def test_length_predictors_learn_from_text():
         rtlm.LengthPredictor("oracle")
 
 
+def test_length_predictor_bound_is_calibrated_by_grouped_cross_fitting():
+    prompts = [f"Write {n} sentences about topic {n}." for n in range(60)] * 2  # every prompt twice
+    lengths = [20 + 15 * (n % 20) for n in range(60)] * 2
+    predictor = rtlm.LengthPredictor("regressor", coverage=0.9)
+    assert not predictor.calibrated  # before fit: the predictor's own quantile
+    predictor.fit(prompts, lengths)
+    assert predictor.calibrated and predictor.calibration_scores == 120
+    e = predictor.predict(prompts[0])
+    assert e.upper_bound >= e.mean and e.coverage == 0.9
+    assert predictor.level == pytest.approx(0.9, abs=0.02)
+    before = predictor.predict(prompts[0]).upper_bound
+    for p, n in zip(prompts[:30], lengths[:30]):
+        predictor.learn(p, 10 * n)  # the answers grow: the adaptive bound moves up
+    assert predictor.predict(prompts[0]).upper_bound > before
+    with pytest.raises(rtlm.Error, match="LengthPredictor.fit groups"):
+        predictor.fit(prompts, lengths, groups=[1, 2])
+    predictor.fit(prompts[:4], lengths[:4])  # 4 distinct prompts: 4 folds
+    assert predictor.calibration_scores == 4 and not predictor.calibrated  # too few for 90%
+    predictor.fit(["Say yes or no."] * 5, [3] * 5)  # one prompt: nothing to cross-fit
+    assert not predictor.calibrated
+    with pytest.raises(rtlm.Error, match="cross_validate.folds = 5"):
+        rtlm.cross_validate_length(prompts[:4], lengths[:4])
+    folds = rtlm.cross_validate_length(prompts, lengths)["fold"]
+    assert all(folds[i] == folds[i + 60] for i in range(60))  # copies share a fold
+
+
+def _eval_length_predictor():
+    """The eval_length_predictor built beside this module (build/benchmarks), or None."""
+    build = os.path.dirname(os.path.dirname(os.path.abspath(rtlm.__file__)))
+    path = os.environ.get("RTLM_EVAL_LENGTH_PREDICTOR",
+                          os.path.join(build, "benchmarks", "eval_length_predictor"))
+    return path if os.path.exists(path) else None
+
+
+def test_python_and_cpp_length_predictors_give_the_same_figures(tmp_path):
+    binary = _eval_length_predictor()
+    if binary is None:
+        pytest.skip("eval_length_predictor was not built (RTLM_BUILD_BENCHMARKS=OFF)")
+    import subprocess
+    source = os.path.join(DATA, "alpaca_eval")
+    with open(os.path.join(source, "instructions.tsv"), encoding="utf-8") as f:
+        header, *rows = f.read().splitlines()
+    rows = rows[:80]
+    keys = {r.split("\t")[0] for r in rows}
+    model = "Meta-Llama-3-8B-Instruct"
+    with open(os.path.join(source, "token_lengths.csv"), encoding="utf-8") as f:
+        columns, *lines = f.read().splitlines()
+    names = columns.split(",")
+    g, out, key = names.index("generator"), names.index("output_tokens"), \
+        names.index("instruction_sha1")
+    picked = [l for l in lines if l.split(",")[g] == model and l.split(",")[key] in keys]
+    (tmp_path / "instructions.tsv").write_text("\n".join([header] + rows) + "\n",
+                                               encoding="utf-8")
+    (tmp_path / "token_lengths.csv").write_text("\n".join([columns] + picked) + "\n",
+                                                encoding="utf-8")
+    errors = tmp_path / "errors.csv"
+    subprocess.run([binary, "--data", str(tmp_path), "--no-shift", "--errors", str(errors)],
+                   check=True, capture_output=True)
+    cpp = [l.split(",") for l in errors.read_text().splitlines()[1:]]
+
+    def unescape(text):
+        out, i = [], 0
+        while i < len(text):
+            if text[i] == "\\":
+                out.append({"n": "\n", "t": "\t", "r": "\r", "\\": "\\"}[text[i + 1]])
+                i += 2
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
+
+    text = {r.split("\t")[0]: unescape(r.split("\t")[2]) for r in rows}
+    prompts = [text[l.split(",")[key]] for l in picked]
+    lengths = [int(l.split(",")[out]) for l in picked]
+    groups = [int(l.split(",")[key], 16) for l in picked]
+    py = rtlm.cross_validate_length(prompts, lengths, groups=groups)
+    assert len(cpp) == len(prompts) == len(picked)
+    for row, mean, bound, unc, n in zip(cpp, py["mean"], py["upper_bound"], py["uncertainty"],
+                                        lengths):
+        assert row[0] == model and int(row[1]) == n
+        assert float(row[2]) == pytest.approx(mean, abs=0.006)
+        assert int(row[3]) == bound
+        assert float(row[4]) == pytest.approx(unc, abs=6e-5)
+
+
 def test_the_simulator_replays_a_trace(estimator, tmp_path):
     path = tmp_path / "trace.csv"
     rows = ["timestamp_ms,input_length,output_length"]

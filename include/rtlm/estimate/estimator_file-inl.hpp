@@ -39,8 +39,10 @@ inline std::string describe_model(const model_config& c) {
 }
 
 inline std::string describe_hardware(const hardware_config& h) {
-  return fmt::format("peak_flops_per_second={:.17g} memory_bandwidth_bytes_per_second={:.17g}",
-                     h.peak_flops_per_second, h.memory_bandwidth_bytes_per_second);
+  return fmt::format(
+      "peak_flops_per_second={:.17g} memory_bandwidth_bytes_per_second={:.17g} "
+      "multiprocessors={}",
+      h.peak_flops_per_second, h.memory_bandwidth_bytes_per_second, h.multiprocessors);
 }
 
 inline void write_residuals(std::ofstream& out, const step_time_estimator& e) {

@@ -10,8 +10,9 @@
 
 namespace rtlm {
 
-/// The version of the fitted-estimator file format that this build reads and writes.
-inline constexpr int estimator_file_version = 1;
+/// The version of the fitted-estimator file format that this build reads and writes. Version 2
+/// added the hardware's multiprocessors and the split_kv_time feature.
+inline constexpr int estimator_file_version = 2;
 
 /// Saves a fitted rtlm model: the model shape and hardware spec it was fitted for, the
 /// coefficients, and the calibration residuals, as text (docs/estimator.md). Doubles round-trip

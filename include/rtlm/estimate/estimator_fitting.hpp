@@ -34,9 +34,9 @@ struct estimator_fit_options {
       step_feature::roofline_time};
   /// Features for decode steps of larger batches.
   std::vector<step_feature> batched_decode_candidates{
-      step_feature::constant,       step_feature::sequences,      step_feature::matmul_time,
-      step_feature::attention_time, step_feature::kv_read_time,   step_feature::roofline_time,
-      step_feature::padded_kv_time, step_feature::longest_kv_time};
+      step_feature::constant,       step_feature::sequences,       step_feature::matmul_time,
+      step_feature::attention_time, step_feature::kv_read_time,    step_feature::roofline_time,
+      step_feature::padded_kv_time, step_feature::longest_kv_time, step_feature::split_kv_time};
 };
 
 /// What fitting one phase of rtlm's model found. Plain data.

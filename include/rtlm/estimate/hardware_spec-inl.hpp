@@ -15,6 +15,9 @@ RTLM_INLINE hardware_spec::hardware_spec(hardware_config config) : config_(std::
                                   config_.memory_bandwidth_bytes_per_second);
   detail::require_non_negative_finite("hardware_config.memory_capacity_bytes",
                                       config_.memory_capacity_bytes);
+  detail::require(config_.multiprocessors >= 0 && config_.multiprocessors <= 100000,
+                  "hardware_config.multiprocessors", config_.multiprocessors,
+                  "must be in 0..100000");
 }
 
 RTLM_INLINE roofline_estimate hardware_spec::roofline(const step_work& work) const noexcept {
@@ -28,35 +31,40 @@ RTLM_INLINE hardware_config h100_sxm_bf16() {
   return {.name = "NVIDIA H100 SXM5 80GB (bf16 dense)",
           .peak_flops_per_second = 989.4e12,
           .memory_bandwidth_bytes_per_second = 3.35e12,
-          .memory_capacity_bytes = 80e9};
+          .memory_capacity_bytes = 80e9,
+          .multiprocessors = 132};
 }
 
 RTLM_INLINE hardware_config h200_sxm_bf16() {
   return {.name = "NVIDIA H200 SXM 141GB (bf16 dense)",
           .peak_flops_per_second = 989.4e12,
           .memory_bandwidth_bytes_per_second = 4.8e12,
-          .memory_capacity_bytes = 141e9};
+          .memory_capacity_bytes = 141e9,
+          .multiprocessors = 132};
 }
 
 RTLM_INLINE hardware_config a100_sxm_80gb_bf16() {
   return {.name = "NVIDIA A100 SXM 80GB (bf16 dense)",
           .peak_flops_per_second = 312e12,
           .memory_bandwidth_bytes_per_second = 2.039e12,
-          .memory_capacity_bytes = 80e9};
+          .memory_capacity_bytes = 80e9,
+          .multiprocessors = 108};
 }
 
 RTLM_INLINE hardware_config a100_sxm_40gb_bf16() {
   return {.name = "NVIDIA A100 SXM 40GB (bf16 dense)",
           .peak_flops_per_second = 312e12,
           .memory_bandwidth_bytes_per_second = 1.555e12,
-          .memory_capacity_bytes = 40e9};
+          .memory_capacity_bytes = 40e9,
+          .multiprocessors = 108};
 }
 
 RTLM_INLINE hardware_config l4_bf16() {
   return {.name = "NVIDIA L4 24GB (bf16 dense)",
           .peak_flops_per_second = 121e12,
           .memory_bandwidth_bytes_per_second = 300e9,
-          .memory_capacity_bytes = 24e9};
+          .memory_capacity_bytes = 24e9,
+          .multiprocessors = 58};
 }
 
 RTLM_INLINE std::optional<hardware_config> by_name(std::string_view name) {

@@ -18,6 +18,8 @@ struct hardware_config {
   double peak_flops_per_second = 0;              ///< for the data type the model runs in
   double memory_bandwidth_bytes_per_second = 0;  ///< device memory bandwidth
   double memory_capacity_bytes = 0;              ///< device memory; 0 when unknown
+  int multiprocessors = 0;  ///< streaming multiprocessors (SMs), which decode attention's
+                            ///< split-KV heuristic fills; 0 when unknown (0..100000)
 };
 
 /// A roofline time: how long a step takes if it runs at the compute ceiling or at the memory
@@ -39,7 +41,8 @@ struct roofline_estimate {
 class hardware_spec {
  public:
   /// Validates `config`; throws rtlm::error naming the field when a rate is zero, negative,
-  /// NaN or infinite, or the capacity is negative, NaN or infinite.
+  /// NaN or infinite, the capacity is negative, NaN or infinite, or the multiprocessors are
+  /// outside 0..100000.
   explicit hardware_spec(hardware_config config);
 
   /// The validated configuration.
@@ -57,15 +60,15 @@ class hardware_spec {
 /// 81,559 MiB in nvidia-smi), so a host that sizes its KV cache exactly should set
 /// memory_capacity_bytes to what the device reports.
 namespace accelerators {
-/// NVIDIA H100 SXM5 80 GB: 989 TFLOP/s bf16, 3.35 TB/s HBM3.
+/// NVIDIA H100 SXM5 80 GB: 989 TFLOP/s bf16, 3.35 TB/s HBM3, 132 SMs.
 hardware_config h100_sxm_bf16();
-/// NVIDIA H200 SXM 141 GB: 989 TFLOP/s bf16, 4.8 TB/s HBM3e.
+/// NVIDIA H200 SXM 141 GB: 989 TFLOP/s bf16, 4.8 TB/s HBM3e, 132 SMs.
 hardware_config h200_sxm_bf16();
-/// NVIDIA A100 SXM 80 GB: 312 TFLOP/s bf16, 2.04 TB/s HBM2e.
+/// NVIDIA A100 SXM 80 GB: 312 TFLOP/s bf16, 2.04 TB/s HBM2e, 108 SMs.
 hardware_config a100_sxm_80gb_bf16();
-/// NVIDIA A100 SXM 40 GB: 312 TFLOP/s bf16, 1.555 TB/s HBM2.
+/// NVIDIA A100 SXM 40 GB: 312 TFLOP/s bf16, 1.555 TB/s HBM2, 108 SMs.
 hardware_config a100_sxm_40gb_bf16();
-/// NVIDIA L4 24 GB: 121 TFLOP/s bf16, 300 GB/s GDDR6.
+/// NVIDIA L4 24 GB: 121 TFLOP/s bf16, 300 GB/s GDDR6, 58 SMs.
 hardware_config l4_bf16();
 /// The accelerator named `name`: "h100", "h200", "a100-80gb", "a100-40gb" or "l4" (exact,
 /// lower case, as command lines and profile file names spell them); none for another name.

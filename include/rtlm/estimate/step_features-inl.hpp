@@ -15,10 +15,10 @@ namespace rtlm {
 namespace detail {
 
 inline constexpr std::string_view step_feature_names[] = {
-    "constant",        "sequences",       "new_tokens",        "matmul_time",
-    "attention_time",  "weight_time",     "kv_read_time",      "roofline_time",
-    "padded_kv_time",  "longest_kv_time", "tiled_matmul_time", "cached_attention_time",
-    "cached_sequences"};
+    "constant",         "sequences",       "new_tokens",        "matmul_time",
+    "attention_time",   "weight_time",     "kv_read_time",      "roofline_time",
+    "padded_kv_time",   "longest_kv_time", "tiled_matmul_time", "cached_attention_time",
+    "cached_sequences", "split_kv_time"};
 static_assert(std::size(step_feature_names) == step_feature_count);
 
 }  // namespace detail
@@ -66,7 +66,31 @@ RTLM_INLINE step_feature_vector step_featurizer::from_work(const batch_totals& b
       b.new_tokens > 0 ? w.matmul_flops / peak * (tiled_tokens / b.new_tokens) : 0.0;
   at(step_feature::cached_attention_time) = b.cached_pairs * attention_flops_per_pair / peak;
   at(step_feature::cached_sequences) = b.cached_sequences;
+  at(step_feature::split_kv_time) = split_kv_seconds(b);
   return f;
+}
+
+RTLM_INLINE double step_featurizer::split_kv_seconds(const batch_totals& b) const noexcept {
+  const model_config& c = shape_.config();
+  const double kv_seconds_per_entry =
+      shape_.kv_bytes_per_token() / hardware_.config().memory_bandwidth_bytes_per_second;
+  const double entries_time = b.kv_entries * kv_seconds_per_entry;
+  if (hardware_.config().multiprocessors == 0 || b.kv_entries <= 0) return entries_time;
+  // One query per sequence: FlashAttention-2 folds a KV head's query heads into rows, so a
+  // block serves one (sequence, KV head) pair; its heuristic counts two blocks per SM.
+  const double kv_heads = std::max(1, c.kv_heads / c.tensor_parallel);
+  const double slots = 2.0 * hardware_.config().multiprocessors;
+  const double blocks = b.sequences * kv_heads;
+  const auto longest = static_cast<double>(b.longest_kv.count());
+  const double tiles = std::ceil(longest / 128.0);
+  const double splits = detail::flash_decode_splits(blocks, slots, tiles);
+  // Splits cut every sequence at the longest one's boundaries, so the slowest block reads one
+  // split of the longest sequence; the rest spread over whole waves of slots.
+  const double slowest = std::min(longest, std::ceil(tiles / splits) * 128.0);
+  const double waves = std::ceil(blocks * splits / slots);
+  const double even = waves * b.kv_entries * kv_heads / (blocks * splits);
+  // In KV-head entries per slot; a slot reads at 1 / slots of the bandwidth.
+  return std::max(even, slowest) * slots / kv_heads * kv_seconds_per_entry;
 }
 
 RTLM_INLINE step_feature_vector
@@ -78,6 +102,7 @@ step_featurizer::step(std::span<const sequence_step> batch) const noexcept {
     b.sequences += 1;
     b.new_tokens += n;
     b.cached_pairs += n * k;
+    b.kv_entries += k;
     if (k > 0) b.cached_sequences += 1;
     b.longest_kv = std::max(b.longest_kv, s.cached_tokens);
   }
@@ -104,6 +129,7 @@ step_featurizer::decode(std::span<const tokens> kv_lengths) const noexcept {
   for (const tokens kv : kv_lengths) {
     const auto k = static_cast<double>(std::max<tokens::rep>(0, kv.count()));
     b.cached_pairs += k;
+    b.kv_entries += k;
     if (k > 0) b.cached_sequences += 1;
     b.longest_kv = std::max(b.longest_kv, kv);
   }

@@ -1,7 +1,9 @@
 // Copyright 2026 The rtlm Authors. SPDX-License-Identifier: Apache-2.0
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -34,15 +36,44 @@ enum class step_feature : std::uint8_t {
                       ///< to a multiple of 128 (whole tiles), / peak FLOP/s
   cached_attention_time,  ///< the part of attention_time spent on cached keys (chunked prefill)
   cached_sequences,       ///< sequences that attend to a cache, times 1 s: per-chunk overhead
+  split_kv_time,  ///< decode attention's makespan as FlashAttention-2 schedules it: one thread
+                  ///< block per (sequence, KV head), split along the KV by its heuristic, over
+                  ///< two blocks per SM; the slowest block's KV at a block's share of bandwidth
+                  ///< (kv_read_time when the hardware's SMs are unknown)
 };
 
 /// Number of step_feature values.
-inline constexpr std::size_t step_feature_count = 13;
+inline constexpr std::size_t step_feature_count = 14;
 
 /// The feature's name as saved files and reports write it, e.g. "kv_read_time".
 std::string_view to_string(step_feature f) noexcept;
 /// The feature named `name`, or none.
 std::optional<step_feature> step_feature_from_string(std::string_view name) noexcept;
+
+namespace detail {
+
+/// FlashAttention-2's choice of KV splits for a decode step (num_splits_heuristic in its
+/// flash_api.cpp): one split when the blocks nearly fill the slots; else the fewest splits whose
+/// wave efficiency is within 85% of the best, among split counts that change the blocks per split.
+inline int flash_decode_splits(double blocks, double slots, double kv_tiles) noexcept {
+  if (blocks >= 0.8 * slots) return 1;
+  const double most = std::min({128.0, slots, kv_tiles});
+  const auto efficiency = [&](double splits) {
+    const double waves = blocks * splits / slots;
+    return waves / std::ceil(waves);
+  };
+  const auto eligible = [&](double splits) {
+    return splits == 1 || std::ceil(kv_tiles / splits) != std::ceil(kv_tiles / (splits - 1));
+  };
+  double best = 0;
+  for (double s = 1; s <= most; ++s)
+    if (eligible(s)) best = std::max(best, efficiency(s));
+  for (double s = 1; s <= most; ++s)
+    if (eligible(s) && efficiency(s) >= 0.85 * best) return static_cast<int>(s);
+  return 1;
+}
+
+}  // namespace detail
 
 /// Feature values of one step, indexed by step_feature.
 using step_feature_vector = std::array<double, step_feature_count>;
@@ -75,9 +106,11 @@ class step_featurizer {
     double cached_pairs = 0;  // sum over sequences of new tokens x cached tokens
     double cached_sequences = 0;
     tokens longest_kv;
+    double kv_entries = 0;  // sum over sequences of KV tokens read
   };
   [[nodiscard]] step_feature_vector from_work(const batch_totals& b,
                                               const step_work& w) const noexcept;
+  [[nodiscard]] double split_kv_seconds(const batch_totals& b) const noexcept;
 
   model_shape shape_;
   hardware_spec hardware_;

@@ -76,6 +76,21 @@ RTLM_INLINE void bucketed_length_classifier::reset_state() {
   scratch_projection_.assign(rank_, 0.0);
   scratch_logits_.assign(config_.bucket_count, 0.0);
   scratch_gradient_.assign(config_.bucket_count, 0.0);
+  longest_ = 0;
+  cue_low_.assign(prompt_cue_count, 0.0);
+  cue_high_.assign(prompt_cue_count, 0.0);
+}
+
+RTLM_INLINE void bucketed_length_classifier::note_support(const prompt_features& features,
+                                                          tokens length) noexcept {
+  longest_ = std::max(longest_, length.count());
+  const auto indices = features.indices();
+  const auto values = features.values();
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    if (indices[k] >= prompt_cue_count) continue;
+    cue_low_[indices[k]] = std::min(cue_low_[indices[k]], values[k]);
+    cue_high_[indices[k]] = std::max(cue_high_[indices[k]], values[k]);
+  }
 }
 
 RTLM_INLINE std::size_t bucketed_length_classifier::bucket_of(tokens length) const noexcept {
@@ -87,14 +102,20 @@ RTLM_INLINE std::size_t bucketed_length_classifier::bucket_of(tokens length) con
 
 RTLM_INLINE void bucketed_length_classifier::logits(const prompt_features& features,
                                                     std::span<double> projection,
-                                                    std::span<double> out) const noexcept {
+                                                    std::span<double> out,
+                                                    bool guard) const noexcept {
   std::fill(projection.begin(), projection.end(), 0.0);
   const auto indices = features.indices();
   const auto values = features.values();
   for (std::size_t k = 0; k < indices.size(); ++k) {
     if (indices[k] >= dimension_) continue;
     const double* row = weights_.data() + static_cast<std::size_t>(indices[k]) * rank_;
-    for (std::size_t r = 0; r < rank_; ++r) projection[r] += row[r] * values[k];
+    // A cue outside the range trained on would push the logits linearly past anything the data
+    // showed (a 250-word prompt read as a long answer): read it as the nearest trained value.
+    const double v = guard && indices[k] < prompt_cue_count
+                         ? std::clamp(values[k], cue_low_[indices[k]], cue_high_[indices[k]])
+                         : values[k];
+    for (std::size_t r = 0; r < rank_; ++r) projection[r] += row[r] * v;
   }
   if (identity_basis_) {
     for (std::size_t b = 0; b < out.size(); ++b) out[b] = bias_[b] + projection[b];
@@ -128,10 +149,20 @@ RTLM_INLINE void bucketed_length_classifier::do_predict(const prompt_features& f
   std::span<double> edges = out.mutable_edges();
   std::span<double> probabilities = out.mutable_probabilities();
   // The edges (k + 1 >= rank values) serve as scratch for the projection before they are set.
-  logits(features, edges.first(rank_), probabilities);
+  logits(features, edges.first(rank_), probabilities, /*guard=*/longest_ > 0);
   detail::softmax(probabilities);
   const auto w = static_cast<double>(config_.bucket_width.count());
   for (std::size_t b = 0; b <= k; ++b) edges[b] = static_cast<double>(b) * w;
+  const double cap = support_factor() * static_cast<double>(longest_);
+  if (longest_ > 0 && cap < static_cast<double>(k) * w) {
+    // Truncate at the cap: the mass beyond joins the last bucket kept, which ends at the cap.
+    const auto kept = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(cap / w)));
+    double beyond = 0.0;
+    for (std::size_t b = kept; b < k; ++b) beyond += probabilities[b];
+    probabilities[kept - 1] += beyond;
+    out.resize(kept);
+    out.mutable_edges()[kept] = std::max(cap, out.mutable_edges()[kept - 1] + 1.0);
+  }
   out.normalize();
 }
 
@@ -228,6 +259,7 @@ RTLM_INLINE bool bucketed_length_classifier::step(const prompt_features& feature
 
 RTLM_INLINE void bucketed_length_classifier::do_learn(const prompt_features& features,
                                                       tokens length) noexcept {
+  note_support(features, length);
   if (step(features, length, /*clip=*/true)) note_clipped();
 }
 
@@ -241,6 +273,7 @@ RTLM_INLINE void bucketed_length_classifier::do_fit(std::span<const prompt_featu
   for (tokens l : lengths) counts[bucket_of(l)] += 1.0;
   const double total = std::accumulate(counts.begin(), counts.end(), 0.0);
   for (std::size_t b = 0; b < k; ++b) bias_[b] = std::log(counts[b] / total);
+  for (std::size_t i = 0; i < n; ++i) note_support(features[i], lengths[i]);
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::mt19937_64 rng(config_.seed);
@@ -265,10 +298,14 @@ RTLM_INLINE void bucketed_length_classifier::write_payload(detail::byte_writer& 
   w.f64s(bias_accumulators_);
   w.f64s(weights_);
   w.f64s(accumulators_);
+  // Format version 2: the support guard.
+  w.u64(static_cast<std::uint64_t>(longest_));
+  w.f64s(cue_low_);
+  w.f64s(cue_high_);
 }
 
-RTLM_INLINE bucketed_length_classifier
-bucketed_length_classifier::deserialize(std::string_view payload, const std::string& source) {
+RTLM_INLINE bucketed_length_classifier bucketed_length_classifier::deserialize(
+    std::string_view payload, const std::string& source, std::uint32_t version) {
   detail::byte_reader r(payload, source);
   bucketed_classifier_config c;
   c.features = detail::read_feature_config(r);
@@ -303,6 +340,24 @@ bucketed_length_classifier::deserialize(std::string_view payload, const std::str
   m.bias_accumulators_ = r.f64s(m.config_.bucket_count);
   m.weights_ = r.f64s(m.dimension_ * m.rank_);
   m.accumulators_ = r.f64s(m.dimension_ * m.rank_);
+  if (version >= 2) {
+    const std::uint64_t longest = r.u64();
+    if (longest > static_cast<std::uint64_t>(max_learned_length.count()))
+      r.fail("a longest trained length above 2^24");
+    m.longest_ = static_cast<tokens::rep>(longest);
+    m.cue_low_ = r.f64s(prompt_cue_count);
+    m.cue_high_ = r.f64s(prompt_cue_count);
+    if (m.cue_low_.size() != prompt_cue_count || m.cue_high_.size() != prompt_cue_count)
+      r.fail("cue ranges whose sizes do not match the cues");
+    for (std::size_t cue = 0; cue < prompt_cue_count; ++cue) {
+      if (!std::isfinite(m.cue_low_[cue]) || !std::isfinite(m.cue_high_[cue]) ||
+          m.cue_low_[cue] > m.cue_high_[cue])
+        r.fail("a malformed cue range");
+    }
+  } else {
+    // A version-1 model knows nothing of its support: it predicts unguarded, as it did.
+    m.longest_ = 0;
+  }
   r.expect_end();
   if (m.bias_.size() != m.config_.bucket_count ||
       m.bias_accumulators_.size() != m.config_.bucket_count ||

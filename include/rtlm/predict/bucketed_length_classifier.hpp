@@ -47,6 +47,13 @@ struct bucketed_classifier_config {
 /// clipped. predict() is
 /// O(nnz rank + buckets rank) plus one exp per bucket; it allocates only while `out` grows.
 /// Memory: 2 rank doubles per feature slot.
+///
+/// Guarded against extrapolation: fit() and learn() remember the longest length trained on and
+/// the range each named cue took (prompt length, payload size...); predict() clamps the prompt's
+/// cues into that range, so a prompt longer than any trained on is read as the longest one rather
+/// than extrapolated linearly into the top buckets, and truncates the distribution at
+/// support_factor() x the longest trained length (the mass beyond moves into the last bucket kept),
+/// so no prediction exceeds what the data supports by more than that factor.
 class bucketed_length_classifier final : public length_predictor {
  public:
   /// Validates `config` (throws rtlm::error naming the field) and starts untrained: the
@@ -63,11 +70,17 @@ class bucketed_length_classifier final : public length_predictor {
   }
   /// The bucket a length falls in: ceil(length / width) - 1, clamped to the buckets. O(1).
   [[nodiscard]] std::size_t bucket_of(tokens length) const noexcept;
+  /// The longest length fit() and learn() have seen (0 before any, or for a model read from a
+  /// version-1 file, which predicts unguarded). O(1).
+  [[nodiscard]] tokens longest_trained() const noexcept { return tokens(longest_); }
+  /// Predictions are truncated at this many times longest_trained(). O(1).
+  [[nodiscard]] static constexpr double support_factor() noexcept { return 4.0; }
 
-  /// Reads a classifier back from serialize()'s bytes; throws rtlm::error naming `source` when
-  /// the bytes are malformed. Allocates.
-  static bucketed_length_classifier deserialize(std::string_view payload,
-                                                const std::string& source);
+  /// Reads a classifier back from serialize()'s bytes, written by file format `version` (1 has no
+  /// guard state: the model predicts unguarded); throws rtlm::error naming `source` when the
+  /// bytes are malformed. Allocates.
+  static bucketed_length_classifier deserialize(std::string_view payload, const std::string& source,
+                                                std::uint32_t version = 2);
 
  private:
   void do_predict(const prompt_features& features, length_distribution& out) const override;
@@ -79,8 +92,9 @@ class bucketed_length_classifier final : public length_predictor {
   void reset_state();
   bool step(const prompt_features& features, tokens length, bool clip) noexcept;
   double outlier_weight(std::span<const double> p, tokens length) const noexcept;
-  void logits(const prompt_features& features, std::span<double> projection,
-              std::span<double> out) const noexcept;
+  void logits(const prompt_features& features, std::span<double> projection, std::span<double> out,
+              bool guard = false) const noexcept;
+  void note_support(const prompt_features& features, tokens length) noexcept;
 
   bucketed_classifier_config config_;
   std::size_t dimension_ = 0;
@@ -91,6 +105,10 @@ class bucketed_length_classifier final : public length_predictor {
   std::vector<double> accumulators_;  // AdaGrad sums, same layout
   std::vector<double> bias_;          // per bucket
   std::vector<double> bias_accumulators_;
+  // The support of the training data: the longest length, and each named cue's range.
+  tokens::rep longest_ = 0;
+  std::vector<double> cue_low_;
+  std::vector<double> cue_high_;
   // Scratch for learn(): projection, logits, target.
   std::vector<double> scratch_projection_;
   std::vector<double> scratch_logits_;

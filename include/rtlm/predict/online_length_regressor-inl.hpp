@@ -11,6 +11,7 @@
 
 #include "rtlm/detail/normal.hpp"
 #include "rtlm/detail/validate.hpp"
+#include "rtlm/predict/cross_calibration.hpp"
 #include "rtlm/predict/online_length_regressor.hpp"
 
 namespace rtlm {
@@ -218,7 +219,32 @@ RTLM_INLINE void online_length_regressor::fit_exact(std::span<const prompt_featu
 
   // Exact leave-one-out residuals of ridge with an unpenalized intercept: the hat matrix is
   // 11^T/n + K (K + lambda I)^-1 on the centred Gram matrix K, so the residual lambda alpha_i is
-  // divided by 1 - H_ii = lambda [(K + lambda I)^-1]_ii - 1/n.
+  // divided by 1 - H_ii = lambda [(K + lambda I)^-1]_ii - 1/n. A prompt the log holds several
+  // times (identical features) is left out with all its copies, or its twin would still be in
+  // training and the search would pick too small a penalty: its residuals are
+  // (I - H_GG)^-1 e_G over the block G of its copies (given 10 distinct prompts or more).
+  std::vector<std::vector<Eigen::Index>> repeated;  // groups of two or more identical rows
+  {
+    std::vector<std::pair<std::uint64_t, Eigen::Index>> keyed;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      keyed.emplace_back(feature_group(features[static_cast<std::size_t>(i)]), i);
+    }
+    std::sort(keyed.begin(), keyed.end());
+    for (std::size_t a = 0; a < keyed.size();) {
+      std::size_t b = a + 1;
+      while (b < keyed.size() && keyed[b].first == keyed[a].first) ++b;
+      if (b - a > 1) {
+        repeated.emplace_back();
+        for (std::size_t k = a; k < b; ++k) repeated.back().push_back(keyed[k].second);
+      }
+      a = b;
+    }
+    // With a handful of distinct prompts there is too little to generalize from, and the log is
+    // the prompts the server will see again: leave rows out one by one as before.
+    std::size_t distinct = un;
+    for (const auto& group : repeated) distinct -= group.size() - 1;
+    if (distinct < 10) repeated.clear();
+  }
   std::vector<double> grid{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
                            0.2,   0.5,   1.0,   2.0,  5.0,  10.0};
   if (config_.l2 > 0.0) grid.assign(1, config_.l2);
@@ -234,10 +260,25 @@ RTLM_INLINE void online_length_regressor::fit_exact(std::span<const prompt_featu
     std::vector<double> residuals(un);
     for (Eigen::Index i = 0; i < n; ++i) {
       const double leverage = lambda * diagonal(i) - 1.0 / static_cast<double>(n);
-      const double r = lambda * alpha(i) / std::max(leverage, 1e-12);
-      residuals[static_cast<std::size_t>(i)] = r;
-      error += r * r;
+      residuals[static_cast<std::size_t>(i)] = lambda * alpha(i) / std::max(leverage, 1e-12);
     }
+    for (const std::vector<Eigen::Index>& group : repeated) {
+      const auto g = static_cast<Eigen::Index>(group.size());
+      Eigen::MatrixXd rows(g, n);
+      Eigen::VectorXd e(g);
+      for (Eigen::Index a = 0; a < g; ++a) {
+        rows.row(a) = u.row(group[static_cast<std::size_t>(a)]);
+        e(a) = lambda * alpha(group[static_cast<std::size_t>(a)]);
+      }
+      Eigen::MatrixXd block = lambda * (rows * inverse.asDiagonal() * rows.transpose());
+      block.array() -= 1.0 / static_cast<double>(n);
+      const Eigen::VectorXd r = block.ldlt().solve(e);
+      for (Eigen::Index a = 0; a < g; ++a) {
+        residuals[static_cast<std::size_t>(group[static_cast<std::size_t>(a)])] =
+            std::isfinite(r(a)) ? r(a) : residuals[static_cast<std::size_t>(group[0])];
+      }
+    }
+    for (double r : residuals) error += r * r;
     if (error < best_error) {
       best_error = error;
       best_alpha = alpha;

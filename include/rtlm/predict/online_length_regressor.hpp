@@ -38,15 +38,17 @@ struct online_regressor_config {
 /// features, with a residual distribution around it.
 ///
 /// fit() solves ridge regression exactly (in the dual, O(n^2 nnz + n^3)), choosing the penalty by
-/// exact leave-one-out error unless configured, and takes the residual quantiles from the
-/// leave-one-out residuals, so the spread is that of unseen prompts. Above exact_fit_limit
-/// examples it runs conjugate gradients on the primal instead (O(iterations x total nnz)), with
-/// in-sample residuals. learn() is one AdaGrad step on the squared log error plus a step of each
-/// tracked residual quantile: O(nnz + residual_quantiles), no allocation. Its residual is clipped
-/// (Huber-style) to the tracked quartiles widened by detail::outlier_fence interquartile ranges,
-/// so one wild length moves later predictions a bounded amount (learn() says clipped). predict() is
-/// O(nnz + residual_quantiles): the distribution has residual_quantiles equal-probability buckets
-/// exp(mu + r_j)..exp(mu + r_{j+1}). Memory: two doubles per feature slot.
+/// exact leave-one-out error unless configured (the copies of a repeated prompt, rows with
+/// identical features, left out together when the log has 10 distinct prompts or more), and takes
+/// the residual quantiles from the leave-one-out residuals, so the spread is that of unseen
+/// prompts. Above exact_fit_limit examples it runs conjugate gradients on the primal instead
+/// (O(iterations x total nnz)), with in-sample residuals. learn() is one AdaGrad step on the
+/// squared log error plus a step of each tracked residual quantile: O(nnz + residual_quantiles), no
+/// allocation. Its residual is clipped (Huber-style) to the tracked quartiles widened by
+/// detail::outlier_fence interquartile ranges, so one wild length moves later predictions a bounded
+/// amount (learn() says clipped). predict() is O(nnz + residual_quantiles): the distribution has
+/// residual_quantiles equal-probability buckets exp(mu + r_j)..exp(mu + r_{j+1}). Memory: two
+/// doubles per feature slot.
 class online_length_regressor final : public length_predictor {
  public:
   /// Validates `config` (throws rtlm::error naming the field) and starts untrained: predictions

@@ -38,6 +38,7 @@ inline void write_predictor_file(std::ostream& out, std::uint32_t kind, const st
 struct predictor_file_contents {
   std::uint32_t kind = 0;
   std::string payload;
+  std::uint32_t version = length_predictor_file_version;
 };
 
 inline predictor_file_contents read_predictor_file(std::istream& in, const std::string& source) {
@@ -55,9 +56,9 @@ inline predictor_file_contents read_predictor_file(std::istream& in, const std::
   const std::uint32_t kind = header.u32();
   const std::uint64_t size = header.u64();
   const std::uint64_t sum = header.u64();
-  if (version != length_predictor_file_version) {
-    refuse(fmt::format("has format version {}; this build reads version {}", version,
-                       length_predictor_file_version));
+  if (version < length_predictor_file_oldest_version || version > length_predictor_file_version) {
+    refuse(fmt::format("has format version {}; this build reads versions {} to {}", version,
+                       length_predictor_file_oldest_version, length_predictor_file_version));
   }
   if (size != bytes.size() - 32) {
     refuse(
@@ -65,7 +66,7 @@ inline predictor_file_contents read_predictor_file(std::istream& in, const std::
                     "{}",
                     size, bytes.size() - 32));
   }
-  predictor_file_contents c{kind, bytes.substr(32)};
+  predictor_file_contents c{kind, bytes.substr(32), version};
   if (checksum(c.payload) != sum) refuse("is corrupt (checksum mismatch)");
   return c;
 }
@@ -94,7 +95,7 @@ RTLM_INLINE length_predictor_ptr load_length_predictor(std::istream& in,
           online_length_regressor::deserialize(c.payload, source));
     case static_cast<std::uint32_t>(length_predictor_kind::bucketed_classifier):
       return std::make_unique<bucketed_length_classifier>(
-          bucketed_length_classifier::deserialize(c.payload, source));
+          bucketed_length_classifier::deserialize(c.payload, source, c.version));
     default:
       break;
   }

@@ -12,8 +12,12 @@
 
 namespace rtlm {
 
-/// The version of the length-predictor file format this build writes and reads.
-inline constexpr std::uint32_t length_predictor_file_version = 1;
+/// The version of the length-predictor file format this build writes. Version 2 added the bucket
+/// classifier's support guard (longest trained length, cue ranges); version-1 files still load
+/// (a version-1 classifier predicts unguarded, as it did). A newer version is refused.
+inline constexpr std::uint32_t length_predictor_file_version = 2;
+/// The oldest version this build reads.
+inline constexpr std::uint32_t length_predictor_file_oldest_version = 1;
 
 /// Saves a trained predictor (any kind) in rtlm's versioned binary format: the magic bytes
 /// "RTLMLENP", the format version, the predictor kind, the payload size and its FNV-1a checksum,
