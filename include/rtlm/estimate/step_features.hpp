@@ -57,19 +57,19 @@ namespace detail {
 /// wave efficiency is within 85% of the best, among split counts that change the blocks per split.
 inline int flash_decode_splits(double blocks, double slots, double kv_tiles) noexcept {
   if (blocks >= 0.8 * slots) return 1;
-  const double most = std::min({128.0, slots, kv_tiles});
-  const auto efficiency = [&](double splits) {
+  const int most = static_cast<int>(std::min({128.0, slots, kv_tiles}));
+  const auto efficiency = [&](int splits) {
     const double waves = blocks * splits / slots;
     return waves / std::ceil(waves);
   };
-  const auto eligible = [&](double splits) {
+  const auto eligible = [&](int splits) {
     return splits == 1 || std::ceil(kv_tiles / splits) != std::ceil(kv_tiles / (splits - 1));
   };
   double best = 0;
-  for (double s = 1; s <= most; ++s)
+  for (int s = 1; s <= most; ++s)
     if (eligible(s)) best = std::max(best, efficiency(s));
-  for (double s = 1; s <= most; ++s)
-    if (eligible(s) && efficiency(s) >= 0.85 * best) return static_cast<int>(s);
+  for (int s = 1; s <= most; ++s)
+    if (eligible(s) && efficiency(s) >= 0.85 * best) return s;
   return 1;
 }
 
