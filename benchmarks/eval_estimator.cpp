@@ -225,9 +225,9 @@ void add_json(std::map<std::string, double>& json, const std::string& prefix, co
   json[prefix + "factor_bound_exceedance_timebill"] = tb.factor_exceed.value();
   json[prefix + "factor_bound_mean_slack_timebill"] = tb.factor_slack.value();
   for (std::size_t r = 0; r < rtlm::step_regime_count; ++r) {
-    const std::string regime = regime_keys[r];
-    json[prefix + "regime." + regime + ".wcet_exceedance_rtlm"] = rt.regime_exceed[r].value();
-    json[prefix + "regime." + regime + ".wcet_mean_slack_rtlm"] = rt.regime_slack[r].value();
+    const std::string key = fmt::format("{}regime.{}.", prefix, regime_keys[r]);
+    json[key + "wcet_exceedance_rtlm"] = rt.regime_exceed[r].value();
+    json[key + "wcet_mean_slack_rtlm"] = rt.regime_slack[r].value();
   }
 }
 

@@ -329,6 +329,7 @@ model_figures evaluate(const std::vector<example>& data, const options& opt, boo
 
 std::vector<std::string> sources_of(const std::vector<example>& data) {
   std::vector<std::string> sources;
+  sources.reserve(data.size());
   for (const example& e : data) sources.push_back(e.source);
   std::sort(sources.begin(), sources.end());
   sources.erase(std::unique(sources.begin(), sources.end()), sources.end());

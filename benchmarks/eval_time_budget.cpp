@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <exception>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -650,11 +651,13 @@ double most_completion_within(const std::vector<frontier_point>& f, double alpha
 // completes at least as much at no more mean alpha (no interpolation between points).
 struct frontier_comparison {
   bool dominates = true;
-  double worst_alpha_excess = -INFINITY;      // max over TimeBill's points: rtlm's least alpha
-                                              // at that completion minus TimeBill's alpha
-  double least_completion_margin = INFINITY;  // min over TimeBill's points: rtlm's most
-                                              // completion at that alpha minus TimeBill's
-  frontier_point worst;                       // TimeBill's point where the excess is largest
+  double worst_alpha_excess =
+      -std::numeric_limits<double>::infinity();  // max over TimeBill's points: rtlm's least alpha
+                                                 // at that completion minus TimeBill's alpha
+  double least_completion_margin =
+      std::numeric_limits<double>::infinity();  // min over TimeBill's points: rtlm's most
+                                                // completion at that alpha minus TimeBill's
+  frontier_point worst;                         // TimeBill's point where the excess is largest
 };
 
 frontier_comparison compare_frontiers(const std::vector<frontier_point>& rtlm_frontier,
@@ -745,8 +748,7 @@ void frontier_sweep(const std::vector<request_case>& cases,
         rescues.push_back(a);
         rescues_at[b].push_back(a);
       }
-      for (std::size_t i = 0; i < points.size(); ++i) {
-        operating_point& p = points[i];
+      for (operating_point& p : points) {
         rtlm::time_budget_problem problem;
         problem.budget = seconds(budget);
         problem.prompt_tokens = c.prompt_tokens;
