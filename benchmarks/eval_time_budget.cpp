@@ -1107,6 +1107,27 @@ int run(const options& opt) {
   return 0;
 }
 
+// The comma-separated numbers of `text`, each whole and accepted by `ok`; else an error naming
+// `flag`, the number and `what` it must be.
+template <class Accept>
+std::vector<double> numbers_in(const std::string& text, const std::string& flag, const char* what,
+                               Accept ok) {
+  std::vector<double> out;
+  for (const std::string& f : rtlm::bench::split(text, ',')) {
+    std::size_t used = 0;
+    double v = NAN;
+    try {
+      v = std::stod(f, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != f.size() || !ok(v))
+      throw std::runtime_error(fmt::format("{}: '{}' is not {}", flag, f, what));
+    out.push_back(v);
+  }
+  return out;
+}
+
 void usage() {
   fmt::print(
       "usage: eval_time_budget [--data DIR] [--profile FILE] [--model NAME] [--budgets F,F,...]\n"
@@ -1224,33 +1245,11 @@ int main(int argc, char** argv) {
           opt.frontier_k.push_back(static_cast<std::size_t>(v));
         }
       } else if (args[k] == "--frontier-q") {
-        opt.frontier_q.clear();
-        for (const std::string& f : rtlm::bench::split(value(), ',')) {
-          std::size_t used = 0;
-          double v = NAN;
-          try {
-            v = std::stod(f, &used);
-          } catch (const std::exception&) {
-            used = 0;
-          }
-          if (used != f.size() || !(v > 0 && v < 1))
-            throw std::runtime_error("--frontier-q: '" + f + "' is not a coverage in (0, 1)");
-          opt.frontier_q.push_back(v);
-        }
+        opt.frontier_q = numbers_in(value(), "--frontier-q", "a coverage in (0, 1)",
+                                    [](double v) { return v > 0 && v < 1; });
       } else if (args[k] == "--frontier-min-gain") {
-        opt.frontier_min_gain.clear();
-        for (const std::string& f : rtlm::bench::split(value(), ',')) {
-          std::size_t used = 0;
-          double v = NAN;
-          try {
-            v = std::stod(f, &used);
-          } catch (const std::exception&) {
-            used = 0;
-          }
-          if (used != f.size() || !(v >= 0 && v <= 1))
-            throw std::runtime_error("--frontier-min-gain: '" + f + "' is not a chance in [0, 1]");
-          opt.frontier_min_gain.push_back(v);
-        }
+        opt.frontier_min_gain = numbers_in(value(), "--frontier-min-gain", "a chance in [0, 1]",
+                                           [](double v) { return v >= 0 && v <= 1; });
       } else if (args[k] == "--frontier-models") {
         opt.frontier_models = rtlm::bench::split(value(), ',');
       } else if (args[k] == "--plans-requests") {
